@@ -1,0 +1,75 @@
+/*
+ * Packet sources behind one interface: capture files (pcap through libpcap,
+ * pcapng through our own block reader so that interfaces with different link
+ * types work, "-" for stdin) and live interfaces (libpcap).
+ *
+ * A source is owned by one thread. Packet views returned by
+ * capture_source_next() are valid until the next call on the same source.
+ */
+#ifndef APISENSOR_CAPTURE_SOURCE_H
+#define APISENSOR_CAPTURE_SOURCE_H
+
+#include <stdint.h>
+
+#include "common/anomaly.h"
+#include "common/status.h"
+#include "packet.h"
+
+typedef struct capture_source capture_source;
+
+typedef struct capture_live_options {
+    int snaplen;        /* bytes per packet kept; 0 = 262144 */
+    int promiscuous;    /* 1 = promiscuous mode */
+    int buffer_bytes;   /* kernel ring size; 0 = 64 MiB */
+    int immediate;      /* 1 = deliver packets at once (TPACKET_V2); 0 = blocks (V3) */
+    const char *filter; /* BPF filter expression or NULL */
+} capture_live_options;
+
+typedef struct capture_source_stats {
+    uint64_t packets;      /* packets returned */
+    uint64_t bytes;        /* sum of caplen */
+    uint64_t wire_bytes;   /* sum of wirelen */
+    uint64_t kernel_drops; /* live: dropped by the kernel (pcap_stats ps_drop) */
+    uint64_t iface_drops;  /* live: dropped by the interface (ps_ifdrop) */
+} capture_source_stats;
+
+/*
+ * Opens a capture file ("-" = standard input). On failure returns an error
+ * status and writes a message naming the file into errbuf (errbuf_len bytes).
+ * `anomalies` (may be NULL) receives source.* anomalies for the source's life.
+ */
+as_status capture_source_open_file(const char *path, anomaly_counters *anomalies, char *errbuf,
+                                   unsigned errbuf_len, capture_source **out);
+
+/* Opens a live interface. Errors as above (missing interface, permission, bad filter). */
+as_status capture_source_open_live(const char *iface, const capture_live_options *options,
+                                   anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
+                                   capture_source **out);
+
+/*
+ * Reads the next packet.
+ *   AS_OK            *pkt is filled
+ *   AS_DONE          end of input
+ *   AS_NEED_MORE     live: no packet within the timeout, call again
+ *   AS_ERR_TRUNCATED the file ends inside a record (what came before is good)
+ *   AS_ERR_FORMAT    the file holds garbage from here on
+ *   AS_ERR_IO        read error
+ * After an error, capture_source_error() says what and where.
+ */
+as_status capture_source_next(capture_source *src, capture_packet *pkt);
+
+/* Last error message, "" if none. Valid until the next call on the source. */
+const char *capture_source_error(const capture_source *src);
+
+/* Counters so far (live: refreshed from the kernel on each call). */
+capture_source_stats capture_source_get_stats(capture_source *src);
+
+/* Bytes read so far and total size (files; size 0 when unknown, e.g. stdin). */
+void capture_source_progress(const capture_source *src, uint64_t *offset, uint64_t *size);
+
+/* Breaks a blocking live read from another thread or a signal handler. */
+void capture_source_break(capture_source *src);
+
+void capture_source_destroy(capture_source *src);
+
+#endif
