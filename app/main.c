@@ -1,1 +1,189 @@
-int main(void) { return 0; }
+/*
+ * apisensor: the composition root. Parses options, opens inputs and outputs,
+ * builds the pipeline, handles signals, prints the run summary and maps
+ * outcomes to exit codes (0 success, 1 runtime failure, 2 bad usage).
+ * Only this folder prints; library code reports through statuses and
+ * last-error strings.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "pipeline.h"
+
+static volatile int stop_requested;
+static capture_source *live_source; /* broken out of its wait on a signal */
+
+static void on_signal(int signo) {
+    (void)signo;
+    stop_requested = 1;
+    if (live_source)
+        capture_source_break(live_source);
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+typedef struct progress_state {
+    capture_source *src;
+    const char *name;
+    double started;
+    double last_print;
+    int shown;
+} progress_state;
+
+static void show_progress(void *arg) {
+    progress_state *ps = arg;
+    double t = now_seconds();
+    if (t - ps->last_print < 1.0)
+        return;
+    ps->last_print = t;
+    uint64_t offset = 0, size = 0;
+    capture_source_progress(ps->src, &offset, &size);
+    double rate = (double)offset / 1e6 / (t - ps->started);
+    if (size > 0)
+        fprintf(stderr, "\r%s: %5.1f%% of %.0f MB, %.0f MB/s   ", ps->name,
+                100.0 * (double)offset / (double)size, (double)size / 1e6, rate);
+    else
+        fprintf(stderr, "\r%s: %.0f MB, %.0f MB/s   ", ps->name, (double)offset / 1e6, rate);
+    ps->shown = 1;
+}
+
+static FILE *open_output(const char *path, FILE *shared_stdout) {
+    if (!strcmp(path, "-"))
+        return shared_stdout;
+    return fopen(path, "w");
+}
+
+/* Runs one source to its end; returns the exit code contribution (0 or 1). */
+static int run_source(pipeline *p, capture_source *src, const char *name, const app_options *o) {
+    progress_state ps = {src, name, now_seconds(), now_seconds(), 0};
+    int tty = o->progress && o->verbosity >= 0 && isatty(STDERR_FILENO);
+    as_status st = pipeline_run(p, src, &stop_requested, tty ? show_progress : NULL, &ps);
+    if (ps.shown)
+        fprintf(stderr, "\r%*s\r", 60, "");
+    if (st == AS_DONE)
+        return 0;
+    if (st == AS_ERR_TRUNCATED) {
+        fprintf(stderr, "apisensor: warning: %s\n", capture_source_error(src));
+        return 0;
+    }
+    fprintf(stderr, "apisensor: %s: %s\n", name, capture_source_error(src));
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    app_options o;
+    char err[512] = "";
+    int rc = app_options_parse(&o, argc, argv, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "apisensor: %s\n", err);
+        app_options_free(&o);
+        return rc;
+    }
+    if (o.action == APP_HELP) {
+        app_options_usage(stdout);
+        return 0;
+    }
+    if (o.action == APP_VERSION) {
+        printf("apisensor %s\n", APISENSOR_VERSION);
+        return 0;
+    }
+
+    char hostname[256] = "apisensor";
+    if (!o.sensor_name && gethostname(hostname, sizeof hostname) == 0)
+        hostname[sizeof hostname - 1] = '\0';
+    pipeline_config config = {
+        .lim = o.lim,
+        .sensor = {o.sensor_name ? o.sensor_name : hostname, APISENSOR_VERSION},
+        .transactions = NULL,
+    };
+    static char out_buffer[1 << 16];
+    setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
+    FILE *events = open_output(o.out_path, stdout);
+    if (!events) {
+        fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.out_path,
+                strerror(errno));
+        app_options_free(&o);
+        return 1;
+    }
+    if (o.transactions_path) {
+        config.transactions = open_output(o.transactions_path, stdout);
+        if (!config.transactions) {
+            fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.transactions_path,
+                    strerror(errno));
+            if (events != stdout)
+                fclose(events);
+            app_options_free(&o);
+            return 1;
+        }
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    pipeline *p = NULL;
+    as_status st = pipeline_create(&config, &p);
+    if (st != AS_OK) {
+        fprintf(stderr, "apisensor: cannot start the pipeline: %s\n", status_message(st));
+        rc = 1;
+    }
+    double started = now_seconds();
+    for (int i = 0; p && i < o.input_count && !stop_requested; i++) {
+        capture_source *src = NULL;
+        st = capture_source_open_file(o.inputs[i], NULL, err, sizeof err, &src);
+        if (st != AS_OK) {
+            fprintf(stderr, "apisensor: %s\n", err);
+            rc = 1;
+            continue;
+        }
+        rc |= run_source(p, src, o.inputs[i], &o);
+        capture_source_destroy(src);
+    }
+    for (int i = 0; p && i < o.interface_count && !stop_requested; i++) {
+        capture_live_options live = {o.snaplen, o.promiscuous, 0, 0, o.bpf_filter};
+        capture_source *src = NULL;
+        st = capture_source_open_live(o.interfaces[i], &live, NULL, err, sizeof err, &src);
+        if (st != AS_OK) {
+            fprintf(stderr, "apisensor: %s\n", err);
+            rc = 1;
+            break;
+        }
+        live_source = src;
+        rc |= run_source(p, src, o.interfaces[i], &o);
+        live_source = NULL;
+        capture_source_destroy(src);
+    }
+    double elapsed = now_seconds() - started;
+
+    if (p && o.verbosity >= 0)
+        pipeline_write_summary(p, stderr, elapsed);
+    if (config.transactions && config.transactions != stdout && fclose(config.transactions)) {
+        fprintf(stderr, "apisensor: %s: write failed: %s\n", o.transactions_path, strerror(errno));
+        rc = 1;
+    }
+    if (events != stdout && fclose(events)) {
+        fprintf(stderr, "apisensor: %s: write failed: %s\n", o.out_path, strerror(errno));
+        rc = 1;
+    }
+    if (fflush(stdout)) {
+        fprintf(stderr, "apisensor: standard output: write failed: %s\n", strerror(errno));
+        rc = 1;
+    }
+    if (p && pipeline_get_totals(p).output_errors)
+        rc = 1;
+    pipeline_destroy(p);
+    app_options_free(&o);
+    return rc;
+}

@@ -1,1 +1,408 @@
-/* placeholder: being written */
+/*
+ * Option parsing: one table of settings shared by the command line and the
+ * configuration file, so both accept the same keys with the same checks.
+ * Strings from the command line are borrowed from argv; strings from the
+ * configuration file are copied and owned by app_options.
+ */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { SET_STRING, SET_INPUT, SET_INTERFACE, SET_INT, SET_FLAG } setting_kind;
+
+typedef struct setting {
+    const char *key;
+    setting_kind kind;
+    size_t offset; /* into app_options, for SET_STRING / SET_INT / SET_FLAG */
+    const char *help;
+} setting;
+
+#define FIELD(f) offsetof(app_options, f)
+
+static const setting settings[] = {
+    {"read", SET_INPUT, 0, "capture file to analyse (pcap or pcapng; - = stdin); repeatable"},
+    {"interface", SET_INTERFACE, 0, "capture live on this interface; repeatable"},
+    {"spec", SET_STRING, FIELD(spec_path), "declared inventory, OpenAPI 3.0/3.1 (inventory: #3)"},
+    {"db", SET_STRING, FIELD(db_path), "sqlite3 inventory (default apisensor.db; :memory:)"},
+    {"out", SET_STRING, FIELD(out_path), "events as JSON Lines; - = stdout (default)"},
+    {"transactions", SET_STRING, FIELD(transactions_path),
+     "one JSON line per HTTP transaction (- = stdout; off by default)"},
+    {"format", SET_STRING, FIELD(format), "shape of exported events: native (default)"},
+    {"sensor-name", SET_STRING, FIELD(sensor_name), "sensor name in events (default: host name)"},
+    {"filter", SET_STRING, FIELD(bpf_filter), "BPF filter for live capture"},
+    {"snaplen", SET_INT, FIELD(snaplen), "bytes kept per packet in live capture (default 262144)"},
+    {"promiscuous", SET_FLAG, FIELD(promiscuous), "put live interfaces in promiscuous mode"},
+    {"raw-identities", SET_FLAG, FIELD(raw_identities),
+     "write credential-derived identities raw (lab audits only)"},
+    {"progress", SET_FLAG, FIELD(progress), "progress line on a terminal (default on)"},
+};
+
+#define SETTING_COUNT ((int)(sizeof settings / sizeof settings[0]))
+
+static char *keep(app_options *opts, const char *text) {
+    if (opts->owned_count >= (int)(sizeof opts->owned / sizeof opts->owned[0]))
+        return NULL;
+    char *copy = strdup(text);
+    if (copy)
+        opts->owned[opts->owned_count++] = copy;
+    return copy;
+}
+
+static int parse_bool(const char *value, int *out) {
+    if (!value || !strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes") ||
+        !strcmp(value, "on")) {
+        *out = 1;
+        return 1;
+    }
+    if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no") ||
+        !strcmp(value, "off")) {
+        *out = 0;
+        return 1;
+    }
+    return 0;
+}
+
+/* Applies one setting; value is borrowed (the caller keeps it alive). */
+static int apply(app_options *opts, const char *key, const char *value, char *err,
+                 unsigned errlen) {
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const setting *s = &settings[i];
+        if (strcmp(s->key, key) != 0)
+            continue;
+        char *base = (char *)opts;
+        switch (s->kind) {
+        case SET_STRING:
+            *(const char **)(base + s->offset) = value;
+            return 0;
+        case SET_INPUT:
+        case SET_INTERFACE: {
+            const char **list = s->kind == SET_INPUT ? opts->inputs : opts->interfaces;
+            int *count = s->kind == SET_INPUT ? &opts->input_count : &opts->interface_count;
+            if (*count >= APP_MAX_INPUTS) {
+                snprintf(err, errlen, "too many --%s values (at most %d)", key, APP_MAX_INPUTS);
+                return 2;
+            }
+            list[(*count)++] = value;
+            return 0;
+        }
+        case SET_INT: {
+            char *end = NULL;
+            errno = 0;
+            long v = strtol(value, &end, 10);
+            if (errno || end == value || *end || v < 0 || v > 0x7fffffff) {
+                snprintf(err, errlen, "--%s: '%s' is not a valid number", key, value);
+                return 2;
+            }
+            *(int *)(base + s->offset) = (int)v;
+            return 0;
+        }
+        case SET_FLAG:
+            if (!parse_bool(value, (int *)(base + s->offset))) {
+                snprintf(err, errlen, "--%s: '%s' is not true or false", key, value);
+                return 2;
+            }
+            return 0;
+        }
+    }
+    as_status st = limits_set(&opts->lim, key, value ? value : "");
+    if (st == AS_OK)
+        return 0;
+    if (st == AS_ERR_ARG) {
+        const limit_info *info = limits_info();
+        for (int i = 0; i < limits_info_count(); i++)
+            if (!strcmp(info[i].key, key))
+                snprintf(err, errlen, "%s: '%s' is not a number from %lld to %lld", key,
+                         value ? value : "", (long long)info[i].min_value,
+                         (long long)info[i].max_value);
+        return 2;
+    }
+    snprintf(err, errlen, "unknown setting '%s'", key);
+    return 2;
+}
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
+        s[--n] = '\0';
+    return s;
+}
+
+static int load_config(app_options *opts, const char *path, char *err, unsigned errlen) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s: cannot open configuration file: %s", path, strerror(errno));
+        return 2;
+    }
+    char line[4096];
+    int lineno = 0, rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *text = trim(line);
+        if (!*text)
+            continue;
+        char *eq = strchr(text, '=');
+        if (!eq) {
+            snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+            rc = 2;
+            break;
+        }
+        *eq = '\0';
+        char *key = trim(text);
+        char *value = keep(opts, trim(eq + 1));
+        if (!value) {
+            snprintf(err, errlen, "%s:%d: too many settings", path, lineno);
+            rc = 2;
+            break;
+        }
+        char inner[384];
+        if (apply(opts, key, value, inner, sizeof inner) != 0) {
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, inner);
+            rc = 2;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+enum {
+    OPT_SPEC = 256,
+    OPT_DB,
+    OPT_TRANSACTIONS,
+    OPT_FORMAT,
+    OPT_KAFKA,
+    OPT_KEYLOG,
+    OPT_RAW_IDS,
+    OPT_LIMIT,
+    OPT_SENSOR_NAME,
+    OPT_FILTER,
+    OPT_SNAPLEN,
+    OPT_PROMISC,
+    OPT_NO_PROGRESS,
+    OPT_VERSION
+};
+
+static const struct option long_options[] = {
+    {"read", required_argument, NULL, 'r'},
+    {"interface", required_argument, NULL, 'i'},
+    {"config", required_argument, NULL, 'c'},
+    {"out", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"spec", required_argument, NULL, OPT_SPEC},
+    {"db", required_argument, NULL, OPT_DB},
+    {"transactions", required_argument, NULL, OPT_TRANSACTIONS},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"kafka", required_argument, NULL, OPT_KAFKA},
+    {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"raw-identities", no_argument, NULL, OPT_RAW_IDS},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"sensor-name", required_argument, NULL, OPT_SENSOR_NAME},
+    {"filter", required_argument, NULL, OPT_FILTER},
+    {"snaplen", required_argument, NULL, OPT_SNAPLEN},
+    {"promiscuous", no_argument, NULL, OPT_PROMISC},
+    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static const char short_options[] = "r:i:c:o:qvhX:";
+
+/* Finds -c/--config before anything else, so the command line wins over it. */
+static const char *find_config(int argc, char **argv) {
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc)
+            path = argv[++i];
+        else if (!strncmp(argv[i], "--config=", 9))
+            path = argv[i] + 9;
+        else if (!strncmp(argv[i], "-c", 2) && argv[i][2])
+            path = argv[i] + 2;
+    }
+    return path;
+}
+
+int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsigned errlen) {
+    memset(opts, 0, sizeof *opts);
+    opts->lim = limits_default();
+    opts->out_path = "-";
+    opts->db_path = "apisensor.db";
+    opts->format = "native";
+    opts->progress = 1;
+
+    opts->config_path = find_config(argc, argv);
+    if (opts->config_path) {
+        int rc = load_config(opts, opts->config_path, err, errlen);
+        if (rc)
+            return rc;
+    }
+    int cli_inputs = 0, cli_interfaces = 0;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        const char *key = NULL;
+        const char *value = optarg;
+        switch (c) {
+        case 'r':
+            if (!cli_inputs++)
+                opts->input_count = 0;
+            key = "read";
+            break;
+        case 'i':
+            if (!cli_interfaces++)
+                opts->interface_count = 0;
+            key = "interface";
+            break;
+        case 'c':
+            continue;
+        case 'o':
+            key = "out";
+            break;
+        case 'q':
+            opts->verbosity = -1;
+            continue;
+        case 'v':
+            opts->verbosity++;
+            continue;
+        case 'h':
+            opts->action = APP_HELP;
+            return 0;
+        case OPT_VERSION:
+            opts->action = APP_VERSION;
+            return 0;
+        case OPT_SPEC:
+            key = "spec";
+            break;
+        case OPT_DB:
+            key = "db";
+            break;
+        case OPT_TRANSACTIONS:
+            key = "transactions";
+            break;
+        case OPT_FORMAT:
+            key = "format";
+            break;
+        case OPT_SENSOR_NAME:
+            key = "sensor-name";
+            break;
+        case OPT_FILTER:
+            key = "filter";
+            break;
+        case OPT_SNAPLEN:
+            key = "snaplen";
+            break;
+        case OPT_PROMISC:
+            key = "promiscuous";
+            value = "true";
+            break;
+        case OPT_RAW_IDS:
+            key = "raw-identities";
+            value = "true";
+            break;
+        case OPT_NO_PROGRESS:
+            key = "progress";
+            value = "false";
+            break;
+        case OPT_LIMIT: {
+            char name[128];
+            const char *eq = strchr(optarg, '=');
+            if (!eq || (size_t)(eq - optarg) >= sizeof name) {
+                snprintf(err, errlen, "--limit takes KEY=VALUE, got '%s'", optarg);
+                return 2;
+            }
+            memcpy(name, optarg, (size_t)(eq - optarg));
+            name[eq - optarg] = '\0';
+            if (apply(opts, name, eq + 1, err, errlen))
+                return 2;
+            continue;
+        }
+        case OPT_KAFKA:
+        case 'X':
+            snprintf(err, errlen, "%s: Kafka export is not in this build yet (issue #5)",
+                     c == 'X' ? "-X" : "--kafka");
+            return 2;
+        case OPT_KEYLOG:
+            snprintf(err, errlen, "--keylog: TLS decryption is not in this build yet (issue #6)");
+            return 2;
+        case ':':
+            snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
+            return 2;
+        default:
+            snprintf(err, errlen, "unknown option '%s' (see --help)", argv[optind - 1]);
+            return 2;
+        }
+        if (apply(opts, key, value, err, errlen))
+            return 2;
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s' (capture files go after -r)", argv[optind]);
+        return 2;
+    }
+    if (strcmp(opts->format, "native") != 0) {
+        snprintf(err, errlen, "--format %s: only 'native' is in this build yet (issue #5)",
+                 opts->format);
+        return 2;
+    }
+    if (opts->input_count == 0 && opts->interface_count == 0) {
+        snprintf(err, errlen, "nothing to analyse: give -r FILE or -i IFACE (see --help)");
+        return 2;
+    }
+    if (opts->input_count > 0 && opts->interface_count > 0) {
+        snprintf(err, errlen, "-r and -i cannot be combined");
+        return 2;
+    }
+    return 0;
+}
+
+void app_options_free(app_options *opts) {
+    for (int i = 0; i < opts->owned_count; i++)
+        free(opts->owned[i]);
+    opts->owned_count = 0;
+}
+
+void app_options_usage(FILE *out) {
+    fputs("usage: apisensor [OPTIONS] -r FILE [-r FILE ...]   analyse capture files\n"
+          "       apisensor [OPTIONS] -i IFACE                capture live\n"
+          "\n"
+          "  -r, --read FILE          capture file (pcap, pcapng; - = stdin); repeatable\n"
+          "  -i, --interface IFACE    live capture interface\n"
+          "  -c, --config FILE        configuration file (key = value); the command line wins\n"
+          "  -o, --out FILE           events as JSON Lines (- = stdout, the default)\n"
+          "      --transactions FILE  one JSON line per HTTP transaction (- = stdout)\n"
+          "      --spec FILE          declared inventory, OpenAPI 3.0/3.1 (inventory: #3)\n"
+          "      --db FILE            sqlite3 inventory (default apisensor.db; :memory:)\n"
+          "      --format FORMAT      native (ecs, ocsf, splunk: #5)\n"
+          "      --kafka BROKERS      Kafka export (#5); -X key=value librdkafka settings\n"
+          "      --keylog FILE        TLS key log for decryption (#6)\n"
+          "      --raw-identities     write credential-derived identities raw (lab audits)\n"
+          "      --sensor-name NAME   sensor name in events (default: host name)\n"
+          "      --filter BPF         BPF filter for live capture\n"
+          "      --snaplen N          bytes kept per packet in live capture\n"
+          "      --promiscuous        promiscuous mode for live capture\n"
+          "      --limit KEY=VALUE    set a limit (K/M/G suffixes); see the list below\n"
+          "      --no-progress        no progress line on a terminal\n"
+          "  -q, --quiet              no run summary; errors only\n"
+          "  -v, --verbose            more detail on stderr\n"
+          "      --version            print the version\n"
+          "  -h, --help               this text\n"
+          "\n"
+          "Exit status: 0 success, 1 runtime failure, 2 bad usage or configuration.\n"
+          "\n"
+          "Limits (config key, default, range, policy when hit):\n",
+          out);
+    const limit_info *info = limits_info();
+    for (int i = 0; i < limits_info_count(); i++)
+        fprintf(out, "  %-32s %12lld  [%lld..%lld]  %s\n", info[i].key,
+                (long long)info[i].default_value, (long long)info[i].min_value,
+                (long long)info[i].max_value, info[i].policy);
+}

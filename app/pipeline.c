@@ -1,1 +1,242 @@
-/* placeholder: being written */
+/*
+ * One worker's data path (see pipeline.h).
+ *
+ * Per packet: decode; advance packet time and expire idle flows; find the
+ * flow; let nDPI see the packet; for TCP, first apply the packet's ACK to the
+ * opposite stream (it may reveal a capture gap there and release held data),
+ * then add the segment to its own stream. Every chunk a stream releases goes
+ * straight to the HTTP engine, and every transaction the engine completes is
+ * written before the next chunk is pulled, because chunk and transaction
+ * views only live until the next call.
+ *
+ * Ended flows (timeout, eviction, port reuse, end of input) are closed in a
+ * fixed order: flush both streams, close the HTTP session, count the
+ * protocol, release the streams, recycle the slot.
+ */
+#include "pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/decode.h"
+#include "capture/flow_table.h"
+#include "capture/tcp_stream.h"
+#include "export/transaction_event.h"
+#include "parse/classify.h"
+#include "parse/http1.h"
+
+struct pipeline {
+    pipeline_config config;
+    decoder *decoder;
+    flow_table *flows;
+    tcp_reassembler *reasm;
+    classifier *classifier;
+    http_engine *http;
+    classify_flow *classify_state; /* per flow slot */
+    json_writer json;
+    anomaly_counters anomalies;
+    pipeline_totals totals;
+    uint64_t now_ns; /* latest packet time seen */
+};
+
+as_status pipeline_create(const pipeline_config *config, pipeline **out) {
+    *out = NULL;
+    pipeline *p = calloc(1, sizeof *p);
+    if (!p)
+        return AS_ERR_NOMEM;
+    p->config = *config;
+    json_writer_init(&p->json);
+    as_status st = decoder_create(&config->lim, &p->decoder);
+    if (st == AS_OK)
+        st = flow_table_create(&config->lim, &p->flows);
+    if (st == AS_OK)
+        st = tcp_reasm_create(&config->lim, &p->reasm);
+    if (st == AS_OK)
+        st = classifier_create(&config->lim, &p->classifier);
+    if (st == AS_OK)
+        st = http_engine_create(&config->lim, flow_table_slot_count(p->flows), &p->http);
+    if (st == AS_OK) {
+        p->classify_state = calloc(flow_table_slot_count(p->flows), sizeof *p->classify_state);
+        if (!p->classify_state)
+            st = AS_ERR_NOMEM;
+    }
+    if (st != AS_OK) {
+        pipeline_destroy(p);
+        return st;
+    }
+    *out = p;
+    return AS_OK;
+}
+
+static void emit_transactions(pipeline *p) {
+    http_transaction tx;
+    while (http_engine_next(p->http, &tx)) {
+        p->totals.transactions++;
+        if (!p->config.transactions)
+            continue;
+        json_writer_reset(&p->json);
+        transaction_event_write(&p->json, &p->config.sensor, &tx);
+        json_newline(&p->json);
+        if (!json_writer_ok(&p->json) ||
+            fwrite(p->json.buf, 1, p->json.len, p->config.transactions) != p->json.len)
+            p->totals.output_errors++;
+    }
+}
+
+static void drain_stream(pipeline *p, flow *f, flow_direction dir) {
+    tcp_chunk chunk;
+    while (tcp_reasm_next(p->reasm, &f->stream[dir], &chunk)) {
+        http_engine_feed(p->http, f, dir, &chunk, &p->anomalies);
+        emit_transactions(p);
+    }
+}
+
+static void close_ended_flows(pipeline *p) {
+    flow *f;
+    while ((f = flow_table_take_ended(p->flows)) != NULL) {
+        if (f->ip_proto == 6) {
+            for (int dir = 0; dir < 2; dir++) {
+                tcp_reasm_flush(p->reasm, &f->stream[dir], f->last_ts_ns);
+                drain_stream(p, f, (flow_direction)dir);
+            }
+        }
+        http_engine_close(p->http, f, &p->anomalies);
+        emit_transactions(p);
+        classifier_finish(p->classifier, &p->classify_state[f->slot]);
+        tcp_reasm_release(p->reasm, &f->stream[0]);
+        tcp_reasm_release(p->reasm, &f->stream[1]);
+        flow_table_recycle(p->flows, f);
+    }
+}
+
+static void process_packet(pipeline *p, const capture_packet *pkt) {
+    decoded_packet dp;
+    p->totals.packets++;
+    p->totals.bytes += pkt->caplen;
+    if (pkt->ts_ns > p->now_ns) {
+        p->now_ns = pkt->ts_ns;
+        flow_table_expire(p->flows, p->now_ns);
+        decoder_expire(p->decoder, p->now_ns, &p->anomalies);
+        close_ended_flows(p);
+    }
+    if (decoder_decode(p->decoder, pkt, &dp, &p->anomalies) != AS_OK) {
+        p->totals.packets_skipped++;
+        return;
+    }
+    flow *f;
+    flow_direction dir;
+    as_status st = flow_table_lookup(p->flows, &dp, &f, &dir, &p->anomalies);
+    close_ended_flows(p);
+    if (st != AS_OK) {
+        p->totals.packets_skipped++;
+        return;
+    }
+    classifier_packet(p->classifier, &p->classify_state[f->slot], &dp);
+    if (dp.ip_proto != 6)
+        return;
+    flow_direction other = dir == FLOW_TO_SERVER ? FLOW_TO_CLIENT : FLOW_TO_SERVER;
+    if (dp.tcp_flags & TCP_ACK) {
+        tcp_reasm_ack(p->reasm, &f->stream[other], dp.ack, dp.ts_ns, &p->anomalies);
+        drain_stream(p, f, other);
+    }
+    tcp_reasm_add(p->reasm, &f->stream[dir], &dp, &p->anomalies);
+    drain_stream(p, f, dir);
+}
+
+as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
+                       void (*progress)(void *arg), void *arg) {
+    capture_packet pkt;
+    as_status st;
+    uint64_t since_progress = 0;
+    while (!*stop) {
+        st = capture_source_next(src, &pkt);
+        if (st == AS_NEED_MORE)
+            continue;
+        if (st != AS_OK)
+            break;
+        process_packet(p, &pkt);
+        if (progress && ++since_progress == 65536) {
+            since_progress = 0;
+            progress(arg);
+        }
+    }
+    if (*stop)
+        st = AS_DONE;
+    flow_table_end_all(p->flows);
+    close_ended_flows(p);
+    return st;
+}
+
+pipeline_totals pipeline_get_totals(const pipeline *p) {
+    return p->totals;
+}
+
+const anomaly_counters *pipeline_anomalies(const pipeline *p) {
+    return &p->anomalies;
+}
+
+static void write_protocol(const char *name, uint64_t flows, void *arg) {
+    fprintf((FILE *)arg, "  %-28s %12llu\n", name, (unsigned long long)flows);
+}
+
+void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds) {
+    const pipeline_totals *t = &p->totals;
+    flow_table_stats fs = flow_table_get_stats(p->flows);
+    tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
+    http_engine_stats hs = http_engine_get_stats(p->http);
+    double mb = (double)t->bytes / 1e6;
+    fprintf(out, "apisensor run summary\n");
+    fprintf(out, "  packets %llu (%llu not analysed), %.1f MB captured\n",
+            (unsigned long long)t->packets, (unsigned long long)t->packets_skipped, mb);
+    fprintf(out, "  elapsed %.3f s, %.1f MB/s, %.0f packets/s\n", elapsed_seconds,
+            elapsed_seconds > 0 ? mb / elapsed_seconds : 0.0,
+            elapsed_seconds > 0 ? (double)t->packets / elapsed_seconds : 0.0);
+    fprintf(out,
+            "  flows %llu created, peak %llu; ended: idle %llu, closed %llu, "
+            "port reuse %llu, end of input %llu, evicted (flow_max) %llu; "
+            "half-open dropped %llu\n",
+            (unsigned long long)fs.created, (unsigned long long)fs.peak,
+            (unsigned long long)fs.ended_idle, (unsigned long long)fs.ended_closed,
+            (unsigned long long)fs.ended_port_reuse, (unsigned long long)fs.ended_shutdown,
+            (unsigned long long)fs.ended_evicted, (unsigned long long)fs.halfopen_dropped);
+    fprintf(out,
+            "  http: %llu sessions, %llu requests, %llu responses (%llu interim), "
+            "%llu transactions\n",
+            (unsigned long long)hs.sessions, (unsigned long long)hs.requests,
+            (unsigned long long)hs.responses, (unsigned long long)hs.interim_responses,
+            (unsigned long long)t->transactions);
+    fprintf(out,
+            "  tcp: %llu gaps (%llu bytes), %llu retransmitted bytes, "
+            "%llu overlap conflicts, out-of-order peak %llu bytes, "
+            "limit hits (tcp_ooo_*) %llu\n",
+            (unsigned long long)rs.gaps, (unsigned long long)rs.gap_bytes,
+            (unsigned long long)rs.retransmitted_bytes, (unsigned long long)rs.overlap_conflicts,
+            (unsigned long long)rs.ooo_bytes_peak, (unsigned long long)rs.ooo_limit_hits);
+    if (t->output_errors)
+        fprintf(out, "  output errors: %llu events not written\n",
+                (unsigned long long)t->output_errors);
+    fprintf(out, " flows by protocol (nDPI):\n");
+    classifier_foreach_count(p->classifier, write_protocol, out);
+    int any = 0;
+    for (int i = 0; i < ANOMALY_COUNT; i++) {
+        if (!p->anomalies.count[i])
+            continue;
+        if (!any++)
+            fprintf(out, " anomalies:\n");
+        fprintf(out, "  %-40s %12llu\n", anomaly_name((anomaly_id)i),
+                (unsigned long long)p->anomalies.count[i]);
+    }
+}
+
+void pipeline_destroy(pipeline *p) {
+    if (!p)
+        return;
+    http_engine_destroy(p->http);
+    classifier_destroy(p->classifier);
+    tcp_reasm_destroy(p->reasm);
+    flow_table_destroy(p->flows);
+    decoder_destroy(p->decoder);
+    free(p->classify_state);
+    json_writer_free(&p->json);
+    free(p);
+}

@@ -1,1 +1,244 @@
-/* placeholder: being written */
+/*
+ * JSON encoder: escaping, UTF-8 repair and comma bookkeeping (see json.h).
+ *
+ * UTF-8 validation follows RFC 3629: overlong forms, surrogates and code
+ * points above U+10FFFF are invalid; each maximal invalid subsequence becomes
+ * one U+FFFD. Plain ASCII runs are copied in one go (the common case).
+ */
+#include "json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void json_writer_init(json_writer *w) {
+    memset(w, 0, sizeof *w);
+}
+
+void json_writer_reset(json_writer *w) {
+    w->len = 0;
+    w->error = 0;
+    w->depth = 0;
+    w->after_key = 0;
+    w->has_items[0] = 0;
+    if (w->buf)
+        w->buf[0] = '\0';
+}
+
+void json_writer_free(json_writer *w) {
+    free(w->buf);
+    memset(w, 0, sizeof *w);
+}
+
+int json_writer_ok(const json_writer *w) {
+    return !w->error;
+}
+
+static int reserve(json_writer *w, size_t extra) {
+    if (w->error)
+        return 0;
+    if (w->len + extra + 1 <= w->cap)
+        return 1;
+    size_t cap = w->cap ? w->cap : 1024;
+    while (cap < w->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            w->error = 1;
+            return 0;
+        }
+        cap *= 2;
+    }
+    char *grown = realloc(w->buf, cap);
+    if (!grown) {
+        w->error = 1;
+        return 0;
+    }
+    w->buf = grown;
+    w->cap = cap;
+    return 1;
+}
+
+static void append(json_writer *w, const char *data, size_t len) {
+    if (!reserve(w, len))
+        return;
+    memcpy(w->buf + w->len, data, len);
+    w->len += len;
+    w->buf[w->len] = '\0';
+}
+
+/* Separator before a value or key at the current level. */
+static void before_value(json_writer *w) {
+    if (w->after_key) {
+        w->after_key = 0;
+        return;
+    }
+    if (w->depth > 0 && w->has_items[w->depth])
+        append(w, ",", 1);
+    w->has_items[w->depth] = 1;
+}
+
+static void open_level(json_writer *w, char bracket) {
+    before_value(w);
+    if (w->depth + 1 >= JSON_MAX_DEPTH) {
+        w->error = 1;
+        return;
+    }
+    append(w, &bracket, 1);
+    w->depth++;
+    w->has_items[w->depth] = 0;
+}
+
+static void close_level(json_writer *w, char bracket) {
+    if (w->depth == 0 || w->after_key) {
+        w->error = 1;
+        return;
+    }
+    w->depth--;
+    append(w, &bracket, 1);
+}
+
+void json_object_begin(json_writer *w) {
+    open_level(w, '{');
+}
+
+void json_object_end(json_writer *w) {
+    close_level(w, '}');
+}
+
+void json_array_begin(json_writer *w) {
+    open_level(w, '[');
+}
+
+void json_array_end(json_writer *w) {
+    close_level(w, ']');
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
+static size_t utf8_sequence(const uint8_t *s, size_t left) {
+    uint8_t c = s[0];
+    size_t need;
+    uint32_t min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (left < need)
+        return 0;
+    uint32_t cp = c & (0x3f >> (need - 1));
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return need;
+}
+
+static void write_escaped(json_writer *w, const uint8_t *s, size_t len) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+    while (i < len) {
+        size_t run = i;
+        while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+            run++;
+        if (run > i) {
+            append(w, (const char *)s + i, run - i);
+            i = run;
+            continue;
+        }
+        uint8_t c = s[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            append(w, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xf]};
+            if (c == '\n')
+                append(w, "\\n", 2);
+            else if (c == '\r')
+                append(w, "\\r", 2);
+            else if (c == '\t')
+                append(w, "\\t", 2);
+            else
+                append(w, esc, 6);
+            i++;
+        } else {
+            size_t n = utf8_sequence(s + i, len - i);
+            if (n == 0) {
+                append(w, "\xef\xbf\xbd", 3);
+                i++;
+            } else {
+                append(w, (const char *)s + i, n);
+                i += n;
+            }
+        }
+    }
+}
+
+void json_key(json_writer *w, const char *key) {
+    if (w->after_key || w->depth == 0) {
+        w->error = 1;
+        return;
+    }
+    before_value(w);
+    append(w, "\"", 1);
+    write_escaped(w, (const uint8_t *)key, strlen(key));
+    append(w, "\":", 2);
+    w->after_key = 1;
+}
+
+void json_string(json_writer *w, const char *data, size_t len) {
+    before_value(w);
+    append(w, "\"", 1);
+    write_escaped(w, (const uint8_t *)data, len);
+    append(w, "\"", 1);
+}
+
+void json_cstring(json_writer *w, const char *text) {
+    if (!text)
+        json_null(w);
+    else
+        json_string(w, text, strlen(text));
+}
+
+void json_int(json_writer *w, int64_t value) {
+    char num[24];
+    int n = snprintf(num, sizeof num, "%" PRId64, value);
+    before_value(w);
+    append(w, num, (size_t)n);
+}
+
+void json_uint(json_writer *w, uint64_t value) {
+    char num[24];
+    int n = snprintf(num, sizeof num, "%" PRIu64, value);
+    before_value(w);
+    append(w, num, (size_t)n);
+}
+
+void json_bool(json_writer *w, int value) {
+    before_value(w);
+    if (value)
+        append(w, "true", 4);
+    else
+        append(w, "false", 5);
+}
+
+void json_null(json_writer *w) {
+    before_value(w);
+    append(w, "null", 4);
+}
+
+void json_newline(json_writer *w) {
+    append(w, "\n", 1);
+}

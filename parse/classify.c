@@ -1,1 +1,142 @@
-/* placeholder: being written */
+/*
+ * nDPI classification (see classify.h).
+ *
+ * The module is created with every dissector enabled. A flow's nDPI state is
+ * taken from a free list on its first packet and returned at the verdict or
+ * at classifier_finish, so memory follows the flows being classified, not
+ * all flows. Counts per protocol id are kept in an array sized by the
+ * module's protocol count.
+ */
+#include "classify.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi_api.h>
+
+typedef struct pooled_flow {
+    struct pooled_flow *next;
+} pooled_flow;
+
+struct classifier {
+    struct ndpi_detection_module_struct *module;
+    int64_t max_packets;
+    pooled_flow *free_flows; /* recycled nDPI flow structs */
+    uint32_t protocol_count;
+    uint64_t *flows_by_protocol; /* protocol_count entries */
+};
+
+as_status classifier_create(const limits *lim, classifier **out) {
+    *out = NULL;
+    classifier *c = calloc(1, sizeof *c);
+    if (!c)
+        return AS_ERR_NOMEM;
+    c->max_packets = lim->ndpi_max_packets;
+    c->module = ndpi_init_detection_module(ndpi_no_prefs);
+    if (!c->module) {
+        free(c);
+        return AS_ERR_NOMEM;
+    }
+    NDPI_PROTOCOL_BITMASK all;
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(c->module, &all);
+    ndpi_finalize_initialization(c->module);
+    c->protocol_count = ndpi_get_num_supported_protocols(c->module) + NDPI_MAX_NUM_CUSTOM_PROTOCOLS;
+    c->flows_by_protocol = calloc(c->protocol_count, sizeof *c->flows_by_protocol);
+    if (!c->flows_by_protocol) {
+        classifier_destroy(c);
+        return AS_ERR_NOMEM;
+    }
+    *out = c;
+    return AS_OK;
+}
+
+static struct ndpi_flow_struct *take_flow(classifier *c) {
+    void *mem;
+    if (c->free_flows) {
+        mem = c->free_flows;
+        c->free_flows = c->free_flows->next;
+    } else {
+        mem = malloc(SIZEOF_FLOW_STRUCT);
+        if (!mem)
+            return NULL;
+    }
+    memset(mem, 0, SIZEOF_FLOW_STRUCT);
+    return mem;
+}
+
+static void give_back_flow(classifier *c, struct ndpi_flow_struct *flow) {
+    ndpi_free_flow_data(flow);
+    pooled_flow *p = (pooled_flow *)(void *)flow;
+    p->next = c->free_flows;
+    c->free_flows = p;
+}
+
+static uint16_t protocol_of(ndpi_protocol p) {
+    return p.app_protocol != NDPI_PROTOCOL_UNKNOWN ? p.app_protocol : p.master_protocol;
+}
+
+void classifier_packet(classifier *c, classify_flow *cf, const decoded_packet *pkt) {
+    if (cf->done || !pkt->l3 || pkt->l3_len == 0)
+        return;
+    if (!cf->ndpi) {
+        cf->ndpi = take_flow(c);
+        if (!cf->ndpi)
+            return;
+    }
+    unsigned short len = pkt->l3_len > 65535 ? 65535 : (unsigned short)pkt->l3_len;
+    ndpi_protocol p =
+        ndpi_detection_process_packet(c->module, cf->ndpi, pkt->l3, len, pkt->ts_ns / 1000000u);
+    cf->packets++;
+    uint16_t proto = protocol_of(p);
+    if (proto != NDPI_PROTOCOL_UNKNOWN)
+        cf->protocol = proto;
+    if ((proto != NDPI_PROTOCOL_UNKNOWN && !ndpi_extra_dissection_possible(c->module, cf->ndpi)) ||
+        cf->packets >= c->max_packets) {
+        if (proto == NDPI_PROTOCOL_UNKNOWN) {
+            uint8_t guessed = 0;
+            cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
+        }
+        give_back_flow(c, cf->ndpi);
+        cf->ndpi = NULL;
+        cf->done = 1;
+    }
+}
+
+void classifier_finish(classifier *c, classify_flow *cf) {
+    if (cf->ndpi) {
+        if (cf->protocol == NDPI_PROTOCOL_UNKNOWN) {
+            uint8_t guessed = 0;
+            cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
+        }
+        give_back_flow(c, cf->ndpi);
+    }
+    if (cf->protocol < c->protocol_count)
+        c->flows_by_protocol[cf->protocol]++;
+    memset(cf, 0, sizeof *cf);
+}
+
+void classifier_foreach_count(const classifier *c,
+                              void (*visit)(const char *name, uint64_t flows, void *arg),
+                              void *arg) {
+    for (uint32_t id = 0; id < c->protocol_count; id++) {
+        if (c->flows_by_protocol[id] == 0)
+            continue;
+        const char *name = ndpi_get_proto_name(c->module, (u_int16_t)id);
+        visit(name ? name : "Unknown", c->flows_by_protocol[id], arg);
+    }
+}
+
+void classifier_destroy(classifier *c) {
+    if (!c)
+        return;
+    while (c->free_flows) {
+        pooled_flow *next = c->free_flows->next;
+        free(c->free_flows);
+        c->free_flows = next;
+    }
+    free(c->flows_by_protocol);
+    if (c->module)
+        ndpi_exit_detection_module(c->module);
+    free(c);
+}

@@ -1,0 +1,54 @@
+/*
+ * The data path of one worker, wired in order: packet source -> decoder ->
+ * flow table -> TCP reassembly -> classification + HTTP -> transaction
+ * events. The pipeline owns every stage handle and the per-flow-slot state of
+ * the later stages, and drives ended flows through their close sequence.
+ *
+ * Single-threaded; the caller runs sources one after another (each capture
+ * file ends with every flow flushed).
+ */
+#ifndef APISENSOR_APP_PIPELINE_H
+#define APISENSOR_APP_PIPELINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture/source.h"
+#include "common/anomaly.h"
+#include "common/limits.h"
+#include "common/status.h"
+#include "export/event.h"
+
+typedef struct pipeline pipeline;
+
+typedef struct pipeline_config {
+    limits lim;
+    event_sensor sensor;
+    FILE *transactions; /* NULL = no transaction events */
+} pipeline_config;
+
+typedef struct pipeline_totals {
+    uint64_t packets;
+    uint64_t bytes;           /* captured bytes */
+    uint64_t packets_skipped; /* not TCP/UDP or malformed (see anomalies) */
+    uint64_t transactions;
+    uint64_t output_errors;
+} pipeline_totals;
+
+as_status pipeline_create(const pipeline_config *config, pipeline **out);
+
+/* Analyses packets from src until it ends, *stop becomes non-zero or an
+ * error; then ends every flow. Returns the source's final status (AS_DONE
+ * on a clean end). progress(arg) is called about every 64k packets. */
+as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
+                       void (*progress)(void *arg), void *arg);
+
+pipeline_totals pipeline_get_totals(const pipeline *p);
+const anomaly_counters *pipeline_anomalies(const pipeline *p);
+
+/* Writes the run summary (counters of every stage) to out. */
+void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds);
+
+void pipeline_destroy(pipeline *p);
+
+#endif
