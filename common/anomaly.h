@@ -40,6 +40,7 @@
     X(DECODE_TEREDO_TRUNCATED, "decode.teredo.truncated")                                          \
     X(DECODE_TUNNEL_TOO_DEEP, "decode.tunnel.too_deep")                                            \
     X(DECODE_L3_UNKNOWN, "decode.l3.unknown")                                                      \
+    X(DECODE_MPLS_TOO_DEEP, "decode.mpls.too_deep")                                                \
     /* IPv4 / IPv6 */                                                                              \
     X(DECODE_IPV4_TRUNCATED, "decode.ipv4.truncated")                                              \
     X(DECODE_IPV4_BAD_VERSION, "decode.ipv4.bad_version")                                          \
@@ -49,11 +50,13 @@
     X(DECODE_IPV6_BAD_EXTHDR, "decode.ipv6.bad_extension_header")                                  \
     X(DECODE_IPV6_FRAGMENT, "decode.ipv6.fragment_unsupported")                                    \
     X(DECODE_L4_OTHER, "decode.l4.other")                                                          \
+    X(DECODE_IPV6_BAD_VERSION, "decode.ipv6.bad_version")                                          \
     /* IPv4 fragment reassembly */                                                                 \
     X(IPFRAG_TABLE_FULL, "ipfrag.table_full")                                                      \
     X(IPFRAG_TIMEOUT, "ipfrag.timeout")                                                            \
     X(IPFRAG_OVERLAP, "ipfrag.overlap")                                                            \
     X(IPFRAG_TOO_BIG, "ipfrag.too_big")                                                            \
+    X(IPFRAG_BAD_FRAGMENT, "ipfrag.bad_fragment")                                                  \
     /* TCP header */                                                                               \
     X(DECODE_TCP_TRUNCATED, "decode.tcp.truncated")                                                \
     X(DECODE_TCP_BAD_HLEN, "decode.tcp.bad_header_length")                                         \
