@@ -65,6 +65,7 @@
     /* flow table */                                                                               \
     X(FLOW_TABLE_FULL, "flow.table_full_evicted")                                                  \
     X(FLOW_PORT_REUSE, "flow.port_reuse")                                                          \
+    X(FLOW_QUEUE_NOT_DRAINED, "flow.ended_queue_not_drained")                                      \
     /* TCP reassembly */                                                                           \
     X(TCP_OVERLAP_CONFLICT, "tcp.overlap_conflict")                                                \
     X(TCP_OOO_LIMIT, "tcp.out_of_order_limit")                                                     \

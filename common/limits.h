@@ -24,6 +24,8 @@
       "SYN floods and scans must not hold the table")                                              \
     X(flow_closed_linger_seconds, 5, 0, 600, "forget flow after FIN/RST",                          \
       "late retransmissions after close are absorbed, then the slot is reused")                    \
+    X(flow_udp_timeout_seconds, 60, 1, 86400, "close UDP flow",                                    \
+      "UDP has no close; request/response exchanges finish in seconds")                            \
     X(tcp_ooo_bytes_per_direction, 262144, 0, 67108864, "declare gap at the first hole",           \
       "covers a bandwidth-delay product of reordering on a 1 Gb/s link")                           \
     X(tcp_ooo_segments_per_direction, 256, 0, 65536, "declare gap at the first hole",              \
