@@ -72,6 +72,7 @@
     X(TCP_GAP, "tcp.gap")                                                                          \
     X(TCP_DATA_AFTER_CLOSE, "tcp.data_after_close")                                                \
     X(TCP_RETRANSMISSION, "tcp.retransmission")                                                    \
+    X(TCP_OUT_OF_WINDOW, "tcp.out_of_window")                                                      \
     /* HTTP */                                                                                     \
     X(HTTP_MALFORMED_REQUEST, "http.malformed_request")                                            \
     X(HTTP_MALFORMED_RESPONSE, "http.malformed_response")                                          \
