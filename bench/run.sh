@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# bench/run.sh - throughput of apisensor against baselines measured in the
+# same run on the same machine.  See bench/README.md.
+#
+#   bash bench/run.sh [SIZE]        SIZE of the main capture, default 1G
+#
+# Environment:
+#   BENCH_DIR        captures, tools and logs (default /tmp/apisensor-bench);
+#                    generated captures are cached there and reused
+#   SMALL            size of the capture for the tshark comparison (default 64M)
+#   RUNS             timed runs per tool, the best wall-clock time counts (default 3)
+#   BENCH_BUILD_DIR  Release build of apisensor (default build-release)
+#   APISENSOR        benchmark this binary instead of building one
+#                    (e.g. to compare two versions on the same captures)
+#
+# Never gates on absolute time: exits non-zero only when a tool fails.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=$(cd "$root/../shared" 2>/dev/null && pwd) || {
+    echo "bench: $root/../shared not found (it holds the generator and the read loop)" >&2
+    exit 1
+}
+size=${1:-1G}
+small=${SMALL:-64M}
+runs=${RUNS:-3}
+bench_dir=${BENCH_DIR:-/tmp/apisensor-bench}
+build_dir=${BENCH_BUILD_DIR:-$root/build-release}
+jobs=${JOBS:-2}
+mkdir -p "$bench_dir"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+# ---- tools ------------------------------------------------------------------
+if [[ -n ${APISENSOR:-} ]]; then
+    sensor=$APISENSOR
+    log "using $sensor (APISENSOR), not building"
+else
+    log "building apisensor (Release) in $build_dir"
+    sensor=$build_dir/apisensor
+    if ! cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DAPISENSOR_WERROR=OFF \
+        -DAPISENSOR_SANITIZE=OFF >"$bench_dir/build.log" 2>&1 ||
+        ! cmake --build "$build_dir" -j "$jobs" --target apisensor >>"$bench_dir/build.log" 2>&1; then
+        tail -20 "$bench_dir/build.log" >&2
+        exit 1
+    fi
+fi
+
+read_loop=$bench_dir/pcap-read-loop
+cc -O2 -std=c99 -o "$read_loop" "$shared/tools/pcap-read-loop.c" -lpcap
+
+# capture SIZE -> path of bench-SIZE.pcap, generated (with its truth) if missing
+capture() {
+    local file=$bench_dir/bench-$1.pcap truth=$bench_dir/bench-$1.truth.jsonl
+    if [[ ! -s $file || ! -s $truth ]]; then
+        log "generating $file"
+        "$shared/tools/gen-bench-pcap" -q -s "$1" -o "$file.tmp" -t "$truth.tmp"
+        mv -f "$truth.tmp" "$truth"
+        mv -f "$file.tmp" "$file"
+    fi
+    printf '%s\n' "$file"
+}
+big=$(capture "$size")
+small_file=$(capture "$small")
+
+# ---- timing -----------------------------------------------------------------
+rows=()
+declare -A seconds
+failed=0
+
+# measure KEY LABEL FILE COMMAND... : best wall-clock time of $runs runs
+# (nanosecond clock around the command), peak RSS over all runs (GNU time's
+# maximum resident set size); stdout is discarded, stderr kept in
+# $bench_dir/KEY.log
+measure() {
+    local key=$1 label=$2 file=$3
+    shift 3
+    local best="" rss=0 wall kb run start end
+    cat "$file" >/dev/null # warm the page cache: time the tool, not the disk
+    for ((run = 1; run <= runs; run++)); do
+        start=$(date +%s%N)
+        if ! /usr/bin/time -f '%M' -o "$bench_dir/time.out" "$@" \
+            >/dev/null 2>"$bench_dir/$key.log"; then
+            log "$label failed on $(basename "$file"): $(tail -3 "$bench_dir/$key.log")"
+            rows+=("$(printf '%-34s %-20s %10s' "$label" "$(basename "$file")" failed)")
+            failed=1
+            return
+        fi
+        end=$(date +%s%N)
+        wall=$(awk -v ns="$((end - start))" 'BEGIN { printf "%.3f", ns / 1e9 }')
+        kb=$(tail -1 "$bench_dir/time.out")
+        if [[ -z $best ]] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+            best=$wall
+        fi
+        if ((kb > rss)); then
+            rss=$kb
+        fi
+    done
+    seconds[$key]=$best
+    local bytes
+    bytes=$(stat -c %s "$file")
+    rows+=("$(awk -v l="$label" -v f="$(basename "$file")" -v s="$best" -v b="$bytes" -v r="$rss" \
+        'BEGIN { printf "%-34s %-20s %10.3f %10.1f %12.1f", l, f, s, (s > 0 ? b / s / 1e6 : 0), r / 1024 }')")
+    log "$label on $(basename "$file"): best ${best}s, peak RSS $((rss / 1024)) MiB"
+}
+
+sensor_args=(--db :memory: -o /dev/null --transactions /dev/null -q)
+measure read_loop "pcap-read-loop (floor)" "$big" "$read_loop" "$big"
+measure sensor "apisensor" "$big" "$sensor" -r "$big" "${sensor_args[@]}"
+measure ndpi "ndpiReader -q" "$big" ndpiReader -i "$big" -q
+measure sensor_small "apisensor" "$small_file" "$sensor" -r "$small_file" "${sensor_args[@]}"
+measure tshark "tshark -Y http (method field)" "$small_file" \
+    tshark -r "$small_file" -Y http -T fields -e http.request.method
+syn_flood=$shared/pcaps/edge/syn-flood-100k.pcap
+measure syn_flood "apisensor (100k half-open flows)" "$syn_flood" \
+    "$sensor" -r "$syn_flood" "${sensor_args[@]}"
+
+# ---- transactions found vs generator truth ----------------------------------
+found="no count (the counting run failed: $bench_dir/sensor-count.log)"
+transactions=$bench_dir/apisensor-$size.transactions.jsonl
+if "$sensor" -r "$big" --db :memory: -o /dev/null --transactions "$transactions" -q \
+    2>"$bench_dir/sensor-count.log"; then
+    found=$(grep -cE '"event": ?"transaction"' "$transactions" || true)
+fi
+truth=$(wc -l <"$bench_dir/bench-$size.truth.jsonl")
+
+# ---- report -----------------------------------------------------------------
+ratio() { # ratio NUMERATOR_KEY DENOMINATOR_KEY [SUFFIX]
+    if [[ -n ${seconds[$1]:-} && -n ${seconds[$2]:-} ]]; then
+        awk -v a="${seconds[$1]}" -v b="${seconds[$2]}" -v x="${3:-}" \
+            'BEGIN { if (b > 0) printf "%.2f%s", a / b, x; else print "n/a" }'
+    else
+        printf 'n/a'
+    fi
+}
+
+echo
+echo "apisensor benchmark: $(nproc) cores, best of $runs runs, page cache warm, MB = 10^6 bytes"
+printf '%-34s %-20s %10s %10s %12s\n' tool capture seconds MB/s "peak RSS MiB"
+printf '%s\n' "${rows[@]}"
+echo
+echo "ratios (same run, same machine: the figures to compare across machines):"
+printf '  %-44s %8s  (1.00 = as fast as reading the file)\n' \
+    "apisensor time / read-loop time on $size" "$(ratio sensor read_loop)"
+printf '  %-44s %8s\n' "apisensor time / ndpiReader time on $size" "$(ratio sensor ndpi)"
+printf '  %-44s %8s  (tshark time / apisensor time)\n' \
+    "apisensor speed-up over tshark on $small" "$(ratio tshark sensor_small x)"
+echo
+echo "transactions on $size: apisensor reported $found, the generator truth lists $truth complete ones"
+echo "  (apisensor also reports the transactions cut by the end of the capture, flagged)"
+exit "$failed"
