@@ -7,7 +7,7 @@
 # stdout carries only the sensor's JSON Lines: the events (-o defaults to
 # stdout) and one "event":"transaction" line per HTTP transaction; the setup
 # log and the run summary go to stderr, so `bash scripts/run-sample.sh | jq .`
-# works.  Extra arguments are passed to the sensor (e.g. --format ecs).
+# works.  Extra arguments are passed to the sensor (e.g. -v).
 # Uses the same build directory and configuration as scripts/test.sh
 # (BUILD_DIR, default build; optimised, with debug info) so the two share
 # one build.
@@ -25,5 +25,5 @@ sample=samples/api-sample.pcap
     cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" --target apisensor
 } >&2
 
-echo "run-sample: $build_dir/apisensor -r $sample --db :memory: --transactions - $*" >&2
+echo "run-sample: $build_dir/apisensor -r $sample --db :memory: --transactions -${*:+ $*}" >&2
 exec "$build_dir/apisensor" -r "$sample" --db :memory: --transactions - "$@"
