@@ -9,14 +9,25 @@
  *
  * Lifetimes. A flow pointer returned by flow_table_lookup() stays valid until
  * it has ended and been recycled. Flows end by idle timeout
- * (flow_table_expire), by eviction when the table is full (least recently
- * seen goes first), by a new SYN on a closed 4-tuple (port reuse) and by
- * flow_table_end_all(). Ended flows are not freed: they queue until the
- * caller takes each one (flow_table_take_ended), finishes it (flushes its
- * streams, closes the parser state it keeps under flow->slot) and hands it
- * back (flow_table_recycle). The caller must drain the queue after every
+ * (flow_table_expire), by eviction when the table is full (half-open flows
+ * first, then closed ones, then the least recently seen), by a new SYN on a
+ * closed 4-tuple (port reuse) and by flow_table_end_all(). Ended flows are
+ * not freed: they queue until the caller takes each one
+ * (flow_table_take_ended), finishes it (flushes its streams, releases them,
+ * closes the parser state it keeps under flow->slot) and hands it back
+ * (flow_table_recycle). The caller must drain the queue after every
  * lookup/expire call; a small reserve of slots beyond flow_max covers the
  * queue between drains.
+ *
+ * Timeouts run in packet time since a flow was last seen: a TCP flow that
+ * never carried payload is half-open (flow_halfopen_timeout_seconds), one
+ * with FIN both ways or an RST is closed (flow_closed_linger_seconds), other
+ * TCP flows use flow_idle_timeout_seconds and UDP flows
+ * flow_udp_timeout_seconds. Port reuse: a SYN without ACK on a flow that is
+ * closed or has seen a FIN (unless it repeats the flow's SYN), or on a
+ * half-open flow whose SYN had another sequence number, ends the old flow and
+ * starts a new one. If the flow was created without a SYN, a later SYN or
+ * SYN+ACK may still swap client and server while no payload has been seen.
  *
  * flow->slot is an index below flow_table_slot_count(): later stages keep
  * per-flow state in their own arrays under it (no callbacks, no pointers
@@ -58,9 +69,12 @@ typedef struct flow {
     uint64_t bytes[2];    /* L4 payload bytes on the wire, per direction */
     tcp_stream stream[2]; /* per flow_direction, TCP only */
     /* private to flow_table.c */
-    uint32_t hash;
-    uint32_t bucket_next, lru_prev, lru_next;
-    uint8_t state, queued;
+    uint32_t hash;                     /* of the symmetric 5-tuple */
+    uint32_t bucket_next;              /* next slot in the hash chain */
+    uint32_t lru_prev, lru_next;       /* class list while active; lru_next links queues */
+    uint32_t serial_prev, serial_next; /* active flows in creation order */
+    uint32_t syn_seq;                  /* sequence number of the client's SYN, if seen */
+    uint8_t state, queued, seen;
 } flow;
 
 typedef struct flow_table flow_table;

@@ -15,11 +15,35 @@
  * Output is pulled: after tcp_reasm_add()/tcp_reasm_ack()/tcp_reasm_flush()
  * call tcp_reasm_next() until it returns 0. A chunk's data is valid until the
  * next call on the reassembler. In-order data is delivered straight from the
- * packet without a copy.
+ * packet without a copy, so the stream fed by tcp_reasm_add() must be drained
+ * before the packet's buffer goes away: bytes of a packet still undrained when
+ * the next tcp_reasm_add() (any stream) or a tcp_reasm_ack() on that stream
+ * arrives are never read and come out as a gap instead.
  *
- * The reassembler holds the shared out-of-order memory pool and accounting;
- * tcp_stream (per direction, embedded in a flow) holds no pointers the
- * caller may touch. One reassembler per worker thread.
+ * Details of the policy:
+ * - tcp_reasm_ack() takes the acknowledgement number carried by the peer's
+ *   packets. An ack beyond next_seq declares the hole below it a gap at once
+ *   when later data is held; with nothing held it declares a gap only when a
+ *   second such ack arrives and the stream has not moved since the first (a
+ *   capture that merely shows the ack before the data does not lose bytes).
+ * - Conflicting overlaps are found against held segments and against the
+ *   last TCP_STREAM_HISTORY_BYTES delivered bytes of the direction; older
+ *   delivered bytes are only counted as retransmitted.
+ * - When a bound would be exceeded (tcp.out_of_order_limit), every hole below
+ *   the arriving segment becomes a gap and the segment is delivered in order
+ *   after them.
+ * - A FIN takes one sequence number: after the TCP_CHUNK_FIN chunk next_seq is
+ *   fin_seq + 1. Data at or beyond fin_seq counts tcp.data_after_close.
+ * - An RST ends the direction it was sent in: held data is delivered with its
+ *   holes as gaps, then one TCP_CHUNK_RST chunk; later data counts
+ *   tcp.data_after_close. The RST's own payload is ignored.
+ * - A segment starting more than 2^30 bytes beyond the stream is dropped
+ *   (tcp.out_of_window).
+ *
+ * The reassembler holds the shared out-of-order memory pool (fixed-size
+ * blocks grown in slabs up to tcp_ooo_bytes_total, recycled through a free
+ * list) and accounting; tcp_stream (per direction, embedded in a flow) holds
+ * no pointers the caller may touch. One reassembler per worker thread.
  */
 #ifndef APISENSOR_CAPTURE_TCP_STREAM_H
 #define APISENSOR_CAPTURE_TCP_STREAM_H
@@ -48,6 +72,9 @@ typedef struct tcp_chunk {
 
 struct tcp_segment;
 
+/* Delivered bytes kept per direction to detect conflicting retransmissions. */
+enum { TCP_STREAM_HISTORY_BYTES = 128 };
+
 /* Per-direction state; zero-initialised means "nothing seen yet". */
 typedef struct tcp_stream {
     uint32_t next_seq; /* sequence number of the next byte to deliver */
@@ -58,11 +85,22 @@ typedef struct tcp_stream {
     uint8_t rst_seen;
     uint8_t conflict_pending;     /* report TCP_CHUNK_OVERLAP_CONFLICT on the next chunk */
     uint32_t fin_seq;             /* sequence number of the FIN, if fin_seen */
-    uint32_t ooo_segments;        /* segments held out of order */
+    uint32_t ooo_segments;        /* blocks held out of order (a segment uses one per 2 KiB) */
     uint32_t ooo_bytes;           /* bytes held out of order */
     struct tcp_segment *ooo_head; /* held segments, ascending sequence; owned by the reassembler */
     uint64_t delivered_bytes;     /* data bytes delivered */
     uint64_t gap_bytes;           /* bytes delivered as gaps */
+    /* private to tcp_stream.c */
+    uint64_t event_ts_ns; /* time of the packet that declared the last gap, FIN or RST */
+    uint32_t gap_until;   /* when gap_armed: missing bytes below this are gaps */
+    uint32_t stall_ack;   /* when stall_armed: the ack beyond next_seq seen first */
+    uint32_t stall_next;  /* next_seq when stall_armed was set */
+    uint8_t gap_armed;    /* gap_until is valid */
+    uint8_t stall_armed;  /* an ack beyond next_seq came while nothing was held */
+    uint8_t ended;        /* TCP_CHUNK_FIN / TCP_CHUNK_RST bits already delivered */
+    uint8_t history_len;  /* valid bytes in history, ending at next_seq */
+    uint8_t history_pos;  /* ring index where the next delivered byte goes */
+    uint8_t history[TCP_STREAM_HISTORY_BYTES]; /* ring of the last delivered bytes */
 } tcp_stream;
 
 typedef struct tcp_reassembler tcp_reassembler;
