@@ -82,7 +82,10 @@
     X(HTTP_RESYNC, "http.resync")                                                                  \
     X(HTTP_RESYNC_FAILED, "http.resync_failed")                                                    \
     X(HTTP_DECODE_ERROR, "http.body.decode_error")                                                 \
-    X(HTTP_DECODE_RATIO, "http.body.decompression_ratio_limit")
+    X(HTTP_DECODE_RATIO, "http.body.decompression_ratio_limit")                                    \
+    X(HTTP_NOT_HTTP, "http.not_http_stream")                                                       \
+    X(HTTP_TX_QUEUE_FULL, "http.tx_queue_full")                                                    \
+    X(HTTP_ALLOC_FAILED, "http.alloc_failed")
 
 typedef enum {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

@@ -48,6 +48,8 @@
       "requests waiting for their response on one connection")                                     \
     X(http_resync_scan_bytes, 1048576, 0, 1073741824, "give up until the next gap",                \
       "bytes scanned for a message boundary after a gap or mid-stream pickup")                     \
+    X(http_headers_per_message, 256, 8, 65536, "keep the first fields, flag head_truncated",       \
+      "real messages carry fewer than 64 header fields")                                           \
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
       "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")
 
