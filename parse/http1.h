@@ -58,7 +58,9 @@ as_status http_engine_create(const limits *lim, uint32_t slot_count, http_engine
 void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const tcp_chunk *chunk,
                       anomaly_counters *anomalies);
 
-/* Stops HTTP parsing on flow f (another protocol was identified). */
+/* Stops HTTP parsing on flow f (another protocol was identified). A flow on
+ * which HTTP messages were already parsed keeps being parsed: content that
+ * proved HTTP wins over a later classification. */
 void http_engine_ignore(http_engine *e, const flow *f);
 
 /* The flow ended: completes close-delimited bodies, reports requests still
