@@ -290,12 +290,6 @@ static void ft_swap_sides(flow *f) {
     tcp_stream stream = f->stream[0];
     f->stream[0] = f->stream[1];
     f->stream[1] = stream;
-    uint8_t fins = f->seen & (FT_SEEN_FIN_TO_SERVER | FT_SEEN_FIN_TO_CLIENT);
-    f->seen &= (uint8_t) ~(FT_SEEN_FIN_TO_SERVER | FT_SEEN_FIN_TO_CLIENT);
-    if (fins & FT_SEEN_FIN_TO_SERVER)
-        f->seen |= FT_SEEN_FIN_TO_CLIENT;
-    if (fins & FT_SEEN_FIN_TO_CLIENT)
-        f->seen |= FT_SEEN_FIN_TO_SERVER;
 }
 
 /* A SYN without ACK on an existing flow: does it start a new connection? */
@@ -373,7 +367,10 @@ static void ft_touch(flow_table *ft, flow *f, const decoded_packet *pkt, flow_di
         if (flags & TCP_SYN) {
             /* a SYN names the client, a SYN+ACK the server */
             flow_direction sender_should_be = (flags & TCP_ACK) ? FLOW_TO_CLIENT : FLOW_TO_SERVER;
-            if (*dir != sender_should_be && !f->orientation_sure && !(f->seen & FT_SEEN_PAYLOAD)) {
+            /* swap only while no stream can have delivered anything */
+            uint8_t delivered =
+                FT_SEEN_PAYLOAD | FT_SEEN_FIN_TO_SERVER | FT_SEEN_FIN_TO_CLIENT | FT_SEEN_RST;
+            if (*dir != sender_should_be && !f->orientation_sure && !(f->seen & delivered)) {
                 ft_swap_sides(f);
                 *dir = sender_should_be;
             }
@@ -430,7 +427,10 @@ as_status flow_table_create(const limits *lim, flow_table **out) {
     while (buckets < 2 * ft->slot_count)
         buckets *= 2;
     ft->bucket_mask = buckets - 1;
-    ft->flows = calloc(ft->slot_count, sizeof *ft->flows);
+    size_t flow_bytes = (size_t)ft->slot_count * sizeof *ft->flows;
+    ft->flows = aligned_alloc(_Alignof(flow), flow_bytes);
+    if (ft->flows)
+        memset(ft->flows, 0, flow_bytes);
     ft->buckets = malloc((size_t)buckets * sizeof *ft->buckets);
     if (!ft->flows || !ft->buckets) {
         flow_table_destroy(ft);

@@ -27,7 +27,8 @@
  * closed or has seen a FIN (unless it repeats the flow's SYN), or on a
  * half-open flow whose SYN had another sequence number, ends the old flow and
  * starts a new one. If the flow was created without a SYN, a later SYN or
- * SYN+ACK may still swap client and server while no payload has been seen.
+ * SYN+ACK may still swap client and server (and the streams) while no
+ * payload, FIN or RST has been seen, so no stream has delivered anything.
  *
  * flow->slot is an index below flow_table_slot_count(): later stages keep
  * per-flow state in their own arrays under it (no callbacks, no pointers
@@ -57,24 +58,25 @@ typedef enum {
 } flow_end_reason;
 
 typedef struct flow {
-    ip_address client_ip, server_ip;
+    _Alignas(64) ip_address client_ip; /* flows start on a cache line: the key, */
+    ip_address server_ip;              /* hash and chain link share the first one */
     uint16_t client_port, server_port;
-    uint8_t ip_proto;         /* 6 TCP, 17 UDP */
-    uint8_t orientation_sure; /* 1 when a SYN decided who the client is */
-    uint8_t end_reason;       /* flow_end_reason, set when the flow ends */
-    uint32_t slot;            /* stable index for per-flow state of later stages */
-    uint64_t serial;          /* 1, 2, 3 ... in order of creation; unique per table */
+    uint8_t ip_proto;            /* 6 TCP, 17 UDP */
+    uint8_t orientation_sure;    /* 1 when a SYN decided who the client is */
+    uint8_t end_reason;          /* flow_end_reason, set when the flow ends */
+    uint8_t state, queued, seen; /* private to flow_table.c */
+    uint32_t hash;               /* private: of the symmetric 5-tuple */
+    uint32_t bucket_next;        /* private: next slot in the hash chain */
+    uint32_t slot;               /* stable index for per-flow state of later stages */
+    uint64_t serial;             /* 1, 2, 3 ... in order of creation; unique per table */
     uint64_t first_ts_ns, last_ts_ns;
     uint64_t packets[2];  /* per flow_direction */
     uint64_t bytes[2];    /* L4 payload bytes on the wire, per direction */
     tcp_stream stream[2]; /* per flow_direction, TCP only */
     /* private to flow_table.c */
-    uint32_t hash;                     /* of the symmetric 5-tuple */
-    uint32_t bucket_next;              /* next slot in the hash chain */
     uint32_t lru_prev, lru_next;       /* class list while active; lru_next links queues */
     uint32_t serial_prev, serial_next; /* active flows in creation order */
     uint32_t syn_seq;                  /* sequence number of the client's SYN, if seen */
-    uint8_t state, queued, seen;
 } flow;
 
 typedef struct flow_table flow_table;

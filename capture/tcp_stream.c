@@ -230,8 +230,10 @@ tcp_reasm_stats tcp_reasm_get_stats(const tcp_reassembler *r) {
 /* Stream helpers                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Every missing byte below `until` becomes a gap. */
+/* Every missing byte below `until` (and before the FIN) becomes a gap. */
 static void stream_declare_gap(tcp_stream *s, uint32_t until, uint64_t ts_ns) {
+    if (s->fin_seen && seq_gt(until, s->fin_seq))
+        until = s->fin_seq;
     if (!seq_gt(until, s->next_seq))
         return;
     if (!s->gap_armed || seq_gt(until, s->gap_until)) {
@@ -271,6 +273,15 @@ static uint32_t stream_known_end(const tcp_reassembler *r, const tcp_stream *s) 
     if (s->fin_seen && !(s->ended & TCP_ENDED_FIN))
         end = seq_max(end, s->fin_seq);
     return end;
+}
+
+/* Nothing more will come: every hole up to the end of what is known (and
+ * what the peer acknowledged while the stream stalled) is a gap. */
+static void stream_declare_end(const tcp_reassembler *r, tcp_stream *s, uint64_t ts_ns) {
+    uint32_t end = stream_known_end(r, s);
+    if (s->stall_armed && s->stall_next == s->next_seq)
+        end = seq_max(end, s->stall_ack);
+    stream_declare_gap(s, end, ts_ns);
 }
 
 /* First sequence number not deliverable right now (held data and declared
@@ -572,9 +583,9 @@ void tcp_reasm_add(tcp_reassembler *r, tcp_stream *s, const decoded_packet *pkt,
     if (flags & TCP_RST) {
         if (s->rst_seen)
             return;
-        s->rst_seen = 1;
         if (s->started)
-            stream_declare_gap(s, stream_known_end(r, s), pkt->ts_ns);
+            stream_declare_end(r, s, pkt->ts_ns);
+        s->rst_seen = 1;
         s->event_ts_ns = pkt->ts_ns;
         return;
     }
@@ -602,6 +613,8 @@ void tcp_reasm_add(tcp_reassembler *r, tcp_stream *s, const decoded_packet *pkt,
             s->fin_seen = 1;
             s->fin_seq = fin_seq;
             s->event_ts_ns = pkt->ts_ns;
+            if (s->gap_armed && seq_gt(s->gap_until, fin_seq))
+                s->gap_until = fin_seq;
             if (stream_trim_after_fin(r, s))
                 anomaly_count(anomalies, ANOMALY_TCP_DATA_AFTER_CLOSE);
         }
@@ -649,12 +662,8 @@ void tcp_reasm_flush(tcp_reassembler *r, tcp_stream *s, uint64_t ts_ns) {
     if (!r || !s)
         return;
     reasm_settle(r);
-    if (!s->started)
-        return;
-    uint32_t end = stream_known_end(r, s);
-    if (s->stall_armed && s->stall_next == s->next_seq)
-        end = seq_max(end, s->stall_ack);
-    stream_declare_gap(s, end, ts_ns);
+    if (s->started && !s->rst_seen)
+        stream_declare_end(r, s, ts_ns);
 }
 
 static int stream_emit(tcp_stream *s, tcp_chunk *out, const uint8_t *data, uint32_t len,
