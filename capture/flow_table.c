@@ -2,7 +2,9 @@
  * The flow table: preallocated flow slots, a hash index over the symmetric
  * 5-tuple and lists that order the flows for expiry, eviction and output.
  *
- * Every slot is in exactly one place: the free list; an active class list
+ * Every slot is in exactly one place: never used yet (at or beyond `fresh`,
+ * its memory untouched, so resident memory follows the flows actually seen);
+ * the free list of recycled slots; an active class list
  * (half-open, established, closed, UDP), each ordered least recently seen
  * first so the head is the next to time out; the ended queue (ascending
  * serial, waiting for flow_table_take_ended); or with the caller between
@@ -58,7 +60,8 @@ struct flow_table {
     uint32_t bucket_mask;
     uint32_t slot_count;
     uint32_t flow_max;
-    uint32_t free_head;                  /* free slots, linked through lru_next */
+    uint32_t free_head;                  /* recycled slots, linked through lru_next */
+    uint32_t fresh;                      /* slots from here on were never used (untouched pages) */
     ft_list classes[FT_CLASS_COUNT];     /* active flows, least recently seen first */
     ft_list serial;                      /* active flows, ascending serial */
     ft_list queue;                       /* ended flows not taken yet, ascending serial */
@@ -302,17 +305,26 @@ static int ft_is_port_reuse(const flow *f, const decoded_packet *pkt) {
     return 0;
 }
 
+static int ft_has_free_slot(const flow_table *ft) {
+    return ft->free_head != FT_NONE || ft->fresh < ft->slot_count;
+}
+
 static flow *ft_create(flow_table *ft, const decoded_packet *pkt, uint32_t hash,
                        flow_direction *dir, anomaly_counters *anomalies) {
-    if (ft->free_head == FT_NONE) {
+    if (!ft_has_free_slot(ft)) {
         anomaly_count(anomalies, ANOMALY_FLOW_QUEUE_NOT_DRAINED);
         return NULL;
     }
     if (ft->stats.active >= ft->flow_max)
         ft_evict_one(ft, anomalies);
-    uint32_t idx = ft->free_head;
+    uint32_t idx;
+    if (ft->free_head != FT_NONE) {
+        idx = ft->free_head;
+        ft->free_head = ft->flows[idx].lru_next;
+    } else {
+        idx = ft->fresh++;
+    }
     flow *f = &ft->flows[idx];
-    ft->free_head = f->lru_next;
     memset(f, 0, sizeof *f);
     f->slot = idx;
     int src_is_client;
@@ -427,21 +439,16 @@ as_status flow_table_create(const limits *lim, flow_table **out) {
     while (buckets < 2 * ft->slot_count)
         buckets *= 2;
     ft->bucket_mask = buckets - 1;
-    size_t flow_bytes = (size_t)ft->slot_count * sizeof *ft->flows;
-    ft->flows = aligned_alloc(_Alignof(flow), flow_bytes);
-    if (ft->flows)
-        memset(ft->flows, 0, flow_bytes);
+    /* not cleared: a slot is initialised when first used, so memory follows
+     * the number of flows actually seen */
+    ft->flows = aligned_alloc(_Alignof(flow), (size_t)ft->slot_count * sizeof *ft->flows);
     ft->buckets = malloc((size_t)buckets * sizeof *ft->buckets);
     if (!ft->flows || !ft->buckets) {
         flow_table_destroy(ft);
         return AS_ERR_NOMEM;
     }
     memset(ft->buckets, 0xff, (size_t)buckets * sizeof *ft->buckets);
-    for (uint32_t i = 0; i < ft->slot_count; i++) {
-        ft->flows[i].slot = i;
-        ft->flows[i].lru_next = i + 1 < ft->slot_count ? i + 1 : FT_NONE;
-    }
-    ft->free_head = 0;
+    ft->free_head = FT_NONE;
     for (int c = 0; c < FT_CLASS_COUNT; c++)
         ft->classes[c].head = ft->classes[c].tail = FT_NONE;
     ft->serial.head = ft->serial.tail = FT_NONE;
@@ -483,7 +490,7 @@ as_status flow_table_lookup(flow_table *ft, const decoded_packet *pkt, flow **fl
     }
     if (f && f->ip_proto == 6 && (pkt->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN &&
         ft_is_port_reuse(f, pkt)) {
-        if (ft->free_head == FT_NONE) {
+        if (!ft_has_free_slot(ft)) {
             anomaly_count(anomalies, ANOMALY_FLOW_QUEUE_NOT_DRAINED);
             return AS_ERR_LIMIT;
         }
@@ -561,7 +568,7 @@ flow *flow_table_take_ended(flow_table *ft) {
 }
 
 void flow_table_recycle(flow_table *ft, flow *f) {
-    if (!ft || !f || f < ft->flows || f >= ft->flows + ft->slot_count || f->queued != FT_TAKEN)
+    if (!ft || !f || f < ft->flows || f >= ft->flows + ft->fresh || f->queued != FT_TAKEN)
         return;
     f->state = FT_FREE;
     f->queued = FT_ACTIVE;

@@ -547,6 +547,7 @@ static void stream_accept(tcp_reassembler *r, tcp_stream *s, uint32_t start, con
         anomaly_count(anomalies, ANOMALY_TCP_RETRANSMISSION);
     if (conflict) {
         s->conflict_pending = 1;
+        s->event_ts_ns = ts_ns;
         r->stats.overlap_conflicts++;
         anomaly_count(anomalies, ANOMALY_TCP_OVERLAP_CONFLICT);
     }
@@ -763,6 +764,8 @@ int tcp_reasm_next(tcp_reassembler *r, tcp_stream *s, tcp_chunk *out) {
         s->ended |= TCP_ENDED_RST;
         return stream_emit(s, out, NULL, 0, TCP_CHUNK_RST, s->event_ts_ns);
     }
+    if (s->conflict_pending) /* nothing to carry the flag: report it now */
+        return stream_emit(s, out, NULL, 0, 0, s->event_ts_ns);
     return 0;
 }
 

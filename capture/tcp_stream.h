@@ -8,7 +8,9 @@
  *   beyond a hole (the capture lost it), or the stream is flushed, the hole
  *   is delivered as a gap chunk: never as zeros, never a stall;
  * - overlaps: first copy wins; differing bytes in an overlap count
- *   tcp.overlap_conflict and set TCP_CHUNK_OVERLAP_CONFLICT on the next chunk;
+ *   tcp.overlap_conflict and set TCP_CHUNK_OVERLAP_CONFLICT on the next chunk
+ *   (when nothing else is ready the flag comes at once on an empty chunk:
+ *   data NULL, len 0, no other flag);
  * - sequence numbers compare with 32-bit serial arithmetic (wrap-safe);
  * - snaplen-cut segments deliver their captured bytes then a gap for the rest.
  *

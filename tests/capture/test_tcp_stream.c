@@ -2,8 +2,8 @@
  * Unit tests of TCP reassembly (capture/tcp_stream.c). Segments are built by
  * hand; every test drains the stream into a text transcript and compares it
  * exactly: data bytes as they are, "[gap N]" for a gap of N bytes, "[snap N]"
- * for a snaplen gap, "[FIN]", "[RST]", and "!" before a chunk that carries
- * TCP_CHUNK_OVERLAP_CONFLICT.
+ * for a snaplen gap, "[FIN]", "[RST]", "[]" for an empty chunk, and "!"
+ * before a chunk that carries TCP_CHUNK_OVERLAP_CONFLICT.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,6 +55,11 @@ static void drain(fixture *fx) {
         } else if (chunk.flags & TCP_CHUNK_RST) {
             assert_int_equal(chunk.len, 0);
             sink_append(&fx->out, "[RST]", 5);
+        } else if (chunk.len == 0) {
+            /* a conflict reported on its own */
+            assert_null(chunk.data);
+            assert_int_equal(chunk.flags, TCP_CHUNK_OVERLAP_CONFLICT);
+            sink_append(&fx->out, "[]", 2);
         } else {
             assert_non_null(chunk.data);
             assert_true(chunk.len > 0);
@@ -254,7 +259,8 @@ static void conflict_late_rewrite_flagged(void **state) {
     assert_int_equal(anomaly(fx, ANOMALY_TCP_OVERLAP_CONFLICT), 1);
     feed(fx, 1001 + (uint32_t)total, TCP_FIN, NULL);
     char expect[256];
-    snprintf(expect, sizeof expect, "%s![FIN]", overlap_request);
+    /* nothing new to deliver: the conflict is reported at once, on its own */
+    snprintf(expect, sizeof expect, "%s![][FIN]", overlap_request);
     assert_string_equal(fx->out.text, expect);
     assert_int_equal(tcp_reasm_get_stats(fx->r).overlap_conflicts, 1);
     fixture_done(fx);
@@ -297,8 +303,10 @@ static void conflict_with_held_segment_flagged(void **state) {
     feed(fx, 5, 0, "EFGH"); /* held */
     feed(fx, 5, 0, "efgh"); /* differs from the held copy */
     feed(fx, 1, 0, "abcd");
-    assert_string_equal(fx->out.text, "!abcdEFGH");
-    assert_int_equal(anomaly(fx, ANOMALY_TCP_OVERLAP_CONFLICT), 1);
+    assert_string_equal(fx->out.text, "![]abcdEFGH");
+    feed(fx, 7, 0, "ghIJ"); /* rewrites delivered bytes and brings new ones: they carry the flag */
+    assert_string_equal(fx->out.text, "![]abcdEFGH!IJ");
+    assert_int_equal(anomaly(fx, ANOMALY_TCP_OVERLAP_CONFLICT), 2);
     fixture_done(fx);
 }
 
