@@ -10,6 +10,7 @@
 #define APISENSOR_CAPTURE_SOURCE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/anomaly.h"
 #include "common/status.h"
@@ -40,6 +41,14 @@ typedef struct capture_source_stats {
  */
 as_status capture_source_open_file(const char *path, anomaly_counters *anomalies, char *errbuf,
                                    unsigned errbuf_len, capture_source **out);
+
+/*
+ * Opens a capture file from an open stream (in-memory files, tests, fuzzing),
+ * as capture_source_open_file; `name` is used in messages. Takes ownership of
+ * fp: it is closed on failure and by capture_source_destroy (stdin never is).
+ */
+as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counters *anomalies,
+                                     char *errbuf, unsigned errbuf_len, capture_source **out);
 
 /* Opens a live interface. Errors as above (missing interface, permission, bad filter). */
 as_status capture_source_open_live(const char *iface, const capture_live_options *options,
