@@ -20,7 +20,8 @@ and requires:
     - tcp-overlap-conflict (transactions with uri_if_last_wins): one
       overlap policy for the whole file, overlap_conflict on every flow;
     - snaplen-96 (acceptable_partial): nothing, or the partial transaction
-      flagged truncated and without body sizes;
+      flagged truncated and without body sizes (host null: its bytes are
+      beyond the snaplen);
     - pcap-truncated-record: a warning on stderr that the intact capture
       (capture-ends-mid-body, the same traffic) does not produce.
 Exit 0 pass, 1 fail, 77 skipped (no ../shared).
@@ -60,6 +61,10 @@ def choose_reference(doc, flat):
     partial = not expected and bool(flat) and bool(doc.get("acceptable_partial"))
     if partial:
         expected = [dict(t) for t in doc["acceptable_partial"]]
+        for t in expected:
+            # The Host line is cut by the snaplen ("Host: api.examp"): the
+            # name is not in the capture, so an honest sensor reports null.
+            t["host"] = None
     seen_uris = {f["uri"] for f in flat}
     if any(t.get("uri_if_last_wins") in seen_uris for t in expected):
         for t in expected:
