@@ -5,12 +5,16 @@
  * Every slot is in exactly one place: never used yet (at or beyond `fresh`,
  * its memory untouched, so resident memory follows the flows actually seen);
  * the free list of recycled slots; an active class list
- * (half-open, established, closed, UDP), each ordered least recently seen
- * first so the head is the next to time out; the ended queue (ascending
+ * (half-open, established, closed, UDP); the ended queue (ascending
  * serial, waiting for flow_table_take_ended); or with the caller between
  * take and recycle. Active flows are also in one hash chain and in the serial
  * list (creation order, for flow_table_end_all). All links are 32-bit slot
  * indices, FT_NONE for none; nothing is allocated after creation.
+ *
+ * Class lists keep their order without work per packet: a packet only marks
+ * its flow touched; a flow moves to the back of its list when it changes
+ * class, or when expiry or eviction finds it touched at the head (a CLOCK
+ * approximation of least recently seen, see flow_table_expire).
  *
  * The hash is a fixed-key multiply-fold mix of both endpoints, combined
  * commutatively so both directions of a conversation land in the same
@@ -26,10 +30,12 @@
 #include <string.h>
 
 #define FT_NONE UINT32_MAX
+#define FT_SECOND_NS 1000000000ull
 
 enum {
-    FT_RESERVE = 256,        /* slots beyond flow_max for the ended queue */
-    FT_EXPIRE_PER_CLASS = 16 /* flows ended per class and flow_table_expire call */
+    FT_RESERVE = 256,         /* slots beyond flow_max for the ended queue */
+    FT_EXPIRE_PER_CLASS = 16, /* flows ended or requeued per class and expire call */
+    FT_SECOND_CHANCES = 8     /* touched flows requeued before one is evicted anyway */
 };
 
 /* flow.state */
@@ -47,7 +53,8 @@ enum {
     FT_SEEN_FIN_TO_CLIENT = 2,
     FT_SEEN_RST = 4,
     FT_SEEN_PAYLOAD = 8,
-    FT_SEEN_SYN = 16, /* syn_seq is valid */
+    FT_SEEN_SYN = 16,     /* syn_seq is valid */
+    FT_SEEN_TOUCHED = 32, /* a packet came since the flow was (re)listed in its class */
 };
 
 typedef struct ft_list {
@@ -62,7 +69,7 @@ struct flow_table {
     uint32_t flow_max;
     uint32_t free_head;                  /* recycled slots, linked through lru_next */
     uint32_t fresh;                      /* slots from here on were never used (untouched pages) */
-    ft_list classes[FT_CLASS_COUNT];     /* active flows, least recently seen first */
+    ft_list classes[FT_CLASS_COUNT];     /* active flows, in order of listing */
     ft_list serial;                      /* active flows, ascending serial */
     ft_list queue;                       /* ended flows not taken yet, ascending serial */
     uint64_t timeout_ns[FT_CLASS_COUNT]; /* idle time that ends a flow of each class */
@@ -136,8 +143,11 @@ static inline int ft_match(const flow *f, const decoded_packet *pkt, flow_direct
 /* Lists                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Appends to a class list; the flow is listed as of its last packet. */
 static void ft_lru_append(flow_table *ft, ft_list *list, uint32_t idx) {
     flow *f = &ft->flows[idx];
+    f->listed_s = (uint32_t)(f->last_ts_ns / FT_SECOND_NS);
+    f->seen &= (uint8_t)~FT_SEEN_TOUCHED;
     f->lru_prev = list->tail;
     f->lru_next = FT_NONE;
     if (list->tail != FT_NONE)
@@ -255,15 +265,34 @@ static void ft_end(flow_table *ft, flow *f, flow_end_reason reason) {
     ft_queue_insert(ft, f->slot);
 }
 
+/* Moves a flow seen since it was listed to the back of its class. */
+static void ft_requeue(flow_table *ft, ft_list *list, uint32_t idx) {
+    ft_lru_remove(ft, list, idx);
+    ft_lru_append(ft, list, idx);
+}
+
+/* The least recently seen flow of a class (CLOCK-style: touched heads get a
+ * second chance, at most FT_SECOND_CHANCES of them), or FT_NONE. */
+static uint32_t ft_oldest(flow_table *ft, int class_index) {
+    ft_list *list = &ft->classes[class_index];
+    for (int chance = 0; chance < FT_SECOND_CHANCES; chance++) {
+        uint32_t idx = list->head;
+        if (idx == FT_NONE || !(ft->flows[idx].seen & FT_SEEN_TOUCHED))
+            return idx;
+        ft_requeue(ft, list, idx);
+    }
+    return list->head;
+}
+
 /* Table full: half-open flows go first, then closed ones, then the least
  * recently seen of the others. */
 static void ft_evict_one(flow_table *ft, anomaly_counters *anomalies) {
-    uint32_t victim = ft->classes[FT_HALFOPEN - FT_HALFOPEN].head;
+    uint32_t victim = ft_oldest(ft, FT_HALFOPEN - FT_HALFOPEN);
     if (victim == FT_NONE)
-        victim = ft->classes[FT_CLOSED - FT_HALFOPEN].head;
+        victim = ft_oldest(ft, FT_CLOSED - FT_HALFOPEN);
     if (victim == FT_NONE) {
-        uint32_t est = ft->classes[FT_ESTABLISHED - FT_HALFOPEN].head;
-        uint32_t udp = ft->classes[FT_UDP - FT_HALFOPEN].head;
+        uint32_t est = ft_oldest(ft, FT_ESTABLISHED - FT_HALFOPEN);
+        uint32_t udp = ft_oldest(ft, FT_UDP - FT_HALFOPEN);
         if (est == FT_NONE)
             victim = udp;
         else if (udp == FT_NONE)
@@ -369,7 +398,7 @@ static flow *ft_create(flow_table *ft, const decoded_packet *pkt, uint32_t hash,
     return f;
 }
 
-/* Accounts a packet of flow f and moves the flow to the back of its class. */
+/* Accounts a packet of flow f; a change of class moves it to its new list. */
 static void ft_touch(flow_table *ft, flow *f, const decoded_packet *pkt, flow_direction *dir) {
     uint32_t wire =
         pkt->payload_wire_len > pkt->payload_len ? pkt->payload_wire_len : pkt->payload_len;
@@ -410,8 +439,11 @@ static void ft_touch(flow_table *ft, flow *f, const decoded_packet *pkt, flow_di
     if (pkt->ts_ns > f->last_ts_ns)
         f->last_ts_ns = pkt->ts_ns;
     uint8_t new_state = f->state;
-    if (ft->classes[new_state - FT_HALFOPEN].tail == f->slot)
+    if (new_state == old_state) {
+        /* no list work per packet: expiry and eviction requeue touched flows */
+        f->seen |= FT_SEEN_TOUCHED;
         return;
+    }
     f->state = old_state;
     ft_lru_remove(ft, ft_class(ft, f), f->slot);
     f->state = new_state;
@@ -453,7 +485,7 @@ as_status flow_table_create(const limits *lim, flow_table **out) {
         ft->classes[c].head = ft->classes[c].tail = FT_NONE;
     ft->serial.head = ft->serial.tail = FT_NONE;
     ft->queue.head = ft->queue.tail = FT_NONE;
-    const uint64_t second = 1000000000ull;
+    const uint64_t second = FT_SECOND_NS;
     ft->timeout_ns[FT_HALFOPEN - FT_HALFOPEN] =
         (uint64_t)lim->flow_halfopen_timeout_seconds * second;
     ft->timeout_ns[FT_ESTABLISHED - FT_HALFOPEN] =
@@ -509,18 +541,31 @@ as_status flow_table_lookup(flow_table *ft, const decoded_packet *pkt, flow **fl
     return AS_OK;
 }
 
+/*
+ * A class list is ordered by listing time (listed_s), not by last packet:
+ * packets only mark a flow touched. The head is examined once it was listed
+ * a timeout ago: idle for the timeout, it ends; touched since, it goes to
+ * the back; neither, it is the oldest flow and nothing behind it is due.
+ */
 void flow_table_expire(flow_table *ft, uint64_t now_ns) {
     if (!ft)
         return;
+    int64_t now_s = (int64_t)(now_ns / FT_SECOND_NS);
     for (int c = 0; c < FT_CLASS_COUNT; c++) {
+        ft_list *list = &ft->classes[c];
         for (int n = 0; n < FT_EXPIRE_PER_CLASS; n++) {
-            uint32_t idx = ft->classes[c].head;
+            uint32_t idx = list->head;
             if (idx == FT_NONE)
                 break;
             flow *f = &ft->flows[idx];
-            if (now_ns < f->last_ts_ns || now_ns - f->last_ts_ns < ft->timeout_ns[c])
+            if (now_ns >= f->last_ts_ns && now_ns - f->last_ts_ns >= ft->timeout_ns[c]) {
+                ft_end(ft, f, c + FT_HALFOPEN == FT_CLOSED ? FLOW_END_CLOSED : FLOW_END_IDLE);
+                continue;
+            }
+            if (now_s - (int64_t)f->listed_s < (int64_t)(ft->timeout_ns[c] / FT_SECOND_NS) ||
+                !(f->seen & FT_SEEN_TOUCHED))
                 break;
-            ft_end(ft, f, c + FT_HALFOPEN == FT_CLOSED ? FLOW_END_CLOSED : FLOW_END_IDLE);
+            ft_requeue(ft, list, idx);
         }
     }
 }

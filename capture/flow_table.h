@@ -77,6 +77,7 @@ typedef struct flow {
     uint32_t lru_prev, lru_next;       /* class list while active; lru_next links queues */
     uint32_t serial_prev, serial_next; /* active flows in creation order */
     uint32_t syn_seq;                  /* sequence number of the client's SYN, if seen */
+    uint32_t listed_s;                 /* packet time (s) when put at the back of its class */
 } flow;
 
 typedef struct flow_table flow_table;
@@ -100,7 +101,9 @@ as_status flow_table_create(const limits *lim, flow_table **out);
  * and last-seen time. Sets *dir to the packet's direction.
  *   AS_OK          *flow_out is the flow
  *   AS_ERR_LIMIT   the ended-flow queue was not drained; the packet is not
- *                  accounted (a caller bug, counted)
+ *                  accounted (a caller bug, counted as
+ *                  flow.ended_queue_not_drained)
+ *   AS_ERR_ARG     a NULL argument, or neither TCP nor UDP
  * Does not touch the TCP streams: the caller feeds them.
  */
 as_status flow_table_lookup(flow_table *ft, const decoded_packet *pkt, flow **flow_out,

@@ -478,6 +478,28 @@ static void expire_is_bounded_but_complete(void **state) {
     fixture_done(fx);
 }
 
+static void expiry_passes_a_recently_seen_head(void **state) {
+    (void)state;
+    fixture *fx = fixture_new(0);
+    flow *a = connection(fx, 40000, 1, T0); /* listed first */
+    connection(fx, 40001, 1, T0 + SECOND);  /* listed second */
+    decoded_packet later = packet(6, client(), 40000, server(), 80, TCP_ACK, 102, 10,
+                                  T0 + 200 * SECOND); /* a is seen again */
+    assert_ptr_equal(lookup(fx, &later, NULL), a);
+    flow_table_expire(fx->ft, T0 + 302 * SECOND);
+    drain(fx);
+    assert_int_equal(fx->ended.count, 1);
+    assert_int_equal(fx->ended.serial[0], 2);
+    flow_table_expire(fx->ft, T0 + 500 * SECOND - 1);
+    drain(fx);
+    assert_int_equal(fx->ended.count, 1);
+    flow_table_expire(fx->ft, T0 + 500 * SECOND);
+    drain(fx);
+    assert_int_equal(fx->ended.count, 2);
+    assert_int_equal(fx->ended.serial[1], 1);
+    fixture_done(fx);
+}
+
 static void port_reuse_after_fin(void **state) {
     (void)state;
     fixture *fx = fixture_new(0);
@@ -654,6 +676,7 @@ int main(void) {
         cmocka_unit_test(idle_timeouts),
         cmocka_unit_test(closed_flows_linger),
         cmocka_unit_test(expire_is_bounded_but_complete),
+        cmocka_unit_test(expiry_passes_a_recently_seen_head),
         cmocka_unit_test(port_reuse_after_fin),
         cmocka_unit_test(port_reuse_after_rst),
         cmocka_unit_test(syn_on_live_connection_is_not_reuse),
