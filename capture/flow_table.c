@@ -530,12 +530,16 @@ as_status flow_table_lookup(flow_table *ft, const decoded_packet *pkt, flow **fl
         ft_end(ft, f, FLOW_END_PORT_REUSE);
         f = NULL;
     }
+    int created = 0;
     if (!f) {
         f = ft_create(ft, pkt, hash, &d, anomalies);
         if (!f)
             return AS_ERR_LIMIT;
+        created = 1;
     }
     ft_touch(ft, f, pkt, &d);
+    if (created) /* listed as of this very packet */
+        f->seen &= (uint8_t)~FT_SEEN_TOUCHED;
     *flow_out = f;
     *dir = d;
     return AS_OK;

@@ -309,6 +309,27 @@ static void eviction_prefers_halfopen_then_closed(void **state) {
     fixture_done(fx);
 }
 
+static void eviction_gives_a_second_chance(void **state) {
+    (void)state;
+    fixture *fx = fixture_new(16);
+    for (int i = 0; i < 16; i++) {
+        decoded_packet syn = packet(6, client(), (uint16_t)(2000 + i), server(), 80, TCP_SYN, 1, 0,
+                                    T0 + (uint64_t)i);
+        lookup(fx, &syn, NULL);
+    }
+    /* the oldest half-open flow retransmits its SYN: the next oldest goes */
+    decoded_packet again = packet(6, client(), 2000, server(), 80, TCP_SYN, 1, 0, T0 + 100);
+    assert_int_equal(lookup(fx, &again, NULL)->serial, 1);
+    decoded_packet newcomer = packet(6, client(), 3000, server(), 80, TCP_SYN, 1, 0, T0 + 101);
+    lookup(fx, &newcomer, NULL);
+    decoded_packet another = packet(6, client(), 3001, server(), 80, TCP_SYN, 1, 0, T0 + 102);
+    lookup(fx, &another, NULL);
+    assert_int_equal(fx->ended.count, 2);
+    assert_int_equal(fx->ended.serial[0], 2);
+    assert_int_equal(fx->ended.serial[1], 3);
+    fixture_done(fx);
+}
+
 static void undrained_queue_is_refused(void **state) {
     (void)state;
     fixture *fx = fixture_new(16);
@@ -671,6 +692,7 @@ int main(void) {
         cmocka_unit_test(counters_use_wire_length),
         cmocka_unit_test(lru_eviction_when_full),
         cmocka_unit_test(eviction_prefers_halfopen_then_closed),
+        cmocka_unit_test(eviction_gives_a_second_chance),
         cmocka_unit_test(undrained_queue_is_refused),
         cmocka_unit_test(syn_flood_stays_bounded),
         cmocka_unit_test(idle_timeouts),
