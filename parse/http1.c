@@ -98,6 +98,7 @@ typedef struct http_rec {
     uint8_t interim;      /* responses: 1xx other than 101 */
     uint8_t capturing;    /* body bytes still go to body (raw or decoded) */
     uint8_t body_decoded; /* body holds content-decoded bytes */
+    uint8_t phantom;      /* requests: stands for a request lost to the capture */
 } http_rec;
 
 enum { MODE_SCAN, MODE_PARSE, MODE_WAIT_GAP, MODE_CLOSED };
@@ -125,6 +126,7 @@ typedef struct http_dir {
     uint8_t committed;      /* the current message's start line is complete */
     uint8_t resync;         /* the next committed message was found by scanning */
     uint8_t fin;            /* FIN seen */
+    uint8_t pickup;         /* the stream began mid-message: not yet resolved */
     uint8_t head_done;      /* the current message's headers are complete */
     uint8_t body_mode;      /* BODY_* of the current message */
     uint8_t in_chunk;       /* chunked: inside chunk data, remaining size in content_length */
@@ -305,6 +307,19 @@ static int candidate_plausible(const http_dir *dir, const uint8_t *data, uint32_
     if (dir->index == FLOW_TO_SERVER)
         return match_method(data, len) >= 0;
     return match_prefix(data, len, "HTTP/1.", 7) != MATCH_NO;
+}
+
+/* A method name or "HTTP/" at data: a broken message rather than the middle
+ * of one. */
+static int starts_like_message(const http_dir *dir, const uint8_t *data, uint32_t len) {
+    if (dir->index == FLOW_TO_CLIENT)
+        return match_prefix(data, len, "HTTP/", 5) == MATCH_YES;
+    for (size_t i = 0; i < sizeof http1_methods / sizeof http1_methods[0]; i++) {
+        uint32_t m_len = (uint32_t)strlen(http1_methods[i]);
+        if (match_prefix(data, len, http1_methods[i], m_len) == MATCH_YES)
+            return 1;
+    }
+    return 0;
 }
 
 /* First bytes of a stream that prove another protocol. */
@@ -564,6 +579,13 @@ static void fifo_emit(http_session *s) {
         req->next = NULL;
         http_rec *resp = req->response;
         req->response = NULL;
+        if (req->phantom) {
+            /* The request was never seen: its response is an orphan. */
+            rec_put(s->engine, req);
+            if (resp)
+                ready_push(s, NULL, resp);
+            continue;
+        }
         ready_push(s, req, resp);
     }
 }
@@ -611,8 +633,24 @@ static void fifo_push(http_session *s, http_rec *req) {
     }
 }
 
+/* A request was lost to the capture (gap, stream picked up mid-request):
+ * hold its place so that its response does not answer the next request. */
+static void fifo_push_phantom(http_session *s, uint64_t ts_ns) {
+    http_engine *e = s->engine;
+    http_rec *rec = rec_get(e, 1, ts_ns);
+    if (!rec) {
+        count(e, ANOMALY_HTTP_ALLOC_FAILED);
+        return;
+    }
+    rec->phantom = 1;
+    rec->done = 1;
+    fifo_push(s, rec);
+}
+
 static void bind_response(http_session *s, http_rec *resp) {
     http_rec *req = s->unanswered;
+    if (req && req->phantom)
+        count(s->engine, ANOMALY_HTTP_ORPHAN_RESPONSE);
     if (!req) {
         resp->orphan = 1;
         count(s->engine, ANOMALY_HTTP_ORPHAN_RESPONSE);
@@ -647,6 +685,7 @@ static void msg_commit(http_dir *dir) {
         return;
     dir->committed = 1;
     dir->tentative = 0;
+    dir->pickup = 0;
     dir->scanned = 0;
     rec->major = dir->parser.http_major;
     rec->minor = dir->parser.http_minor;
@@ -1097,14 +1136,30 @@ static void dir_enter_scan(http_dir *dir, int candidate, int resync) {
     dir->scanned = 0;
 }
 
+/* Bytes of a message were lost at a message boundary (a gap, or a stream
+ * picked up mid-message): keep the pairing in step. A request lost on the
+ * way to the server takes a place in the FIFO; a response lost on the way to
+ * the client answers the oldest waiting request. */
+static void dir_message_lost(http_session *s, http_dir *dir, uint32_t flags) {
+    dir->pickup = 0;
+    if (dir->index == FLOW_TO_SERVER)
+        fifo_push_phantom(s, dir->ts_ns);
+    else
+        fifo_give_up_oldest(s, flags);
+}
+
 /* A parse error: a committed message is emitted as malformed; then resync. */
-static void dir_parse_error(http_dir *dir) {
+static void dir_parse_error(http_dir *dir, int at_chunk_start) {
     http_engine *e = dir->session->engine;
     int is_request = dir->index == FLOW_TO_SERVER;
     if (dir->committed || !dir->tentative)
         count(e, is_request ? ANOMALY_HTTP_MALFORMED_REQUEST : ANOMALY_HTTP_MALFORMED_RESPONSE);
+    /* Something that began like a message and failed is not a lost message. */
+    dir->pickup = 0;
     msg_cut(dir, is_request ? TX_FLAG_MALFORMED_REQUEST : TX_FLAG_MALFORMED_RESPONSE);
-    dir_enter_scan(dir, 0, 1);
+    /* A segment start stays a candidate even when a message from an earlier
+     * segment failed on its first byte. */
+    dir_enter_scan(dir, at_chunk_start, 1);
 }
 
 /* A status line cut by the end of the data: its first bytes ("H" ..
@@ -1123,7 +1178,7 @@ static const uint8_t *status_prefix_at_end(const uint8_t *data, uint32_t len) {
 static const uint8_t *inline_message_start(const http_dir *dir, const uint8_t *from,
                                            const uint8_t *version) {
     if (dir->index == FLOW_TO_CLIENT)
-        return version > from ? version : NULL;
+        return version;
     const uint8_t *p = version;
     if (p == from || p[-1] != ' ')
         return NULL;
@@ -1142,7 +1197,7 @@ static const uint8_t *inline_message_start(const http_dir *dir, const uint8_t *f
             (!best || method_end - m_len < best))
             best = method_end - m_len;
     }
-    return best > from ? best : NULL;
+    return best;
 }
 
 static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t *pos) {
@@ -1150,6 +1205,12 @@ static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t 
     const uint8_t *at = data + *pos;
     uint32_t left = len - *pos;
     if (dir->candidate) {
+        if (at[0] == '\r' || at[0] == '\n') {
+            /* Empty lines may precede a message. */
+            *pos += 1;
+            dir->scanned++;
+            return;
+        }
         dir->candidate = 0;
         if (candidate_plausible(dir, at, left)) {
             dir->mode = MODE_PARSE;
@@ -1157,6 +1218,9 @@ static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t 
             return;
         }
         dir->resync = 1;
+        if (dir->pickup && !starts_like_message(dir, at, left))
+            dir_message_lost(dir->session, dir, TX_FLAG_RESPONSE_GAP);
+        dir->pickup = 0;
     }
     /* Candidates: the next line start, or a start line that begins inside a
      * line (messages packed after a body that does not end with a newline). */
@@ -1169,6 +1233,8 @@ static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t 
     if (version) {
         const uint8_t *start = inline_message_start(dir, at, version);
         skip = start ? (uint32_t)(start - at) : (uint32_t)(version - at) + 7;
+        if (skip > left)
+            skip = left;
         dir->candidate = start != NULL;
     } else {
         skip = newline ? line_len + 1 : left;
@@ -1207,16 +1273,30 @@ static void dir_execute(http_dir *dir, const uint8_t *data, uint32_t len, uint32
         dir_enter_scan(dir, 1, resync);
         return;
     }
-    /* Scanning resumes at the error and always moves forward from there. */
+    /* Scanning resumes at the error. */
     *pos = at;
-    dir_parse_error(dir);
+    dir_parse_error(dir, at == 0);
 }
 
 /* Parses data[*pos..len) of one direction until consumed or something is ready. */
 static void dir_process(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t *pos) {
     http_session *s = dir->session;
     http_engine *e = s->engine;
+    uint32_t last_pos = *pos, idle_rounds = 0;
     while (*pos < len && (e->drain_all || e->ready_count == 0) && !s->stopping) {
+        /* Mode changes consume nothing; a few in a row are normal, more would
+         * be a loop: step over one byte. */
+        if (*pos == last_pos && ++idle_rounds > 4) {
+            (*pos)++;
+            idle_rounds = 0;
+            if (dir->mode == MODE_PARSE)
+                dir_parse_error(dir, 0);
+            continue;
+        }
+        if (*pos != last_pos) {
+            last_pos = *pos;
+            idle_rounds = 0;
+        }
         switch (dir->mode) {
         case MODE_SCAN:
             dir_scan(dir, data, len, pos);
@@ -1246,15 +1326,21 @@ static void dir_gap(http_session *s, http_dir *dir, uint32_t gap, uint32_t chunk
     uint32_t flag = dir->index == FLOW_TO_SERVER ? TX_FLAG_REQUEST_GAP : TX_FLAG_RESPONSE_GAP;
     if (chunk_flags & TCP_CHUNK_SNAPLEN)
         flag |= TX_FLAG_SNAPLEN;
+    if (!dir->started)
+        dir->pickup = 1; /* the stream starts with missing bytes */
     dir->started = 1;
     if (dir->mode == MODE_CLOSED)
         return;
     if (dir->mode != MODE_PARSE) {
+        int pickup = dir->pickup;
         dir_enter_scan(dir, 1, 1);
+        dir->pickup = (uint8_t)pickup;
         return;
     }
     http_rec *rec = dir->rec;
-    int boundary = !rec && !dir->tentative; /* the gap begins between two messages */
+    /* The gap begins at a message boundary, or inside a message that began
+     * at one and whose start line was cut. */
+    int boundary = !dir->tentative && (!rec || !dir->committed);
     if (rec && dir->committed && dir->head_done) {
         uint64_t remaining = dir->parser.content_length;
         rec->last_ts_ns = dir->ts_ns;
@@ -1293,13 +1379,9 @@ static void dir_gap(http_session *s, http_dir *dir, uint32_t gap, uint32_t chunk
             boundary = 1;
         }
     }
-    if (!boundary) {
-        msg_cut(dir, flag | TX_FLAG_INCOMPLETE);
-    } else if (dir->index == FLOW_TO_CLIENT) {
-        /* Server bytes lost at a message boundary: the oldest unanswered
-         * request's response began inside the gap. */
-        fifo_give_up_oldest(s, TX_FLAG_RESPONSE_GAP);
-    }
+    msg_cut(dir, flag | TX_FLAG_INCOMPLETE);
+    if (boundary)
+        dir_message_lost(s, dir, TX_FLAG_RESPONSE_GAP);
     dir_enter_scan(dir, 1, 1);
 }
 
@@ -1540,6 +1622,7 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
                 return;
             }
             d->candidate = 1;
+            d->pickup = 1;
         } else if (d->mode == MODE_SCAN) {
             d->candidate = 1; /* a segment start may begin a message */
         }

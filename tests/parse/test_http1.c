@@ -810,14 +810,17 @@ static void test_gap_in_headers(void **state) {
     };
     check_scenario(s, COUNT(s), x, COUNT(x), NULL);
 
-    /* A gap inside a request line: that request is lost, the next is found. */
+    /* A gap inside a request line: that request is lost (its response is an
+     * orphan), the next is found. */
     const step s2[] = {
         REQ("GET /lo"),
         GAP(C2S, 100),
         REQ("ng HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n"),
+        RSP("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
         RSP("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nb"),
     };
-    const expect x2[] = {{"GET", "/b", "a", 200, 0, 1, TX_FLAG_RESYNC, 0, 4}};
+    const expect x2[] = {{NULL, NULL, NULL, 200, ABSENT, 1, TX_FLAG_ORPHAN_RESPONSE, 0, 4},
+                         {"GET", "/b", "a", 200, 0, 1, TX_FLAG_RESYNC, 0, 5}};
     check_scenario(s2, COUNT(s2), x2, COUNT(x2), NULL);
 }
 
@@ -978,6 +981,65 @@ static void test_midstream_pickup(void **state) {
         {"GET", "/x", "a", 404, 0, 0, 0, 0, 3},
     };
     check_scenario(s3, COUNT(s3), x3, COUNT(x3), NULL);
+}
+
+static void test_lost_messages_keep_pairing(void **state) {
+    (void)state;
+    /* A whole exchange dropped by the capture: request and response gaps. */
+    const step s[] = {
+        REQ("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"),
+        RSP("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
+        GAP(C2S, 50),
+        REQ("GET /3 HTTP/1.1\r\nHost: a\r\n\r\n"),
+        GAP(S2C, 40),
+        RSP("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc"),
+    };
+    const expect x[] = {
+        {"GET", "/1", "a", 200, 0, 1, 0, 0, 2},
+        {"GET", "/3", "a", 200, 0, 1, TX_FLAG_RESYNC, 0, 6},
+    };
+    check_scenario(s, COUNT(s), x, COUNT(x), NULL);
+
+    /* Only the request was lost: its response is an orphan. */
+    const step s2[] = {
+        REQ("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"),
+        RSP("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na"),
+        GAP(C2S, 50),
+        REQ("GET /3 HTTP/1.1\r\nHost: a\r\n\r\n"),
+        RSP("HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nbb"),
+        RSP("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nc"),
+    };
+    const expect x2[] = {
+        {"GET", "/1", "a", 200, 0, 1, 0, 0, 2},
+        {NULL, NULL, NULL, 404, ABSENT, 2, TX_FLAG_ORPHAN_RESPONSE, 0, 5},
+        {"GET", "/3", "a", 200, 0, 1, TX_FLAG_RESYNC, 0, 6},
+    };
+    check_scenario(s2, COUNT(s2), x2, COUNT(x2), NULL);
+
+    /* The server stream is picked up inside the response to a pending request. */
+    const step s3[] = {
+        REQ("GET /js HTTP/1.1\r\nHost: a\r\n\r\n"),
+        RSP("var a = 1;\nfunction f() { return a; }\n"),
+        REQ("GET /next HTTP/1.1\r\nHost: a\r\n\r\n"),
+        RSP("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    };
+    const expect x3[] = {
+        {"GET", "/js", "a", 0, 0, ABSENT, TX_FLAG_NO_RESPONSE | TX_FLAG_RESPONSE_GAP, 0, 2},
+        {"GET", "/next", "a", 200, 0, 2, TX_FLAG_RESYNC, 0, 4},
+    };
+    check_scenario(s3, COUNT(s3), x3, COUNT(x3), NULL);
+
+    /* A SOCKS 5 handshake before the HTTP exchange. */
+    const step s4[] = {
+        {C2S, STEP_DATA, "\x05\x01\x00", 3, 0},
+        {S2C, STEP_DATA, "\x05\x00", 2, 0},
+        {C2S, STEP_DATA, "\x05\x01\x00\x01\x0a\x00\x00\x01\x00\x50", 10, 0},
+        {S2C, STEP_DATA, "\x05\x00\x00\x01\x00\x00\x00\x00\x00\x00", 10, 0},
+        REQ("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+        RSP("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    };
+    const expect x4[] = {{"GET", "/", "a", 200, 0, 2, TX_FLAG_RESYNC, 0, 6}};
+    check_scenario(s4, COUNT(s4), x4, COUNT(x4), NULL);
 }
 
 /* ---------------------------------------------------------------- bounds */
@@ -1574,6 +1636,7 @@ int main(void) {
         cmocka_unit_test(test_junk_produces_nothing),
         cmocka_unit_test(test_malformed_then_valid),
         cmocka_unit_test(test_midstream_pickup),
+        cmocka_unit_test(test_lost_messages_keep_pairing),
         cmocka_unit_test(test_pipeline_bound),
         cmocka_unit_test(test_head_bound),
         cmocka_unit_test(test_incomplete_at_close),
