@@ -48,7 +48,9 @@
 #define HTTP1_HEAD_INITIAL_BYTES 2048
 #define HTTP1_BODY_INITIAL_BYTES 1024
 #define HTTP1_FIELDS_INITIAL 16
-/* Pool caches: idle objects kept for reuse; beyond these they are freed. */
+/* Pool caches keep idle objects for reuse: as many as were ever in use at
+ * once (so a steady load allocates nothing), at least these. The peak is
+ * bounded by the flow slots and the pipeline depth. */
 #define HTTP1_POOL_SESSIONS 4096
 #define HTTP1_POOL_RECORDS 1024
 #define HTTP1_POOL_DECODERS 64
@@ -183,13 +185,15 @@ struct http_engine {
     int has_emitted;
     http_header_view *views[2]; /* header views of the returned transaction, per side */
     http_job job;
-    int drain_all;               /* parse without stopping at ready transactions */
-    anomaly_counters *anomalies; /* of the call in progress */
-    http_session *free_sessions; /* pool */
-    uint32_t free_session_count; /* sessions in the pool */
-    http_rec *free_recs;         /* pool */
-    uint32_t free_rec_count;     /* records in the pool */
-    uint64_t rec_bytes_live;     /* bytes held by records outside the pool */
+    int drain_all;                 /* parse without stopping at ready transactions */
+    anomaly_counters *anomalies;   /* of the call in progress */
+    http_session *free_sessions;   /* pool */
+    uint32_t free_session_count;   /* sessions in the pool */
+    uint64_t sessions_peak;        /* most sessions live at once */
+    http_rec *free_recs;           /* pool */
+    uint32_t free_rec_count;       /* records in the pool */
+    uint32_t recs_live, recs_peak; /* records out of the pool: now, most at once */
+    uint64_t rec_bytes_live;       /* bytes held by records outside the pool */
     http_body_decoder *free_decoders[HTTP1_POOL_DECODERS];
     uint32_t free_decoder_count;
     http_engine_stats stats;
@@ -372,7 +376,8 @@ static void rec_put(http_engine *e, http_rec *rec) {
     e->rec_bytes_live -= rec_size(rec);
     decoder_put(e, rec->decoder);
     rec->decoder = NULL;
-    if (e->free_rec_count >= HTTP1_POOL_RECORDS) {
+    e->recs_live--;
+    if (e->free_rec_count >= HTTP1_POOL_RECORDS && e->free_rec_count >= e->recs_peak) {
         rec_free(rec);
         return;
     }
@@ -415,11 +420,13 @@ static http_rec *rec_get(http_engine *e, int is_request, uint64_t ts_ns) {
     rec->is_request = (uint8_t)is_request;
     rec->first_ts_ns = rec->last_ts_ns = ts_ns;
     e->rec_bytes_live += rec_size(rec);
+    if (++e->recs_live > e->recs_peak)
+        e->recs_peak = e->recs_live;
     return rec;
 }
 
 static void session_put(http_engine *e, http_session *s) {
-    if (e->free_session_count >= HTTP1_POOL_SESSIONS) {
+    if (e->free_session_count >= HTTP1_POOL_SESSIONS && e->free_session_count >= e->sessions_peak) {
         free(s);
         return;
     }
@@ -1438,7 +1445,8 @@ static http_session *session_create(http_engine *e, const flow *f) {
         dir_parser_init(dir, &e->settings);
     }
     e->slots[f->slot] = (uint64_t)(uintptr_t)s;
-    e->stats.sessions_live++;
+    if (++e->stats.sessions_live > e->sessions_peak)
+        e->sessions_peak = e->stats.sessions_live;
     return s;
 }
 
@@ -1755,7 +1763,7 @@ static void transaction_fill(http_engine *e, const http_ready *r, http_transacti
         tx->method.len = (uint32_t)strlen(method);
         tx->uri = span_view(req, req->uri);
         tx->host = span_view(req, req->host);
-        if (!str_view_present(tx->host))
+        if (!tx->host.len) /* absent or empty (allowed with an absolute-form target) */
             tx->host = absolute_authority(tx->uri);
         tx->interim_count = req->interim_count;
         message_fill(req, &tx->request, e->views[0]);
