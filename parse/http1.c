@@ -664,7 +664,7 @@ static void bind_response(http_session *s, http_rec *resp) {
         return;
     }
     req->response = resp;
-    resp->request_method = req->method;
+    resp->request_method = req->phantom ? 0xff : req->method;
     s->unanswered = req->next;
     s->unanswered_count--;
 }

@@ -23,7 +23,16 @@
  * Drain http_engine_next() until it returns 0 after every feed and close:
  * the engine parses lazily inside next(), so the chunk's bytes must stay
  * valid until then. A transaction's views are valid until the next call
- * on the engine.
+ * on the engine. (A feed or close arriving before the drain finishes the
+ * previous chunk at once; transactions beyond the ready queue's bound,
+ * twice http_pipeline_depth, are then dropped and counted as
+ * http.tx_queue_full.)
+ *
+ * Pairing survives capture loss: a request lost in a gap (or a stream
+ * picked up inside a request) keeps its place in the FIFO, so its response
+ * comes out as an orphan instead of answering the next request; a response
+ * lost in a gap (or a server stream picked up inside a response) leaves the
+ * oldest waiting request with no_response.
  */
 #ifndef APISENSOR_PARSE_HTTP1_H
 #define APISENSOR_PARSE_HTTP1_H
