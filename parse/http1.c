@@ -103,6 +103,10 @@ typedef struct http_rec {
     uint8_t phantom;      /* requests: stands for a request lost to the capture */
 } http_rec;
 
+/* Requests flow to the server unless the flow table guessed the roles wrong
+ * (a picked-up connection whose server has the higher port): then the
+ * session swaps them. */
+enum { ROLE_REQUESTS, ROLE_RESPONSES };
 enum { MODE_SCAN, MODE_PARSE, MODE_WAIT_GAP, MODE_CLOSED };
 enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_EOF };
 enum { ACC_NONE, ACC_URL, ACC_REASON, ACC_NAME, ACC_VALUE };
@@ -120,7 +124,7 @@ typedef struct http_dir {
     uint32_t acc_start;     /* head offset where the span being accumulated began */
     uint32_t name_total;    /* bytes of the header name being accumulated */
     http_span name;         /* the completed name of the field whose value comes */
-    uint8_t index;          /* flow_direction */
+    uint8_t role;           /* ROLE_*: what this direction carries */
     uint8_t mode;           /* MODE_* */
     uint8_t started;        /* a byte or gap was seen in this direction */
     uint8_t candidate;      /* scanning: the current position may start a message */
@@ -153,6 +157,7 @@ typedef struct http_session {
     uint32_t unanswered_count; /* requests from unanswered to the tail */
     uint32_t messages;         /* messages committed, both directions */
     uint8_t stopping;          /* a tunnel or upgrade ended HTTP: stop after the emission */
+    uint8_t swapped;           /* requests flow to the flow's client side */
 } http_session;
 
 /* A transaction waiting for http_engine_next(). */
@@ -308,7 +313,7 @@ int http1_looks_like_response(const uint8_t *data, uint32_t len) {
 
 /* A scan candidate worth a tentative parse: the start of "METHOD " or "HTTP/1.". */
 static int candidate_plausible(const http_dir *dir, const uint8_t *data, uint32_t len) {
-    if (dir->index == FLOW_TO_SERVER)
+    if (dir->role == ROLE_REQUESTS)
         return match_method(data, len) >= 0;
     return match_prefix(data, len, "HTTP/1.", 7) != MATCH_NO;
 }
@@ -316,7 +321,7 @@ static int candidate_plausible(const http_dir *dir, const uint8_t *data, uint32_
 /* A method name or "HTTP/" at data: a broken message rather than the middle
  * of one. */
 static int starts_like_message(const http_dir *dir, const uint8_t *data, uint32_t len) {
-    if (dir->index == FLOW_TO_CLIENT)
+    if (dir->role == ROLE_RESPONSES)
         return match_prefix(data, len, "HTTP/", 5) == MATCH_YES;
     for (size_t i = 0; i < sizeof http1_methods / sizeof http1_methods[0]; i++) {
         uint32_t m_len = (uint32_t)strlen(http1_methods[i]);
@@ -627,7 +632,7 @@ static void fifo_push(http_session *s, http_rec *req) {
     else
         s->fifo_head = req;
     s->fifo_tail = req;
-    if (s->dir[FLOW_TO_CLIENT].fin) {
+    if (s->dir[s->swapped ? FLOW_TO_SERVER : FLOW_TO_CLIENT].fin) {
         req->no_response = 1; /* the server has closed its side */
         return;
     }
@@ -894,7 +899,7 @@ static int on_message_begin(llhttp_t *p) {
         rec_put(e, dir->rec);
     dir_clear_message(dir);
     dir->tentative = (uint8_t)tentative;
-    http_rec *rec = rec_get(e, dir->index == FLOW_TO_SERVER, dir->ts_ns);
+    http_rec *rec = rec_get(e, dir->role == ROLE_REQUESTS, dir->ts_ns);
     if (!rec) {
         count(e, ANOMALY_HTTP_ALLOC_FAILED);
         return -1;
@@ -1118,8 +1123,7 @@ static int on_message_complete(llhttp_t *p) {
 /* ---------------------------------------------------------------- direction driver */
 
 static void dir_parser_init(http_dir *dir, const llhttp_settings_t *settings) {
-    llhttp_init(&dir->parser, dir->index == FLOW_TO_SERVER ? HTTP_REQUEST : HTTP_RESPONSE,
-                settings);
+    llhttp_init(&dir->parser, dir->role == ROLE_REQUESTS ? HTTP_REQUEST : HTTP_RESPONSE, settings);
     /* A passive observer sees what servers accepted: be lenient where real
      * peers are sloppy. Framing itself stays strict. */
     llhttp_set_lenient_headers(&dir->parser, 1);
@@ -1149,7 +1153,7 @@ static void dir_enter_scan(http_dir *dir, int candidate, int resync) {
  * the client answers the oldest waiting request. */
 static void dir_message_lost(http_session *s, http_dir *dir, uint32_t flags) {
     dir->pickup = 0;
-    if (dir->index == FLOW_TO_SERVER)
+    if (dir->role == ROLE_REQUESTS)
         fifo_push_phantom(s, dir->ts_ns);
     else
         fifo_give_up_oldest(s, flags);
@@ -1158,7 +1162,7 @@ static void dir_message_lost(http_session *s, http_dir *dir, uint32_t flags) {
 /* A parse error: a committed message is emitted as malformed; then resync. */
 static void dir_parse_error(http_dir *dir, int at_chunk_start) {
     http_engine *e = dir->session->engine;
-    int is_request = dir->index == FLOW_TO_SERVER;
+    int is_request = dir->role == ROLE_REQUESTS;
     if (dir->committed || !dir->tentative)
         count(e, is_request ? ANOMALY_HTTP_MALFORMED_REQUEST : ANOMALY_HTTP_MALFORMED_RESPONSE);
     /* Something that began like a message and failed is not a lost message. */
@@ -1167,6 +1171,45 @@ static void dir_parse_error(http_dir *dir, int at_chunk_start) {
     /* A segment start stays a candidate even when a message from an earlier
      * segment failed on its first byte. */
     dir_enter_scan(dir, at_chunk_start, 1);
+}
+
+/* A candidate is a complete start line of the other role, and no message
+ * was parsed yet: the flow's client and server are the other way round. Both directions restart
+ * with swapped roles; the only FIFO entries possible are phantoms, which lose their meaning. */
+static int session_should_swap(const http_session *s, const http_dir *dir, const uint8_t *data,
+                               uint32_t len) {
+    if (s->messages > 0)
+        return 0;
+    if (dir->role == ROLE_REQUESTS)
+        return match_status_line(data, len) == MATCH_YES;
+    return match_request_line(data, len) == MATCH_YES;
+}
+
+static void session_swap(http_session *s) {
+    http_engine *e = s->engine;
+    ip_address ip = s->client_ip;
+    s->client_ip = s->server_ip;
+    s->server_ip = ip;
+    uint16_t port = s->client_port;
+    s->client_port = s->server_port;
+    s->server_port = port;
+    s->swapped ^= 1;
+    while (s->fifo_head) {
+        http_rec *req = s->fifo_head;
+        s->fifo_head = req->next;
+        rec_put(e, req);
+    }
+    s->fifo_tail = s->unanswered = NULL;
+    s->unanswered_count = 0;
+    for (int i = 0; i < 2; i++) {
+        http_dir *dir = &s->dir[i];
+        uint8_t candidate = dir->candidate, pickup = dir->pickup;
+        dir->role ^= 1;
+        dir_parser_init(dir, &e->settings);
+        if (dir->mode != MODE_CLOSED)
+            dir_enter_scan(dir, candidate, 0);
+        dir->pickup = pickup;
+    }
 }
 
 /* A status line cut by the end of the data: its first bytes ("H" ..
@@ -1184,7 +1227,7 @@ static const uint8_t *status_prefix_at_end(const uint8_t *data, uint32_t len) {
  * lines start there; request lines start at the method before " target ". */
 static const uint8_t *inline_message_start(const http_dir *dir, const uint8_t *from,
                                            const uint8_t *version) {
-    if (dir->index == FLOW_TO_CLIENT)
+    if (dir->role == ROLE_RESPONSES)
         return version;
     const uint8_t *p = version;
     if (p == from || p[-1] != ' ')
@@ -1218,6 +1261,8 @@ static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t 
             dir->scanned++;
             return;
         }
+        if (session_should_swap(dir->session, dir, at, left))
+            session_swap(dir->session);
         dir->candidate = 0;
         if (candidate_plausible(dir, at, left)) {
             dir->mode = MODE_PARSE;
@@ -1234,7 +1279,7 @@ static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t 
     const uint8_t *newline = memchr(at, '\n', left);
     uint32_t line_len = newline ? (uint32_t)(newline - at) : left;
     const uint8_t *version = memmem(at, line_len, "HTTP/1.", 7);
-    if (!version && !newline && dir->index == FLOW_TO_CLIENT)
+    if (!version && !newline && dir->role == ROLE_RESPONSES)
         version = status_prefix_at_end(at, left);
     uint32_t skip;
     if (version) {
@@ -1276,7 +1321,7 @@ static void dir_execute(http_dir *dir, const uint8_t *data, uint32_t len, uint32
          * Look for the next request right here; the flow stops if the
          * response accepts the switch. */
         *pos = at;
-        int resync = dir->index == FLOW_TO_CLIENT;
+        int resync = dir->role == ROLE_RESPONSES;
         dir_enter_scan(dir, 1, resync);
         return;
     }
@@ -1322,7 +1367,7 @@ static void dir_process(http_dir *dir, const uint8_t *data, uint32_t len, uint32
 static void dir_overlap_conflict(http_session *s, http_dir *dir) {
     if (dir->rec)
         dir->rec->flags |= TX_FLAG_OVERLAP_CONFLICT;
-    else if (dir->index == FLOW_TO_SERVER && s->fifo_tail)
+    else if (dir->role == ROLE_REQUESTS && s->fifo_tail)
         s->fifo_tail->flags |= TX_FLAG_OVERLAP_CONFLICT;
     else
         dir->pending_flags |= TX_FLAG_OVERLAP_CONFLICT;
@@ -1330,7 +1375,7 @@ static void dir_overlap_conflict(http_session *s, http_dir *dir) {
 
 /* A gap of `gap` bytes in one direction. */
 static void dir_gap(http_session *s, http_dir *dir, uint32_t gap, uint32_t chunk_flags) {
-    uint32_t flag = dir->index == FLOW_TO_SERVER ? TX_FLAG_REQUEST_GAP : TX_FLAG_RESPONSE_GAP;
+    uint32_t flag = dir->role == ROLE_REQUESTS ? TX_FLAG_REQUEST_GAP : TX_FLAG_RESPONSE_GAP;
     if (chunk_flags & TCP_CHUNK_SNAPLEN)
         flag |= TX_FLAG_SNAPLEN;
     if (!dir->started)
@@ -1405,7 +1450,7 @@ static void dir_fin(http_session *s, http_dir *dir) {
         rec_put(s->engine, dir->rec);
     dir_clear_message(dir);
     dir->mode = MODE_CLOSED;
-    if (dir->index == FLOW_TO_CLIENT)
+    if (dir->role == ROLE_RESPONSES)
         fifo_give_up_all(s, 0);
 }
 
@@ -1440,7 +1485,7 @@ static http_session *session_create(http_engine *e, const flow *f) {
     for (int i = 0; i < 2; i++) {
         http_dir *dir = &s->dir[i];
         dir->session = s;
-        dir->index = (uint8_t)i;
+        dir->role = (uint8_t)i;
         dir->mode = MODE_SCAN;
         dir_parser_init(dir, &e->settings);
     }

@@ -1042,6 +1042,28 @@ static void test_lost_messages_keep_pairing(void **state) {
     check_scenario(s4, COUNT(s4), x4, COUNT(x4), NULL);
 }
 
+static void test_roles_swapped(void **state) {
+    (void)state;
+    /* The flow table took the server for the client: requests arrive on
+     * the to-client direction. */
+    const step s[] = {
+        {S2C, STEP_DATA, "GET /x HTTP/1.1\r\nHost: a\r\n\r\n", 28, 0},
+        {C2S, STEP_DATA, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 40, 0},
+        {S2C, STEP_DATA, "GET /y HTTP/1.1\r\nHost: a\r\n\r\n", 28, 0},
+        {C2S, STEP_DATA, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n", 45, 0},
+    };
+    const expect x[] = {{"GET", "/x", "a", 200, 0, 2, 0, 0, 2},
+                        {"GET", "/y", "a", 404, 0, 0, 0, 0, 4}};
+    /* The evidence is a whole start line in one segment, as real ones are. */
+    check_one(s, COUNT(s), x, COUNT(x), NULL, (split){SPLIT_WHOLE, 0, 0});
+    check_one(s, COUNT(s), x, COUNT(x), NULL, (split){SPLIT_FIXED, 0, 1460});
+    check_one(s, COUNT(s), x, COUNT(x), NULL, (split){SPLIT_AT, 1, 30});
+    run *r = run_whole(s, COUNT(s), NULL);
+    assert_int_equal(r->tx[0].client_port, 80);
+    assert_int_equal(r->tx[0].server_port, 40000);
+    run_release(r);
+}
+
 /* ---------------------------------------------------------------- bounds */
 
 static void test_pipeline_bound(void **state) {
@@ -1637,6 +1659,7 @@ int main(void) {
         cmocka_unit_test(test_malformed_then_valid),
         cmocka_unit_test(test_midstream_pickup),
         cmocka_unit_test(test_lost_messages_keep_pairing),
+        cmocka_unit_test(test_roles_swapped),
         cmocka_unit_test(test_pipeline_bound),
         cmocka_unit_test(test_head_bound),
         cmocka_unit_test(test_incomplete_at_close),
