@@ -46,7 +46,7 @@ enum {
     ETHERTYPE_ERSPAN_2 = 0x88BE,
     ETHERTYPE_ERSPAN_3 = 0x22EB,
     ETHER_MAX_LENGTH_FIELD = 1500, /* type fields up to this are 802.3 lengths */
-    PPP_IPV4 = 0x0021, /* also 0x21 when the protocol field is compressed */
+    PPP_IPV4 = 0x0021,             /* also 0x21 when the protocol field is compressed */
     PPP_IPV6 = 0x0057,
     IPPROTO_NUM_HOPOPTS = 0,
     IPPROTO_NUM_IPIP = 4,
@@ -103,11 +103,27 @@ static int decode_enter_tunnel(decode_ctx *ctx) {
     return 1;
 }
 
+/* The next byte without consuming it; 0x100 when none is left. */
+static unsigned decode_peek8(const cursor *c) {
+    cursor copy = *c;
+    uint8_t value = cursor_u8(&copy);
+    return cursor_ok(&copy) ? value : 0x100u;
+}
+
+/* The next two bytes (big-endian) without consuming them; 0x10000 when fewer are left. */
+static uint32_t decode_peek16(const cursor *c) {
+    cursor copy = *c;
+    uint16_t value = cursor_be16(&copy);
+    return cursor_ok(&copy) ? value : 0x10000u;
+}
+
 /* IPv4 or IPv6 chosen by the version nibble (raw IP, MPLS, ERSPAN III). */
 static as_status decode_ip_by_version(decode_ctx *ctx, const uint8_t *data, size_t len) {
-    if (len == 0)
+    cursor c = cursor_make(data, len);
+    unsigned first = decode_peek8(&c);
+    if (first > 0xff)
         return decode_skip(ctx, ANOMALY_DECODE_L3_UNKNOWN);
-    switch (data[0] >> 4) {
+    switch (first >> 4) {
     case 4:
         return decode_ipv4(ctx, data, len);
     case 6:
@@ -152,7 +168,10 @@ static as_status decode_tcp(decode_ctx *ctx, const uint8_t *data, size_t len, si
 
 /* VXLAN: 8-byte header with the I flag, then an Ethernet frame. */
 static int decode_is_vxlan(const uint8_t *data, size_t len) {
-    return len >= 8 && (data[0] & 0x08) != 0;
+    cursor c = cursor_make(data, len);
+    uint8_t flags = cursor_u8(&c);
+    cursor_skip(&c, 7); /* reserved, VNI, reserved */
+    return cursor_ok(&c) && (flags & 0x08) != 0;
 }
 
 /*
@@ -165,7 +184,7 @@ static int decode_is_vxlan(const uint8_t *data, size_t len) {
 static int decode_find_teredo(decode_ctx *ctx, const uint8_t *data, size_t len, size_t wire_len,
                               int on_teredo_port, size_t *offset) {
     cursor c = cursor_make(data, len);
-    if (on_teredo_port && len >= 2 && data[0] == 0 && data[1] == 1) {
+    if (on_teredo_port && decode_peek16(&c) == 0x0001) {
         cursor_skip(&c, 2);
         size_t id_len = cursor_u8(&c);
         size_t auth_len = cursor_u8(&c);
@@ -175,18 +194,19 @@ static int decode_find_teredo(decode_ctx *ctx, const uint8_t *data, size_t len, 
             return 0;
         }
     }
-    if (on_teredo_port && cursor_left(&c) >= 2 && c.pos[0] == 0 && c.pos[1] == 0)
+    if (on_teredo_port && decode_peek16(&c) == 0x0000)
         cursor_skip(&c, 8); /* origin indication: port and address */
-    if (!cursor_ok(&c) || cursor_left(&c) < 40)
-        return 0;
-    const uint8_t *ip = c.pos;
-    size_t at = (size_t)(ip - data);
-    size_t payload_len = ((size_t)ip[4] << 8) | ip[5];
-    if ((ip[0] >> 4) != 6 || wire_len < at || 40 + payload_len != wire_len - at)
+    size_t at = len - cursor_left(&c);
+    uint8_t version = cursor_u8(&c) >> 4;
+    cursor_skip(&c, 3); /* traffic class, flow label */
+    size_t payload_len = cursor_be16(&c);
+    cursor_skip(&c, 2); /* next header, hop limit */
+    const uint8_t *src = cursor_take(&c, 16);
+    const uint8_t *dst = cursor_take(&c, 16);
+    if (!cursor_ok(&c) || version != 6 || wire_len < at || 40 + payload_len != wire_len - at)
         return 0;
     static const uint8_t teredo_prefix[4] = {0x20, 0x01, 0x00, 0x00};
-    if (!on_teredo_port && memcmp(ip + 8, teredo_prefix, 4) != 0 &&
-        memcmp(ip + 24, teredo_prefix, 4) != 0)
+    if (!on_teredo_port && memcmp(src, teredo_prefix, 4) != 0 && memcmp(dst, teredo_prefix, 4) != 0)
         return 0;
     *offset = at;
     return 1;
@@ -238,6 +258,19 @@ static as_status decode_udp(decode_ctx *ctx, const uint8_t *data, size_t len, si
 
 /* ---------------------------------------------------------------- GRE and ERSPAN */
 
+/* ERSPAN type II: version 1, VLAN, COS, session, index (8 bytes), then the frame. */
+static as_status decode_erspan2(decode_ctx *ctx, const uint8_t *data, size_t len) {
+    cursor c = cursor_make(data, len);
+    uint8_t version = cursor_u8(&c) >> 4;
+    cursor_skip(&c, 7);
+    if (!cursor_ok(&c))
+        return decode_skip(ctx, ANOMALY_DECODE_ERSPAN_TRUNCATED);
+    if (version != 1)
+        return decode_skip(ctx, ANOMALY_DECODE_GRE_UNSUPPORTED);
+    return decode_ethernet(ctx, c.pos, cursor_left(&c));
+}
+
+/* ERSPAN type III: 12 bytes, an optional 8-byte platform subheader, then a frame or IP. */
 static as_status decode_erspan3(decode_ctx *ctx, const uint8_t *data, size_t len) {
     cursor c = cursor_make(data, len);
     uint8_t version = cursor_u8(&c) >> 4;
@@ -292,11 +325,7 @@ static as_status decode_gre(decode_ctx *ctx, const uint8_t *data, size_t len) {
         /* type II has a sequence number and an 8-byte header; type I neither */
         if (!has_sequence)
             return decode_ethernet(ctx, inner, inner_len);
-        if (inner_len < 8)
-            return decode_skip(ctx, ANOMALY_DECODE_ERSPAN_TRUNCATED);
-        if ((inner[0] >> 4) != 1)
-            return decode_skip(ctx, ANOMALY_DECODE_GRE_UNSUPPORTED);
-        return decode_ethernet(ctx, inner + 8, inner_len - 8);
+        return decode_erspan2(ctx, inner, inner_len);
     case ETHERTYPE_ERSPAN_3:
         return decode_erspan3(ctx, inner, inner_len);
     default:
@@ -467,10 +496,11 @@ static as_status decode_mpls(decode_ctx *ctx, const uint8_t *data, size_t len) {
         if (entry & 0x100) /* bottom of stack */
             break;
     }
-    if (cursor_left(&c) == 0)
+    unsigned first = decode_peek8(&c);
+    if (first > 0xff)
         return decode_skip(ctx, ANOMALY_DECODE_MPLS_TRUNCATED);
     /* No protocol field: guess by the first nibble; 0 is a pseudowire control word */
-    if ((c.pos[0] >> 4) == 0) {
+    if ((first >> 4) == 0) {
         cursor_skip(&c, 4);
         if (!cursor_ok(&c))
             return decode_skip(ctx, ANOMALY_DECODE_MPLS_TRUNCATED);

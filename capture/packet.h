@@ -59,7 +59,7 @@ typedef struct decoded_packet {
     uint32_t l3_len;           /* bytes present from l3 */
     uint16_t vlan_outer;       /* outermost 802.1Q/802.1ad VLAN id, 0 = none */
     uint16_t vlan_inner;       /* second VLAN id (QinQ), 0 = none */
-    uint8_t tunnel_depth;      /* encapsulations removed (GRE, ERSPAN, VXLAN, Teredo) */
+    uint8_t tunnel_depth;      /* tunnels removed: GRE, ERSPAN, VXLAN, Teredo, IP-in-IP, EoMPLS */
     uint8_t reassembled;       /* 1 when built from IPv4 fragments */
 } decoded_packet;
 

@@ -153,7 +153,7 @@ static FILE *source_replay_open(FILE *fp, const uint8_t *peek, size_t peek_len,
 
 /* ---------------------------------------------------------------- files */
 
-enum source_format { FORMAT_UNKNOWN, FORMAT_PCAP, FORMAT_PCAPNG };
+enum source_format { SOURCE_FORMAT_UNKNOWN, SOURCE_FORMAT_PCAP, SOURCE_FORMAT_PCAPNG };
 
 static enum source_format source_format_of(const uint8_t magic[4]) {
     static const uint8_t pcap_magics[][4] = {
@@ -166,11 +166,11 @@ static enum source_format source_format_of(const uint8_t magic[4]) {
     };
     static const uint8_t pcapng_magic[4] = {0x0a, 0x0d, 0x0d, 0x0a};
     if (memcmp(magic, pcapng_magic, 4) == 0)
-        return FORMAT_PCAPNG;
+        return SOURCE_FORMAT_PCAPNG;
     for (size_t i = 0; i < sizeof pcap_magics / sizeof pcap_magics[0]; i++)
         if (memcmp(magic, pcap_magics[i], 4) == 0)
-            return FORMAT_PCAP;
-    return FORMAT_UNKNOWN;
+            return SOURCE_FORMAT_PCAP;
+    return SOURCE_FORMAT_UNKNOWN;
 }
 
 /* A regular file can be rewound; pipes, terminals and sockets cannot. */
@@ -251,7 +251,7 @@ as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counter
         return read_error ? AS_ERR_IO : AS_ERR_FORMAT;
     }
     enum source_format format = source_format_of(magic);
-    if (format == FORMAT_UNKNOWN) {
+    if (format == SOURCE_FORMAT_UNKNOWN) {
         source_close_stream(fp);
         source_message(errbuf, errbuf_len,
                        "%s: not a pcap or pcapng capture (starts with %02x %02x %02x %02x)",
@@ -270,8 +270,9 @@ as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counter
             return AS_ERR_NOMEM;
         }
     }
-    as_status status = format == FORMAT_PCAPNG ? source_open_pcapng(src, stream, errbuf, errbuf_len)
-                                               : source_open_pcap(src, stream, errbuf, errbuf_len);
+    as_status status = format == SOURCE_FORMAT_PCAPNG
+                           ? source_open_pcapng(src, stream, errbuf, errbuf_len)
+                           : source_open_pcap(src, stream, errbuf, errbuf_len);
     if (status != AS_OK) {
         free(src);
         return status;
