@@ -7,7 +7,7 @@
  * `timeout_ns` of packet time after its first fragment (ipfrag.timeout).
  * Overlapping fragments keep the bytes that arrived first (ipfrag.overlap).
  *
- * Memory: the slot table is allocated at creation; each slot gets one
+ * Memory: the slot table is allocated at creation; each slot receives one
  * datagram buffer (header, 65515 payload bytes and a coverage bitmap) the
  * first time it is used, and keeps it when recycled: nothing is allocated
  * per fragment. One table per decoder, owned by one thread.
