@@ -76,7 +76,7 @@ static int run_source(pipeline *p, capture_source *src, const char *name, const 
         fprintf(stderr, "apisensor: warning: %s\n", capture_source_error(src));
         return 0;
     }
-    fprintf(stderr, "apisensor: %s: %s\n", name, capture_source_error(src));
+    fprintf(stderr, "apisensor: %s\n", capture_source_error(src));
     return 1;
 }
 

@@ -32,8 +32,8 @@
       "bounds per-direction segment bookkeeping")                                                  \
     X(tcp_ooo_bytes_total, 268435456, 0, 17179869184LL, "declare gap on the flow that asks",       \
       "global memcap for out-of-order data across all flows")                                      \
-    X(ipfrag_max_datagrams, 4096, 0, 1048576, "drop new datagram, count ipfrag.table_full",        \
-      "fragments are rare on API traffic; bounds fragment-flood memory")                           \
+    X(ipfrag_max_datagrams, 1024, 0, 1048576, "drop new datagram, count ipfrag.table_full",        \
+      "fragments are rare on API traffic; 1024 x 66 KiB bounds a fragment flood")                  \
     X(ipfrag_timeout_seconds, 30, 1, 600, "drop incomplete datagram, count ipfrag.timeout",        \
       "RFC 791 suggests up to 15-120 s; 30 s as Linux")                                            \
     X(http_head_bytes, 131072, 1024, 16777216, "keep the first bytes, flag body_truncated",        \
