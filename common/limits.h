@@ -36,7 +36,7 @@
       "fragments are rare on API traffic; 1024 x 66 KiB bounds a fragment flood")                  \
     X(ipfrag_timeout_seconds, 30, 1, 600, "drop incomplete datagram, count ipfrag.timeout",        \
       "RFC 791 suggests up to 15-120 s; 30 s as Linux")                                            \
-    X(http_head_bytes, 131072, 1024, 16777216, "keep the first bytes, flag body_truncated",        \
+    X(http_head_bytes, 131072, 1024, 16777216, "keep the first bytes, flag head_truncated",        \
       "request line plus headers of one message; real heads are < 8 KiB")                          \
     X(http_body_capture_bytes, 16384, 0, 16777216, "keep the first bytes, count the rest",         \
       "enough of a JSON body for field names and sensitive data")                                  \
