@@ -1,0 +1,143 @@
+/*
+ * Tests of the nDPI classifier on real captures: flows are counted under the
+ * protocol nDPI names, nDPI state is bounded by ndpi_max_packets, and every
+ * flow is counted once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "capture/decode.h"
+#include "capture/flow_table.h"
+#include "capture/source.h"
+#include "parse/classify.h"
+
+#define MAX_NAMES 32
+
+typedef struct protocol_counts {
+    char names[MAX_NAMES][32];
+    uint64_t flows[MAX_NAMES];
+    int count;
+} protocol_counts;
+
+static void collect(const char *name, uint64_t flows, void *arg) {
+    protocol_counts *pc = arg;
+    if (pc->count == MAX_NAMES)
+        return;
+    snprintf(pc->names[pc->count], sizeof pc->names[0], "%s", name);
+    pc->flows[pc->count++] = flows;
+}
+
+static uint64_t flows_of(const protocol_counts *pc, const char *name) {
+    for (int i = 0; i < pc->count; i++)
+        if (!strcmp(pc->names[i], name))
+            return pc->flows[i];
+    return 0;
+}
+
+/* Runs a capture through decoder, flow table and classifier; returns the
+ * per-protocol counts and the largest number of packets nDPI saw in a flow. */
+static void classify_capture(const char *file, int64_t max_packets, protocol_counts *pc,
+                             uint64_t *flows_total, unsigned *most_packets) {
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/pcaps/%s", SHARED_DIR, file);
+    limits lim = limits_default();
+    lim.ndpi_max_packets = max_packets;
+    capture_source *src = NULL;
+    decoder *dec = NULL;
+    flow_table *ft = NULL;
+    classifier *cls = NULL;
+    assert_int_equal(capture_source_open_file(path, NULL, err, sizeof err, &src), AS_OK);
+    assert_int_equal(decoder_create(&lim, &dec), AS_OK);
+    assert_int_equal(flow_table_create(&lim, &ft), AS_OK);
+    assert_int_equal(classifier_create(&lim, &cls), AS_OK);
+    static classify_flow state[300000];
+    assert_true(flow_table_slot_count(ft) <= sizeof state / sizeof state[0]);
+    memset(state, 0, sizeof state);
+    *flows_total = 0;
+    *most_packets = 0;
+    capture_packet pkt;
+    decoded_packet dp;
+    for (;;) {
+        as_status st = capture_source_next(src, &pkt);
+        if (st != AS_OK) {
+            flow_table_end_all(ft);
+        } else if (decoder_decode(dec, &pkt, &dp, NULL) == AS_OK) {
+            flow *f;
+            flow_direction dir;
+            assert_int_equal(flow_table_lookup(ft, &dp, &f, &dir, NULL), AS_OK);
+            classifier_packet(cls, &state[f->slot], &dp);
+            if (state[f->slot].packets > *most_packets)
+                *most_packets = state[f->slot].packets;
+        }
+        flow *ended;
+        while ((ended = flow_table_take_ended(ft)) != NULL) {
+            classifier_finish(cls, &state[ended->slot]);
+            assert_null(state[ended->slot].ndpi); /* state returned to the pool */
+            (*flows_total)++;
+            flow_table_recycle(ft, ended);
+        }
+        if (st != AS_OK)
+            break;
+    }
+    memset(pc, 0, sizeof *pc);
+    classifier_foreach_count(cls, collect, pc);
+    classifier_destroy(cls);
+    flow_table_destroy(ft);
+    decoder_destroy(dec);
+    capture_source_destroy(src);
+}
+
+static void http_flows_are_counted_as_http(void **state) {
+    (void)state;
+    protocol_counts pc;
+    uint64_t flows;
+    unsigned most;
+    classify_capture("edge/http-api-mix.pcap", 16, &pc, &flows, &most);
+    /* 6 keep-alive flows on port 80 and one on 8080 */
+    assert_int_equal(flows, 7);
+    assert_true(flows_of(&pc, "HTTP") + flows_of(&pc, "HTTP_Proxy") == 7);
+    uint64_t counted = 0;
+    for (int i = 0; i < pc.count; i++)
+        counted += pc.flows[i];
+    assert_int_equal(counted, flows); /* every flow counted exactly once */
+}
+
+static void non_http_on_port_80_is_named(void **state) {
+    (void)state;
+    protocol_counts pc;
+    uint64_t flows;
+    unsigned most;
+    classify_capture("edge/non-http-on-port-80.pcap", 16, &pc, &flows, &most);
+    /* TLS, SSH, random bytes, a malformed request line, one real request */
+    assert_int_equal(flows, 5);
+    assert_int_equal(flows_of(&pc, "SSH"), 1);
+    /* The crafted TLS record is no full ClientHello: nDPI falls back to the
+     * port (HTTP). The HTTP engine's content check is what keeps that flow
+     * from becoming a transaction (tests/app edge non-http-on-port-80). */
+    assert_int_equal(flows_of(&pc, "HTTP"), 4);
+}
+
+static void ndpi_sees_at_most_max_packets(void **state) {
+    (void)state;
+    protocol_counts pc;
+    uint64_t flows;
+    unsigned most;
+    classify_capture("real/zeek-http-post-large.pcap", 3, &pc, &flows, &most);
+    assert_true(flows > 0);
+    assert_true(most <= 3);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(http_flows_are_counted_as_http),
+        cmocka_unit_test(non_http_on_port_80_is_named),
+        cmocka_unit_test(ndpi_sees_at_most_max_packets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
