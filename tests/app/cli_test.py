@@ -8,10 +8,7 @@
   * a capture file that does not exist exits 1 (or 2) and names the file;
   * an empty pcap (header only) exits 0 with 0 transactions;
   * two runs on SAMPLE_PCAP write byte-identical events and transactions
-    (and at least one transaction);
-  * the configuration file: a limit set there takes effect, the command
-    line wins over it, an unknown key or a bad value exits 2 naming the
-    file and line; --limit with a bad value exits 2 naming the key.
+    (and at least one transaction).
 Exit 0 pass, 1 fail.
 """
 import os
@@ -93,42 +90,6 @@ def check_determinism(sensor, sample, workdir):
     return failures
 
 
-def check_config(sensor, sample, workdir):
-    failures = []
-    config = os.path.join(workdir, "apisensor.conf")
-
-    def run_with(lines, extra=()):
-        with open(config, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        return harness.run([sensor, "-c", config, "-r", sample, "--db", ":memory:",
-                            "-o", os.devnull] + list(extra))
-
-    # flow_max at its minimum (16) forces evictions on the sample: visible in the summary
-    result = run_with(["# comment line", "flow_max = 16   # trailing comment"])
-    if result.returncode != 0:
-        failures.append("config flow_max = 16: %s, expected 0" % result.describe())
-    elif "evicted (flow_max) 0;" in result.stderr:
-        failures.append("config flow_max = 16 did not take effect (no evictions in summary)")
-    result = run_with(["flow_max = 16"], ["--limit", "flow_max=262144"])
-    if result.returncode != 0 or "evicted (flow_max) 0;" not in result.stderr:
-        failures.append("--limit flow_max=262144 did not win over the file: %s"
-                        % result.describe())
-    result = run_with(["flow_max = 1000", "no_such_key = 1"])
-    if result.returncode != 2 or "apisensor.conf:2" not in result.stderr \
-            or "no_such_key" not in result.stderr:
-        failures.append("unknown config key: %s, expected exit 2 naming file:line and key"
-                        % result.describe())
-    result = run_with(["flow_max = lots"])
-    if result.returncode != 2 or "apisensor.conf:1" not in result.stderr:
-        failures.append("bad config value: %s, expected exit 2 naming file:line"
-                        % result.describe())
-    result = harness.run([sensor, "-r", sample, "--limit", "http_pipeline_depth=0"])
-    if result.returncode != 2 or "http_pipeline_depth" not in result.stderr:
-        failures.append("--limit http_pipeline_depth=0: %s, expected exit 2 naming the key"
-                        % result.describe())
-    return failures
-
-
 def read_bytes(path):
     if not os.path.exists(path):
         return b""
@@ -147,7 +108,6 @@ def main():
         failures += check_missing_file(sensor, workdir)
         failures += check_empty_pcap(sensor, workdir)
         failures += check_determinism(sensor, sample, workdir)
-        failures += check_config(sensor, sample, workdir)
     harness.finish("cli", failures)
 
 
