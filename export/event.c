@@ -1,26 +1,60 @@
-/* Shared event keys and packet-time formatting (see event.h). */
+/*
+ * Shared event keys and packet-time formatting (see event.h).
+ *
+ * Timestamps are formatted by hand, without gmtime or stdio: one is written
+ * per event, and the calendar date follows from the day number with the
+ * civil-from-days algorithm (proleptic Gregorian, valid for every uint64_t
+ * nanosecond count: years 1970 to 2554).
+ */
 #include "event.h"
 
-#include <stdio.h>
-#include <time.h>
+#include <string.h>
+
+/* Writes value as `digits` decimal digits, zero-padded, at out. */
+static void put_digits(char *out, unsigned value, int digits) {
+    for (int i = digits - 1; i >= 0; i--) {
+        out[i] = (char)('0' + value % 10);
+        value /= 10;
+    }
+}
 
 const char *event_format_time(uint64_t ts_ns, char *buf, unsigned buflen) {
-    time_t secs = (time_t)(ts_ns / 1000000000u);
-    unsigned micros = (unsigned)((ts_ns % 1000000000u) / 1000u);
-    struct tm tm;
-    if (!gmtime_r(&secs, &tm)) {
-        snprintf(buf, buflen, "1970-01-01T00:00:00.000000Z");
+    static const char shape[] = "0000-00-00T00:00:00.000000Z";
+    if (buflen < sizeof shape) {
+        if (buflen > 0)
+            buf[0] = '\0';
         return buf;
     }
-    snprintf(buf, buflen, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+    uint64_t secs = ts_ns / 1000000000u;
+    unsigned micros = (unsigned)((ts_ns % 1000000000u) / 1000u);
+    unsigned second_of_day = (unsigned)(secs % 86400u);
+    /* Days since 1970-01-01, shifted to an era starting 0000-03-01. */
+    uint64_t days = secs / 86400u + 719468u;
+    uint64_t era = days / 146097u;
+    unsigned day_of_era = (unsigned)(days - era * 146097u);
+    unsigned year_of_era =
+        (day_of_era - day_of_era / 1460u + day_of_era / 36524u - day_of_era / 146096u) / 365u;
+    unsigned day_of_year =
+        day_of_era - (365u * year_of_era + year_of_era / 4u - year_of_era / 100u);
+    unsigned month_index = (5u * day_of_year + 2u) / 153u; /* 0 = March */
+    unsigned day = day_of_year - (153u * month_index + 2u) / 5u + 1u;
+    unsigned month = month_index < 10u ? month_index + 3u : month_index - 9u;
+    unsigned year = (unsigned)(era * 400u) + year_of_era + (month <= 2u);
+    memcpy(buf, shape, sizeof shape);
+    put_digits(buf, year, 4);
+    put_digits(buf + 5, month, 2);
+    put_digits(buf + 8, day, 2);
+    put_digits(buf + 11, second_of_day / 3600u, 2);
+    put_digits(buf + 14, second_of_day / 60u % 60u, 2);
+    put_digits(buf + 17, second_of_day % 60u, 2);
+    put_digits(buf + 20, micros, 6);
     return buf;
 }
 
 void event_time_field(json_writer *w, const char *key, uint64_t ts_ns) {
     char text[40];
     json_key(w, key);
-    json_cstring(w, event_format_time(ts_ns, text, sizeof text));
+    json_string(w, event_format_time(ts_ns, text, sizeof text), EVENT_TIME_LEN);
 }
 
 void event_begin(json_writer *w, const char *kind, uint64_t ts_ns, const event_sensor *sensor) {

@@ -14,7 +14,11 @@ typedef struct event_sensor {
     const char *version; /* apisensor version */
 } event_sensor;
 
-/* "2023-11-14T22:13:20.000000Z" into buf (at least 32 bytes). */
+/* Characters of a formatted time, without the NUL. */
+#define EVENT_TIME_LEN 27
+
+/* "2023-11-14T22:13:20.000000Z" (UTC) into buf; buflen must exceed
+ * EVENT_TIME_LEN (a shorter buffer gets ""). Returns buf. */
 const char *event_format_time(uint64_t ts_ns, char *buf, unsigned buflen);
 
 /* Opens the event object and writes the shared keys; the caller adds the

@@ -7,8 +7,6 @@
  */
 #include "json.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -212,18 +210,28 @@ void json_cstring(json_writer *w, const char *text) {
         json_string(w, text, strlen(text));
 }
 
-void json_int(json_writer *w, int64_t value) {
+/* Writes the decimal digits of value (and a '-' when negative is set). */
+static void write_decimal(json_writer *w, uint64_t value, int negative) {
     char num[24];
-    int n = snprintf(num, sizeof num, "%" PRId64, value);
+    char *end = num + sizeof num, *p = end;
+    do {
+        *--p = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    if (negative)
+        *--p = '-';
     before_value(w);
-    append(w, num, (size_t)n);
+    append(w, p, (size_t)(end - p));
+}
+
+void json_int(json_writer *w, int64_t value) {
+    /* the magnitude of INT64_MIN only fits unsigned */
+    uint64_t magnitude = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    write_decimal(w, magnitude, value < 0);
 }
 
 void json_uint(json_writer *w, uint64_t value) {
-    char num[24];
-    int n = snprintf(num, sizeof num, "%" PRIu64, value);
-    before_value(w);
-    append(w, num, (size_t)n);
+    write_decimal(w, value, 0);
 }
 
 void json_bool(json_writer *w, int value) {

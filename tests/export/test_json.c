@@ -33,6 +33,24 @@ static void writes_nested_structure_with_commas(void **state) {
     json_writer_free(&w);
 }
 
+static void writes_integer_extremes(void **state) {
+    (void)state;
+    json_writer w;
+    json_writer_init(&w);
+    json_array_begin(&w);
+    json_int(&w, INT64_MIN);
+    json_int(&w, INT64_MAX);
+    json_int(&w, 0);
+    json_uint(&w, UINT64_MAX);
+    json_uint(&w, 0);
+    json_uint(&w, 10);
+    json_array_end(&w);
+    assert_true(json_writer_ok(&w));
+    assert_string_equal(w.buf, "[-9223372036854775808,9223372036854775807,0,"
+                               "18446744073709551615,0,10]");
+    json_writer_free(&w);
+}
+
 static void escapes_quotes_backslashes_and_controls(void **state) {
     (void)state;
     json_writer w;
@@ -106,6 +124,7 @@ static void large_strings_grow_the_buffer(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(writes_nested_structure_with_commas),
+        cmocka_unit_test(writes_integer_extremes),
         cmocka_unit_test(escapes_quotes_backslashes_and_controls),
         cmocka_unit_test(keeps_valid_utf8_and_repairs_invalid),
         cmocka_unit_test(embedded_nul_is_escaped),

@@ -30,6 +30,24 @@ static void community_id_matches_published_vector(void **state) {
                         "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=");
 }
 
+static void formats_packet_time_in_utc(void **state) {
+    (void)state;
+    char out[40];
+    assert_string_equal(event_format_time(0, out, sizeof out), "1970-01-01T00:00:00.000000Z");
+    assert_string_equal(event_format_time(1700000000123456789ull, out, sizeof out),
+                        "2023-11-14T22:13:20.123456Z");
+    /* leap day, and the last microsecond of a leap year */
+    assert_string_equal(event_format_time(951782400000000000ull, out, sizeof out),
+                        "2000-02-29T00:00:00.000000Z");
+    assert_string_equal(event_format_time(1483228799999999000ull, out, sizeof out),
+                        "2016-12-31T23:59:59.999999Z");
+    /* the largest nanosecond count */
+    assert_string_equal(event_format_time(UINT64_MAX, out, sizeof out),
+                        "2554-07-21T23:34:33.709551Z");
+    char small[8] = "x";
+    assert_string_equal(event_format_time(0, small, sizeof small), "");
+}
+
 static void writes_contract_shape(void **state) {
     (void)state;
     static const http_header_view headers[] = {
@@ -110,6 +128,7 @@ static void missing_response_gives_nulls(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(community_id_matches_published_vector),
+        cmocka_unit_test(formats_packet_time_in_utc),
         cmocka_unit_test(writes_contract_shape),
         cmocka_unit_test(missing_response_gives_nulls),
     };
