@@ -91,8 +91,7 @@ void classifier_packet(classifier *c, classify_flow *cf, const decoded_packet *p
     uint16_t proto = protocol_of(p);
     if (proto != NDPI_PROTOCOL_UNKNOWN)
         cf->protocol = proto;
-    if ((proto != NDPI_PROTOCOL_UNKNOWN && !ndpi_extra_dissection_possible(c->module, cf->ndpi)) ||
-        cf->packets >= c->max_packets) {
+    if (proto != NDPI_PROTOCOL_UNKNOWN || cf->packets >= c->max_packets) {
         if (proto == NDPI_PROTOCOL_UNKNOWN) {
             uint8_t guessed = 0;
             cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
