@@ -140,6 +140,7 @@ int main(int argc, char **argv) {
         rc = 1;
     }
     double started = now_seconds();
+    int sources_opened = 0;
     for (int i = 0; p && i < o.input_count && !stop_requested; i++) {
         capture_source *src = NULL;
         st = capture_source_open_file(o.inputs[i], NULL, err, sizeof err, &src);
@@ -148,6 +149,7 @@ int main(int argc, char **argv) {
             rc = 1;
             continue;
         }
+        sources_opened++;
         rc |= run_source(p, src, o.inputs[i], &o);
         capture_source_destroy(src);
     }
@@ -157,9 +159,10 @@ int main(int argc, char **argv) {
         st = capture_source_open_live(o.interfaces[i], &live, NULL, err, sizeof err, &src);
         if (st != AS_OK) {
             fprintf(stderr, "apisensor: %s\n", err);
-            rc = 1;
+            rc = st == AS_ERR_ARG ? 2 : 1; /* a bad filter or option is a usage error */
             break;
         }
+        sources_opened++;
         live_source = src;
         rc |= run_source(p, src, o.interfaces[i], &o);
         live_source = NULL;
@@ -167,7 +170,7 @@ int main(int argc, char **argv) {
     }
     double elapsed = now_seconds() - started;
 
-    if (p && o.verbosity >= 0)
+    if (p && sources_opened && o.verbosity >= 0)
         pipeline_write_summary(p, stderr, elapsed);
     if (config.transactions && config.transactions != stdout && fclose(config.transactions)) {
         fprintf(stderr, "apisensor: %s: write failed: %s\n", o.transactions_path, strerror(errno));
