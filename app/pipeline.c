@@ -21,6 +21,7 @@
 #include "capture/decode.h"
 #include "capture/flow_table.h"
 #include "capture/tcp_stream.h"
+#include "common/bigmem.h"
 #include "export/transaction_event.h"
 #include "parse/classify.h"
 #include "parse/http1.h"
@@ -33,6 +34,7 @@ struct pipeline {
     classifier *classifier;
     http_engine *http;
     classify_flow *classify_state; /* per flow slot */
+    uint32_t slot_count;           /* flow slots of the flow table */
     json_writer json;
     anomaly_counters anomalies;
     pipeline_totals totals;
@@ -56,7 +58,8 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
     if (st == AS_OK)
         st = http_engine_create(&config->lim, flow_table_slot_count(p->flows), &p->http);
     if (st == AS_OK) {
-        p->classify_state = calloc(flow_table_slot_count(p->flows), sizeof *p->classify_state);
+        p->slot_count = flow_table_slot_count(p->flows);
+        p->classify_state = bigmem_alloc((size_t)p->slot_count * sizeof *p->classify_state);
         if (!p->classify_state)
             st = AS_ERR_NOMEM;
     }
@@ -236,7 +239,7 @@ void pipeline_destroy(pipeline *p) {
     tcp_reasm_destroy(p->reasm);
     flow_table_destroy(p->flows);
     decoder_destroy(p->decoder);
-    free(p->classify_state);
+    bigmem_free(p->classify_state, (size_t)p->slot_count * sizeof *p->classify_state);
     json_writer_free(&p->json);
     free(p);
 }

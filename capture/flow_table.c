@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigmem.h"
+
 #define FT_NONE UINT32_MAX
 #define FT_SECOND_NS 1000000000ull
 
@@ -471,10 +473,10 @@ as_status flow_table_create(const limits *lim, flow_table **out) {
     while (buckets < 2 * ft->slot_count)
         buckets *= 2;
     ft->bucket_mask = buckets - 1;
-    /* not cleared: a slot is initialised when first used, so memory follows
-     * the number of flows actually seen */
-    ft->flows = aligned_alloc(_Alignof(flow), (size_t)ft->slot_count * sizeof *ft->flows);
-    ft->buckets = malloc((size_t)buckets * sizeof *ft->buckets);
+    /* a slot is initialised when first used, so memory follows the number
+     * of flows actually seen */
+    ft->flows = bigmem_alloc((size_t)ft->slot_count * sizeof *ft->flows);
+    ft->buckets = bigmem_alloc((size_t)buckets * sizeof *ft->buckets);
     if (!ft->flows || !ft->buckets) {
         flow_table_destroy(ft);
         return AS_ERR_NOMEM;
@@ -499,8 +501,8 @@ as_status flow_table_create(const limits *lim, flow_table **out) {
 void flow_table_destroy(flow_table *ft) {
     if (!ft)
         return;
-    free(ft->flows);
-    free(ft->buckets);
+    bigmem_free(ft->flows, (size_t)ft->slot_count * sizeof *ft->flows);
+    bigmem_free(ft->buckets, ((size_t)ft->bucket_mask + 1) * sizeof *ft->buckets);
     free(ft);
 }
 

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigmem.h"
 #include "http_body.h"
 #include "llhttp.h"
 
@@ -1598,7 +1599,7 @@ as_status http_engine_create(const limits *lim, uint32_t slot_count, http_engine
         return AS_ERR_NOMEM;
     e->lim = *lim;
     e->slot_count = slot_count;
-    e->slots = calloc(slot_count, sizeof *e->slots);
+    e->slots = bigmem_alloc((size_t)slot_count * sizeof *e->slots);
     e->ready_cap = (uint32_t)(2 * lim->http_pipeline_depth + HTTP1_READY_EXTRA);
     e->ready = calloc(e->ready_cap, sizeof *e->ready);
     for (int i = 0; i < 2; i++)
@@ -1887,6 +1888,6 @@ void http_engine_destroy(http_engine *e) {
     free(e->views[0]);
     free(e->views[1]);
     free(e->ready);
-    free(e->slots);
+    bigmem_free(e->slots, (size_t)e->slot_count * sizeof *e->slots);
     free(e);
 }
