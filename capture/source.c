@@ -40,6 +40,10 @@ enum source_kind { SOURCE_PCAP, SOURCE_PCAPNG, SOURCE_LIVE };
 #define SOURCE_LIVE_TIMEOUT_MS 100
 #define SOURCE_LIVE_SNAPLEN_DEFAULT 262144
 #define SOURCE_LIVE_BUFFER_DEFAULT (64 * 1024 * 1024)
+/* stdio buffer of a capture file: libpcap reads it record by record with
+ * fread, and the default (one file system block) costs a read() every few
+ * packets. */
+#define SOURCE_FILE_BUFFER_BYTES (1024 * 1024)
 
 /* Replay stream state: the peeked magic, then the rest of `inner`. */
 typedef struct source_replay {
@@ -55,6 +59,7 @@ struct capture_source {
     pcap_t *pcap;                /* SOURCE_PCAP and SOURCE_LIVE */
     pcapng_reader *pcapng;       /* SOURCE_PCAPNG */
     FILE *stream;                /* SOURCE_PCAPNG: closed here unless stdin */
+    char *stream_buffer;         /* stdio buffer of a file we opened; freed after its stream */
     source_replay *replay;       /* set while a replay stream feeds the reader */
     int poll_fd;                 /* SOURCE_LIVE: descriptor to wait on, -1 = blocking reads */
     uint32_t linktype;           /* SOURCE_PCAP and SOURCE_LIVE */
@@ -105,6 +110,12 @@ static capture_source *source_new(const char *name, anomaly_counters *anomalies)
     src->poll_fd = -1;
     snprintf(src->name, sizeof src->name, "%s", name ? name : "capture");
     return src;
+}
+
+/* Frees the handle once its stream is closed (the stdio buffer goes last). */
+static void source_free(capture_source *src) {
+    free(src->stream_buffer);
+    free(src);
 }
 
 /* ---------------------------------------------------------------- replay stream */
@@ -220,11 +231,15 @@ static as_status source_open_pcapng(capture_source *src, FILE *stream, char *err
     return AS_OK;
 }
 
-as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counters *anomalies,
-                                     char *errbuf, unsigned errbuf_len, capture_source **out) {
+/* capture_source_open_stream; stream_buffer (may be NULL) is fp's stdio
+ * buffer, owned by the source from here on. */
+static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
+                             anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
+                             capture_source **out) {
     source_message(errbuf, errbuf_len, "%s", "");
     if (!out || !fp) {
         source_close_stream(fp);
+        free(stream_buffer);
         source_message(errbuf, errbuf_len, "no capture stream given");
         return AS_ERR_ARG;
     }
@@ -232,9 +247,11 @@ as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counter
     capture_source *src = source_new(name, anomalies);
     if (!src) {
         source_close_stream(fp);
+        free(stream_buffer);
         source_message(errbuf, errbuf_len, "%s: out of memory", name ? name : "capture");
         return AS_ERR_NOMEM;
     }
+    src->stream_buffer = stream_buffer;
     uint8_t magic[4];
     size_t got = fread(magic, 1, sizeof magic, fp);
     if (got < sizeof magic) {
@@ -247,7 +264,7 @@ as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counter
         else
             source_message(errbuf, errbuf_len, "%s: %s, not a pcap or pcapng capture", src->name,
                            got == 0 ? "empty file" : "too short");
-        free(src);
+        source_free(src);
         return read_error ? AS_ERR_IO : AS_ERR_FORMAT;
     }
     enum source_format format = source_format_of(magic);
@@ -256,7 +273,7 @@ as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counter
         source_message(errbuf, errbuf_len,
                        "%s: not a pcap or pcapng capture (starts with %02x %02x %02x %02x)",
                        src->name, magic[0], magic[1], magic[2], magic[3]);
-        free(src);
+        source_free(src);
         return AS_ERR_FORMAT;
     }
     src->file_size = source_size_of(fp);
@@ -266,7 +283,7 @@ as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counter
         if (!stream) {
             source_close_stream(fp);
             source_message(errbuf, errbuf_len, "%s: out of memory", src->name);
-            free(src);
+            source_free(src);
             return AS_ERR_NOMEM;
         }
     }
@@ -274,11 +291,16 @@ as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counter
                            ? source_open_pcapng(src, stream, errbuf, errbuf_len)
                            : source_open_pcap(src, stream, errbuf, errbuf_len);
     if (status != AS_OK) {
-        free(src);
+        source_free(src);
         return status;
     }
     *out = src;
     return AS_OK;
+}
+
+as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counters *anomalies,
+                                     char *errbuf, unsigned errbuf_len, capture_source **out) {
+    return source_open(fp, NULL, name, anomalies, errbuf, errbuf_len, out);
 }
 
 as_status capture_source_open_file(const char *path, anomaly_counters *anomalies, char *errbuf,
@@ -298,7 +320,13 @@ as_status capture_source_open_file(const char *path, anomaly_counters *anomalies
                        strerror(errno));
         return AS_ERR_IO;
     }
-    return capture_source_open_stream(fp, path, anomalies, errbuf, errbuf_len, out);
+    /* before any I/O on the stream; without the buffer stdio's default serves */
+    char *buffer = malloc(SOURCE_FILE_BUFFER_BYTES);
+    if (buffer && setvbuf(fp, buffer, _IOFBF, SOURCE_FILE_BUFFER_BYTES) != 0) {
+        free(buffer);
+        buffer = NULL;
+    }
+    return source_open(fp, buffer, path, anomalies, errbuf, errbuf_len, out);
 }
 
 /* ---------------------------------------------------------------- live */
@@ -528,5 +556,5 @@ void capture_source_destroy(capture_source *src) {
         pcapng_reader_destroy(src->pcapng);
         source_close_stream(src->stream);
     }
-    free(src);
+    source_free(src);
 }
