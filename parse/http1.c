@@ -46,8 +46,12 @@
 #define HTTP1_KEY_VALUE_BYTES 1024
 /* Header names are also copied here to recognise key headers. */
 #define HTTP1_NAME_PROBE_BYTES 32
-#define HTTP1_HEAD_INITIAL_BYTES 2048
-#define HTTP1_BODY_INITIAL_BYTES 1024
+#define HTTP1_HEAD_INITIAL_BYTES 512
+/* Body buffers come in power-of-two size classes from 1 KiB; a record takes
+ * one when its body starts (sized by Content-Length when known) and gives it
+ * back with the record, so messages without a body hold none. */
+#define HTTP1_BODY_MIN_SHIFT 10
+#define HTTP1_BODY_CLASSES 32
 #define HTTP1_FIELDS_INITIAL 16
 /* Pool caches keep idle objects for reuse: as many as were ever in use at
  * once (so a steady load allocates nothing), at least these. The peak is
@@ -55,9 +59,10 @@
 #define HTTP1_POOL_SESSIONS 4096
 #define HTTP1_POOL_RECORDS 1024
 #define HTTP1_POOL_DECODERS 64
-/* A head buffer larger than this is freed when its record goes back to the
- * pool, so one huge message does not pin memory. */
+/* A head or body buffer larger than this is freed when its record goes back
+ * to the pool, so one huge message does not pin memory. */
 #define HTTP1_KEEP_HEAD_BYTES 16384
+#define HTTP1_KEEP_BODY_BYTES 65536
 /* Ready transactions beyond twice the pipeline depth (only reachable when the
  * caller feeds without draining) are dropped and counted. */
 #define HTTP1_READY_EXTRA 16
@@ -81,8 +86,9 @@ typedef struct http_rec {
     uint32_t head_len, head_cap;
     http_field *fields; /* header fields in wire order */
     uint32_t field_count, field_cap;
-    uint8_t *body; /* captured (or decoded) body prefix */
+    uint8_t *body; /* captured (or decoded) body prefix; NULL until the body starts */
     uint32_t body_len, body_cap;
+    uint8_t body_class;         /* size class of the body buffer: 1 KiB << body_class bytes */
     http_body_decoder *decoder; /* while decoding this body; NULL otherwise */
     http_span uri, reason, host, content_type, content_encoding;
     uint64_t first_ts_ns, last_ts_ns;
@@ -191,15 +197,16 @@ struct http_engine {
     int has_emitted;
     http_header_view *views[2]; /* header views of the returned transaction, per side */
     http_job job;
-    int drain_all;                 /* parse without stopping at ready transactions */
-    anomaly_counters *anomalies;   /* of the call in progress */
-    http_session *free_sessions;   /* pool */
-    uint32_t free_session_count;   /* sessions in the pool */
-    uint64_t sessions_peak;        /* most sessions live at once */
-    http_rec *free_recs;           /* pool */
-    uint32_t free_rec_count;       /* records in the pool */
-    uint32_t recs_live, recs_peak; /* records out of the pool: now, most at once */
-    uint64_t rec_bytes_live;       /* bytes held by records outside the pool */
+    int drain_all;                         /* parse without stopping at ready transactions */
+    anomaly_counters *anomalies;           /* of the call in progress */
+    http_session *free_sessions;           /* pool */
+    uint32_t free_session_count;           /* sessions in the pool */
+    uint64_t sessions_peak;                /* most sessions live at once */
+    http_rec *free_recs;                   /* pool */
+    uint32_t free_rec_count;               /* records in the pool */
+    uint32_t recs_live, recs_peak;         /* records out of the pool: now, most at once */
+    uint64_t rec_bytes_live;               /* bytes held by records outside the pool */
+    void *free_bodies[HTTP1_BODY_CLASSES]; /* idle body buffers per size class, linked */
     http_body_decoder *free_decoders[HTTP1_POOL_DECODERS];
     uint32_t free_decoder_count;
     http_engine_stats stats;
@@ -369,10 +376,41 @@ static http_body_decoder *decoder_get(http_engine *e) {
     return d;
 }
 
+static size_t body_class_bytes(unsigned body_class) {
+    return (size_t)1 << (body_class + HTTP1_BODY_MIN_SHIFT);
+}
+
+/* The smallest size class holding `bytes`. */
+static unsigned body_class_of(uint64_t bytes) {
+    unsigned body_class = 0;
+    while (body_class + 1 < HTTP1_BODY_CLASSES && body_class_bytes(body_class) < bytes)
+        body_class++;
+    return body_class;
+}
+
+static uint8_t *body_buffer_get(http_engine *e, unsigned body_class) {
+    void *buffer = e->free_bodies[body_class];
+    if (!buffer)
+        return malloc(body_class_bytes(body_class));
+    memcpy(&e->free_bodies[body_class], buffer, sizeof(void *));
+    return buffer;
+}
+
+/* Idle buffers are as many as were in use at once in their class. */
+static void body_buffer_put(http_engine *e, uint8_t *buffer, unsigned body_class) {
+    if (!buffer)
+        return;
+    if (body_class_bytes(body_class) > HTTP1_KEEP_BODY_BYTES) {
+        free(buffer);
+        return;
+    }
+    memcpy(buffer, &e->free_bodies[body_class], sizeof(void *));
+    e->free_bodies[body_class] = buffer;
+}
+
 static void rec_free(http_rec *rec) {
     free(rec->head);
     free(rec->fields);
-    free(rec->body);
     free(rec);
 }
 
@@ -382,6 +420,9 @@ static void rec_put(http_engine *e, http_rec *rec) {
     e->rec_bytes_live -= rec_size(rec);
     decoder_put(e, rec->decoder);
     rec->decoder = NULL;
+    body_buffer_put(e, rec->body, rec->body_class);
+    rec->body = NULL;
+    rec->body_cap = 0;
     e->recs_live--;
     if (e->free_rec_count >= HTTP1_POOL_RECORDS && e->free_rec_count >= e->recs_peak) {
         rec_free(rec);
@@ -411,15 +452,11 @@ static http_rec *rec_get(http_engine *e, int is_request, uint64_t ts_ns) {
     uint32_t head_cap = rec->head_cap;
     http_field *fields = rec->fields;
     uint32_t field_cap = rec->field_cap;
-    uint8_t *body = rec->body;
-    uint32_t body_cap = rec->body_cap;
     memset(rec, 0, sizeof *rec);
     rec->head = head;
     rec->head_cap = head_cap;
     rec->fields = fields;
     rec->field_cap = field_cap;
-    rec->body = body;
-    rec->body_cap = body_cap;
     rec->uri.off = rec->reason.off = rec->host.off = HTTP1_SPAN_ABSENT;
     rec->content_type.off = rec->content_encoding.off = HTTP1_SPAN_ABSENT;
     rec->request_method = 0xff;
@@ -784,27 +821,38 @@ static void body_stop(http_rec *rec) {
     rec->capturing = 0;
 }
 
-static int body_grow(http_engine *e, http_rec *rec, uint64_t limit) {
+/* A larger body buffer (the next class, or the first one, of at least
+ * `want` bytes), up to limit. */
+static int body_grow(http_engine *e, http_rec *rec, uint64_t limit, uint64_t want) {
     if (rec->body_cap >= limit)
         return 0;
-    uint64_t cap = rec->body_cap ? (uint64_t)rec->body_cap * 2 : HTTP1_BODY_INITIAL_BYTES;
-    if (cap > limit)
-        cap = limit;
-    uint8_t *grown = realloc(rec->body, cap);
+    unsigned body_class =
+        rec->body ? rec->body_class + 1u : body_class_of(want < limit ? want : limit);
+    uint8_t *grown = body_buffer_get(e, body_class);
     if (!grown) {
         count(e, ANOMALY_HTTP_ALLOC_FAILED);
         return 0;
     }
+    if (rec->body_len > 0)
+        memcpy(grown, rec->body, rec->body_len);
+    body_buffer_put(e, rec->body, rec->body_class);
+    uint64_t cap = body_class_bytes(body_class);
+    if (cap > limit)
+        cap = limit;
     e->rec_bytes_live += cap - rec->body_cap;
     rec->body = grown;
+    rec->body_class = (uint8_t)body_class;
     rec->body_cap = (uint32_t)cap;
     return 1;
 }
 
-static void body_capture_raw(http_engine *e, http_rec *rec, const char *at, size_t len) {
+/* size_hint: body bytes expected from here on (Content-Length), else len. */
+static void body_capture_raw(http_engine *e, http_rec *rec, const char *at, size_t len,
+                             uint64_t size_hint) {
     uint64_t limit = (uint64_t)e->lim.http_body_capture_bytes;
     while (len > 0 && rec->body_len < limit) {
-        if (rec->body_len == rec->body_cap && !body_grow(e, rec, limit))
+        if (rec->body_len == rec->body_cap &&
+            !body_grow(e, rec, limit, (uint64_t)rec->body_len + size_hint))
             break;
         size_t take = rec->body_cap - rec->body_len;
         if (take > len)
@@ -832,7 +880,7 @@ static void body_decode(http_engine *e, http_rec *rec, const char *at, size_t le
         len -= consumed;
         if (st == AS_OK)
             return;
-        if (st == AS_NEED_MORE && body_grow(e, rec, limit))
+        if (st == AS_NEED_MORE && body_grow(e, rec, limit, 0))
             continue;
         if (st == AS_DONE && http_body_decoder_truncated(rec->decoder))
             rec->flags |= TX_FLAG_BODY_TRUNCATED;
@@ -1094,8 +1142,9 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
     http_engine *e = dir->session->engine;
     if (rec->decoder)
         body_decode(e, rec, at, len);
-    else
-        body_capture_raw(e, rec, at, len);
+    else /* llhttp's content_length is what remains after this piece */
+        body_capture_raw(e, rec, at, len,
+                         dir->body_mode == BODY_LENGTH ? len + p->content_length : len);
     return 0;
 }
 
@@ -1882,6 +1931,13 @@ void http_engine_destroy(http_engine *e) {
         http_rec *rec = e->free_recs;
         e->free_recs = rec->next;
         rec_free(rec);
+    }
+    for (unsigned c = 0; c < HTTP1_BODY_CLASSES; c++) {
+        while (e->free_bodies[c]) {
+            void *buffer = e->free_bodies[c];
+            memcpy(&e->free_bodies[c], buffer, sizeof(void *));
+            free(buffer);
+        }
     }
     for (uint32_t i = 0; i < e->free_decoder_count; i++)
         http_body_decoder_destroy(e->free_decoders[i]);

@@ -456,6 +456,64 @@ static void test_post_body(void **state) {
     run_release(r);
 }
 
+/* Bodies across the body buffer size classes: sized by Content-Length,
+ * grown chunk by chunk, and cut at http_body_capture_bytes; fed whole and
+ * in random pieces, with the records and buffers reused between them. */
+static void test_large_bodies_keep_their_prefix(void **state) {
+    (void)state;
+    enum { CL_LEN = 5000, CHUNK_LEN = 1500, CHUNKS = 4, BIG_LEN = 20000 };
+    static char pattern[BIG_LEN];
+    for (size_t i = 0; i < sizeof pattern; i++)
+        pattern[i] = (char)('a' + (i * 7) % 26);
+    static char cl_resp[CL_LEN + 128], chunked_resp[CHUNKS * (CHUNK_LEN + 16) + 128],
+        big_resp[BIG_LEN + 128];
+    int n =
+        snprintf(cl_resp, sizeof cl_resp, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", CL_LEN);
+    memcpy(cl_resp + n, pattern, CL_LEN);
+    size_t cl_len = (size_t)n + CL_LEN;
+    size_t chunked_len = (size_t)snprintf(chunked_resp, sizeof chunked_resp,
+                                          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int c = 0; c < CHUNKS; c++) {
+        chunked_len += (size_t)snprintf(chunked_resp + chunked_len,
+                                        sizeof chunked_resp - chunked_len, "%x\r\n", CHUNK_LEN);
+        memcpy(chunked_resp + chunked_len, pattern + c * CHUNK_LEN, CHUNK_LEN);
+        chunked_len += CHUNK_LEN;
+        memcpy(chunked_resp + chunked_len, "\r\n", 2);
+        chunked_len += 2;
+    }
+    memcpy(chunked_resp + chunked_len, "0\r\n\r\n", 5);
+    chunked_len += 5;
+    n = snprintf(big_resp, sizeof big_resp, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n",
+                 BIG_LEN);
+    memcpy(big_resp + n, pattern, BIG_LEN);
+    size_t big_len = (size_t)n + BIG_LEN;
+    const step s[] = {
+        REQ("GET /a HTTP/1.1\r\nHost: a\r\n\r\n"),
+        {FLOW_TO_CLIENT, STEP_DATA, cl_resp, cl_len, 0},
+        REQ("GET /b HTTP/1.1\r\nHost: a\r\n\r\n"),
+        {FLOW_TO_CLIENT, STEP_DATA, chunked_resp, chunked_len, 0},
+        REQ("GET /c HTTP/1.1\r\nHost: a\r\n\r\n"),
+        {FLOW_TO_CLIENT, STEP_DATA, big_resp, big_len, 0},
+        REQ("GET /d HTTP/1.1\r\nHost: a\r\n\r\n"),
+        {FLOW_TO_CLIENT, STEP_DATA, cl_resp, cl_len, 0},
+    };
+    limits lim = limits_default();
+    const uint32_t expected[] = {CL_LEN, CHUNKS * CHUNK_LEN, (uint32_t)lim.http_body_capture_bytes,
+                                 CL_LEN};
+    for (uint32_t seed = 0; seed < 4; seed++) {
+        run *r = calloc(1, sizeof *r);
+        assert_non_null(r);
+        run_script(s, COUNT(s), seed ? (split){SPLIT_RANDOM, 0, seed} : (split){SPLIT_WHOLE, 0, 0},
+                   &lim, r);
+        assert_int_equal(r->count, 4);
+        for (int i = 0; i < 4; i++) {
+            assert_int_equal(r->tx[i].resp_body_len, expected[i]);
+            assert_memory_equal(r->tx[i].resp_body, pattern, expected[i]);
+        }
+        run_release(r);
+    }
+}
+
 static void test_timestamps_span_chunks(void **state) {
     (void)state;
     const step s[] = {
@@ -1639,6 +1697,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple_get),
         cmocka_unit_test(test_post_body),
+        cmocka_unit_test(test_large_bodies_keep_their_prefix),
         cmocka_unit_test(test_timestamps_span_chunks),
         cmocka_unit_test(test_pipelined),
         cmocka_unit_test(test_head_no_body),
