@@ -143,13 +143,20 @@ static size_t utf8_sequence(const uint8_t *s, size_t left) {
     return need;
 }
 
+/* Length of the run of bytes copied as they are (printable ASCII but '"'
+ * and '\\') at the start of s. */
+static size_t plain_run(const uint8_t *s, size_t len) {
+    size_t n = 0;
+    while (n < len && s[n] >= 0x20 && s[n] < 0x80 && s[n] != '"' && s[n] != '\\')
+        n++;
+    return n;
+}
+
 static void write_escaped(json_writer *w, const uint8_t *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     size_t i = 0;
     while (i < len) {
-        size_t run = i;
-        while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
-            run++;
+        size_t run = i + plain_run(s + i, len - i);
         if (run > i) {
             append(w, (const char *)s + i, run - i);
             i = run;
@@ -189,17 +196,44 @@ void json_key(json_writer *w, const char *key) {
         w->error = 1;
         return;
     }
+    size_t len = strlen(key);
+    if (plain_run((const uint8_t *)key, len) == len) {
+        /* the usual key: ,"key": in one piece */
+        if (!reserve(w, len + 4))
+            return;
+        char *out = w->buf + w->len;
+        if (w->has_items[w->depth])
+            *out++ = ',';
+        w->has_items[w->depth] = 1;
+        *out++ = '"';
+        memcpy(out, key, len);
+        out += len;
+        *out++ = '"';
+        *out++ = ':';
+        *out = '\0';
+        w->len = (size_t)(out - w->buf);
+        w->after_key = 1;
+        return;
+    }
     before_value(w);
     append(w, "\"", 1);
-    write_escaped(w, (const uint8_t *)key, strlen(key));
+    write_escaped(w, (const uint8_t *)key, len);
     append(w, "\":", 2);
     w->after_key = 1;
 }
 
 void json_string(json_writer *w, const char *data, size_t len) {
     before_value(w);
-    append(w, "\"", 1);
-    write_escaped(w, (const uint8_t *)data, len);
+    const uint8_t *bytes = (const uint8_t *)data;
+    size_t plain = plain_run(bytes, len);
+    if (!reserve(w, plain + 2))
+        return;
+    /* the quote and the plain start in one piece, then whatever needs escaping */
+    w->buf[w->len++] = '"';
+    memcpy(w->buf + w->len, bytes, plain);
+    w->len += plain;
+    w->buf[w->len] = '\0';
+    write_escaped(w, bytes + plain, len - plain);
     append(w, "\"", 1);
 }
 

@@ -1252,6 +1252,11 @@ static void address_text_forms(void **state) {
     char buf[46];
     ip_address v4 = {.family = 4, .bytes = {192, 0, 2, 1}};
     assert_string_equal(ip_address_format(&v4, buf, sizeof buf), "192.0.2.1");
+    ip_address octets = {.family = 4, .bytes = {0, 9, 10, 255}};
+    assert_string_equal(ip_address_format(&octets, buf, sizeof buf), "0.9.10.255");
+    ip_address widest = {.family = 4, .bytes = {100, 199, 250, 99}};
+    char exact[16];
+    assert_string_equal(ip_address_format(&widest, exact, sizeof exact), "100.199.250.99");
     ip_address v6 = {.family = 6,
                      .bytes = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}};
     assert_string_equal(ip_address_format(&v6, buf, sizeof buf), "2001:db8:1::2");
