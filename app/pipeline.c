@@ -2,12 +2,12 @@
  * One worker's data path (see pipeline.h).
  *
  * Per packet: decode; advance packet time and expire idle flows; find the
- * flow; let nDPI see the packet; for TCP, first apply the packet's ACK to the
- * opposite stream (it may reveal a capture gap there and release held data),
- * then add the segment to its own stream. Every chunk a stream releases goes
- * straight to the HTTP engine, and every transaction the engine completes is
- * written before the next chunk is pulled, because chunk and transaction
- * views only live until the next call.
+ * flow; for TCP, first apply the packet's ACK to the opposite stream (it may
+ * reveal a capture gap there and release held data), then add the segment to
+ * its own stream; let nDPI see the packet (its verdict does not steer the
+ * other stages, so it comes where its state has had time to load). Every chunk a stream releases
+ * goes straight to the HTTP engine, and every transaction the engine completes is written before
+ * the next chunk is pulled, because chunk and transaction views only live until the next call.
  *
  * Ended flows (timeout, eviction, port reuse, end of input) are closed in a
  * fixed order: flush both streams, close the HTTP session, count the
@@ -134,15 +134,23 @@ static void process_packet(pipeline *p, const capture_packet *pkt) {
         p->totals.packets_skipped++;
         return;
     }
-    classifier_packet(p->classifier, &p->classify_state[f->slot], &dp);
-    if (dp.ip_proto != 6)
+    /* The stages keep their state in separate arrays: start loading it all
+     * now so that the cache misses overlap. */
+    classify_flow *cf = &p->classify_state[f->slot];
+    __builtin_prefetch(cf);
+    if (dp.ip_proto != 6) {
+        classifier_packet(p->classifier, cf, &dp);
         return;
+    }
+    if (dp.payload_len > 0)
+        http_engine_prefetch(p->http, f);
     flow_direction other = dir == FLOW_TO_SERVER ? FLOW_TO_CLIENT : FLOW_TO_SERVER;
     if (dp.tcp_flags & TCP_ACK) {
         tcp_reasm_ack(p->reasm, &f->stream[other], dp.ack, dp.ts_ns, &p->anomalies);
         drain_stream(p, f, other);
     }
     tcp_reasm_add(p->reasm, &f->stream[dir], &dp, &p->anomalies);
+    classifier_packet(p->classifier, cf, &dp);
     drain_stream(p, f, dir);
 }
 

@@ -1750,6 +1750,18 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
         session_end(e, s, 0, 1);
 }
 
+void http_engine_prefetch(const http_engine *e, const flow *f) {
+    if (!e || !f || f->slot >= e->slot_count)
+        return;
+    uint64_t word = e->slots[f->slot];
+    if (word && !(word & 1)) {
+        const http_session *s = (const http_session *)(uintptr_t)word;
+        __builtin_prefetch(s);
+        __builtin_prefetch(&s->dir[0]);
+        __builtin_prefetch(&s->dir[1]);
+    }
+}
+
 void http_engine_ignore(http_engine *e, const flow *f) {
     release_emitted(e);
     if (e->job.active)
