@@ -1717,6 +1717,9 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
     if (is_gap && chunk->len > 0)
         dir_gap(s, d, chunk->len, chunk->flags);
     if (has_data) {
+        /* a response binds to the oldest unanswered request, written an RTT ago */
+        if (d->role == ROLE_RESPONSES && s->unanswered)
+            __builtin_prefetch(s->unanswered);
         if (!d->started) {
             d->started = 1;
             if (stream_is_other_protocol(chunk->data, chunk->len)) {
