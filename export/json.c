@@ -191,12 +191,11 @@ static void write_escaped(json_writer *w, const uint8_t *s, size_t len) {
     }
 }
 
-void json_key(json_writer *w, const char *key) {
+void json_key_len(json_writer *w, const char *key, size_t len) {
     if (w->after_key || w->depth == 0) {
         w->error = 1;
         return;
     }
-    size_t len = strlen(key);
     if (plain_run((const uint8_t *)key, len) == len) {
         /* the usual key: ,"key": in one piece */
         if (!reserve(w, len + 4))
@@ -235,13 +234,6 @@ void json_string(json_writer *w, const char *data, size_t len) {
     w->buf[w->len] = '\0';
     write_escaped(w, bytes + plain, len - plain);
     append(w, "\"", 1);
-}
-
-void json_cstring(json_writer *w, const char *text) {
-    if (!text)
-        json_null(w);
-    else
-        json_string(w, text, strlen(text));
 }
 
 /* Writes the decimal digits of value (and a '-' when negative is set). */

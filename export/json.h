@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define JSON_MAX_DEPTH 32
 
@@ -40,16 +41,31 @@ void json_object_end(json_writer *w);
 void json_array_begin(json_writer *w);
 void json_array_end(json_writer *w);
 
-/* Object key; must be followed by exactly one value. */
-void json_key(json_writer *w, const char *key);
+/* Object key of len bytes (sanitised like a string); must be followed by
+ * exactly one value. */
+void json_key_len(json_writer *w, const char *key, size_t len);
 
 /* String value from bytes of any content (sanitised as described above). */
 void json_string(json_writer *w, const char *data, size_t len);
-void json_cstring(json_writer *w, const char *text); /* NULL writes null */
+void json_null(json_writer *w);
+
+/* NUL-terminated forms, inline so that a literal's length is known at
+ * compile time. */
+static inline void json_key(json_writer *w, const char *key) {
+    json_key_len(w, key, strlen(key));
+}
+
+/* NULL writes null. */
+static inline void json_cstring(json_writer *w, const char *text) {
+    if (!text)
+        json_null(w);
+    else
+        json_string(w, text, strlen(text));
+}
+
 void json_int(json_writer *w, int64_t value);
 void json_uint(json_writer *w, uint64_t value);
 void json_bool(json_writer *w, int value);
-void json_null(json_writer *w);
 
 /* Appends a newline (ends a JSON Lines record). */
 void json_newline(json_writer *w);
