@@ -1,8 +1,11 @@
 /*
  * HTTP/1.x engine: llhttp over reassembled TCP streams, one session per flow.
  *
- * Ownership. The engine owns every session, message record and body decoder;
- * each comes from a recycled pool, so steady-state parsing allocates nothing.
+ * Ownership. The engine owns every session, message record and body decoder.
+ * Sessions live in an array indexed by flow slot (mapped lazily, so memory
+ * follows the slots that carried data, and a session's address is known
+ * before it is read); records, body buffers and decoders come from recycled
+ * pools, so steady-state parsing allocates nothing.
  * A session (per flow slot) owns one llhttp parser per direction, the
  * message being parsed in each direction and the FIFO of requests waiting
  * for their response. A message record owns a copy of its head (start-line
@@ -55,8 +58,8 @@
 #define HTTP1_FIELDS_INITIAL 16
 /* Pool caches keep idle objects for reuse: as many as were ever in use at
  * once (so a steady load allocates nothing), at least these. The peak is
- * bounded by the flow slots and the pipeline depth. */
-#define HTTP1_POOL_SESSIONS 4096
+ * bounded by the flow slots and the pipeline depth. (Sessions need no pool:
+ * they live in an array indexed by flow slot.) */
 #define HTTP1_POOL_RECORDS 1024
 #define HTTP1_POOL_DECODERS 64
 /* A head or body buffer larger than this is freed when its record goes back
@@ -150,9 +153,11 @@ typedef struct http_dir {
     char name_probe[HTTP1_NAME_PROBE_BYTES];
 } http_dir;
 
+/* One per flow slot. A slot holds an open session (live), or remembers the
+ * flow it gave up on (ignored_serial), or nothing. */
 typedef struct http_session {
     http_engine *engine;
-    struct http_session *next_free;
+    uint64_t ignored_serial; /* !live: serial of the flow given up on; 0 = none */
     uint64_t flow_serial;
     ip_address client_ip, server_ip;
     uint16_t client_port, server_port;
@@ -165,6 +170,7 @@ typedef struct http_session {
     uint32_t messages;         /* messages committed, both directions */
     uint8_t stopping;          /* a tunnel or upgrade ended HTTP: stop after the emission */
     uint8_t swapped;           /* requests flow to the flow's client side */
+    uint8_t live;              /* the session of flow_serial is open */
 } http_session;
 
 /* A transaction waiting for http_engine_next(). */
@@ -189,7 +195,8 @@ typedef struct http_job {
 struct http_engine {
     limits lim;
     uint32_t slot_count;
-    uint64_t *slots; /* per flow slot: session pointer, or (serial << 1) | 1 for a flow given up */
+    http_session *sessions; /* per flow slot; memory is touched when a slot is first used */
+    uint32_t slots_used;    /* slots below this ever held a session */
     llhttp_settings_t settings;
     http_ready *ready;
     uint32_t ready_cap, ready_head, ready_count;
@@ -199,9 +206,6 @@ struct http_engine {
     http_job job;
     int drain_all;                         /* parse without stopping at ready transactions */
     anomaly_counters *anomalies;           /* of the call in progress */
-    http_session *free_sessions;           /* pool */
-    uint32_t free_session_count;           /* sessions in the pool */
-    uint64_t sessions_peak;                /* most sessions live at once */
     http_rec *free_recs;                   /* pool */
     uint32_t free_rec_count;               /* records in the pool */
     uint32_t recs_live, recs_peak;         /* records out of the pool: now, most at once */
@@ -466,16 +470,6 @@ static http_rec *rec_get(http_engine *e, int is_request, uint64_t ts_ns) {
     if (++e->recs_live > e->recs_peak)
         e->recs_peak = e->recs_live;
     return rec;
-}
-
-static void session_put(http_engine *e, http_session *s) {
-    if (e->free_session_count >= HTTP1_POOL_SESSIONS && e->free_session_count >= e->sessions_peak) {
-        free(s);
-        return;
-    }
-    s->next_free = e->free_sessions;
-    e->free_sessions = s;
-    e->free_session_count++;
 }
 
 static void count(http_engine *e, anomaly_id id) {
@@ -1507,24 +1501,16 @@ static void dir_fin(http_session *s, http_dir *dir) {
 /* ---------------------------------------------------------------- sessions */
 
 static http_session *session_lookup(http_engine *e, const flow *f) {
-    uint64_t word = e->slots[f->slot];
-    if (!word || (word & 1))
-        return NULL;
-    http_session *s = (http_session *)(uintptr_t)word;
-    return s->flow_serial == f->serial ? s : NULL;
+    http_session *s = &e->sessions[f->slot];
+    return s->live && s->flow_serial == f->serial ? s : NULL;
 }
 
 static http_session *session_create(http_engine *e, const flow *f) {
-    http_session *s = e->free_sessions;
-    if (s) {
-        e->free_sessions = s->next_free;
-        e->free_session_count--;
-    } else {
-        s = malloc(sizeof *s);
-        if (!s)
-            return NULL;
-    }
+    http_session *s = &e->sessions[f->slot];
     memset(s, 0, sizeof *s);
+    s->live = 1;
+    if (f->slot >= e->slots_used)
+        e->slots_used = f->slot + 1;
     s->engine = e;
     s->flow_serial = f->serial;
     s->client_ip = f->client_ip;
@@ -1539,9 +1525,7 @@ static http_session *session_create(http_engine *e, const flow *f) {
         dir->mode = MODE_SCAN;
         dir_parser_init(dir, &e->settings);
     }
-    e->slots[f->slot] = (uint64_t)(uintptr_t)s;
-    if (++e->stats.sessions_live > e->sessions_peak)
-        e->sessions_peak = e->stats.sessions_live;
+    e->stats.sessions_live++;
     return s;
 }
 
@@ -1567,9 +1551,9 @@ static void session_end(http_engine *e, http_session *s, uint32_t cut_flags, int
     }
     if (e->job.active && e->job.session == s)
         e->job.active = 0;
-    e->slots[s->slot] = give_up ? ((s->flow_serial << 1) | 1) : 0;
+    s->live = 0;
+    s->ignored_serial = give_up ? s->flow_serial : 0;
     e->stats.sessions_live--;
-    session_put(e, s);
 }
 
 /* RST: close-delimited bodies end, everything else in flight was cut. */
@@ -1648,12 +1632,12 @@ as_status http_engine_create(const limits *lim, uint32_t slot_count, http_engine
         return AS_ERR_NOMEM;
     e->lim = *lim;
     e->slot_count = slot_count;
-    e->slots = bigmem_alloc((size_t)slot_count * sizeof *e->slots);
+    e->sessions = bigmem_alloc((size_t)slot_count * sizeof *e->sessions);
     e->ready_cap = (uint32_t)(2 * lim->http_pipeline_depth + HTTP1_READY_EXTRA);
     e->ready = calloc(e->ready_cap, sizeof *e->ready);
     for (int i = 0; i < 2; i++)
         e->views[i] = calloc((size_t)lim->http_headers_per_message, sizeof(http_header_view));
-    if (!e->slots || !e->ready || !e->views[0] || !e->views[1]) {
+    if (!e->sessions || !e->ready || !e->views[0] || !e->views[1]) {
         http_engine_destroy(e);
         return AS_ERR_NOMEM;
     }
@@ -1687,15 +1671,13 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
     if (!f || !chunk || f->slot >= e->slot_count ||
         (dir != FLOW_TO_SERVER && dir != FLOW_TO_CLIENT))
         return;
-    uint64_t word = e->slots[f->slot];
-    if (word & 1) {
-        if ((word >> 1) == f->serial)
+    http_session *in_slot = &e->sessions[f->slot];
+    if (!in_slot->live && in_slot->ignored_serial) {
+        if (in_slot->ignored_serial == f->serial)
             return; /* given up on this flow */
-        e->slots[f->slot] = 0;
-    } else if (word) {
-        http_session *stale = (http_session *)(uintptr_t)word;
-        if (stale->flow_serial != f->serial)
-            session_end(e, stale, 0, 0); /* the slot was reused without a close */
+        in_slot->ignored_serial = 0;
+    } else if (in_slot->live && in_slot->flow_serial != f->serial) {
+        session_end(e, in_slot, 0, 0); /* the slot was reused without a close */
     }
     int is_gap = (chunk->flags & TCP_CHUNK_GAP) != 0;
     int has_data = !is_gap && chunk->data && chunk->len > 0;
@@ -1756,13 +1738,10 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
 void http_engine_prefetch(const http_engine *e, const flow *f) {
     if (!e || !f || f->slot >= e->slot_count)
         return;
-    uint64_t word = e->slots[f->slot];
-    if (word && !(word & 1)) {
-        const http_session *s = (const http_session *)(uintptr_t)word;
-        __builtin_prefetch(s);
-        __builtin_prefetch(&s->dir[0]);
-        __builtin_prefetch(&s->dir[1]);
-    }
+    const http_session *s = &e->sessions[f->slot];
+    __builtin_prefetch(s);
+    __builtin_prefetch(&s->dir[0]);
+    __builtin_prefetch(&s->dir[1]);
 }
 
 void http_engine_ignore(http_engine *e, const flow *f) {
@@ -1771,13 +1750,13 @@ void http_engine_ignore(http_engine *e, const flow *f) {
         job_drain_all(e);
     if (!f || f->slot >= e->slot_count)
         return;
-    uint64_t word = e->slots[f->slot];
-    if (word & 1)
+    http_session *in_slot = &e->sessions[f->slot];
+    if (!in_slot->live && in_slot->ignored_serial)
         return;
     http_session *s = session_lookup(e, f);
     if (!s) {
-        if (!word)
-            e->slots[f->slot] = (f->serial << 1) | 1;
+        if (!in_slot->live)
+            in_slot->ignored_serial = f->serial;
         return;
     }
     /* Content already proved HTTP: the classifier's later opinion does not undo it. */
@@ -1793,10 +1772,10 @@ void http_engine_close(http_engine *e, const flow *f, anomaly_counters *anomalie
     e->anomalies = anomalies;
     if (!f || f->slot >= e->slot_count)
         return;
-    uint64_t word = e->slots[f->slot];
-    if (word & 1) {
-        if ((word >> 1) == f->serial)
-            e->slots[f->slot] = 0;
+    http_session *in_slot = &e->sessions[f->slot];
+    if (!in_slot->live && in_slot->ignored_serial) {
+        if (in_slot->ignored_serial == f->serial)
+            in_slot->ignored_serial = 0;
         return;
     }
     http_session *s = session_lookup(e, f);
@@ -1922,12 +1901,10 @@ void http_engine_destroy(http_engine *e) {
         return;
     e->anomalies = NULL; /* the caller's counters may be gone by now */
     e->job.active = 0;
-    if (e->slots) {
-        for (uint32_t i = 0; i < e->slot_count; i++) {
-            uint64_t word = e->slots[i];
-            if (word && !(word & 1))
-                session_end(e, (http_session *)(uintptr_t)word, 0, 0);
-        }
+    if (e->sessions) {
+        for (uint32_t i = 0; i < e->slots_used; i++)
+            if (e->sessions[i].live)
+                session_end(e, &e->sessions[i], 0, 0);
     }
     release_emitted(e);
     while (e->ready && e->ready_count > 0) {
@@ -1936,11 +1913,6 @@ void http_engine_destroy(http_engine *e) {
         rec_put(e, r->response);
         e->ready_head = (e->ready_head + 1) % e->ready_cap;
         e->ready_count--;
-    }
-    while (e->free_sessions) {
-        http_session *s = e->free_sessions;
-        e->free_sessions = s->next_free;
-        free(s);
     }
     while (e->free_recs) {
         http_rec *rec = e->free_recs;
@@ -1959,6 +1931,6 @@ void http_engine_destroy(http_engine *e) {
     free(e->views[0]);
     free(e->views[1]);
     free(e->ready);
-    bigmem_free(e->slots, (size_t)e->slot_count * sizeof *e->slots);
+    bigmem_free(e->sessions, (size_t)e->slot_count * sizeof *e->sessions);
     free(e);
 }

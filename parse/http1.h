@@ -1,8 +1,9 @@
 /*
  * HTTP/1.x over reassembled TCP streams, with llhttp.
  *
- * The engine keeps one session per flow slot (allocated when the flow first
- * carries data, from a pool; freed at close). A session runs one llhttp
+ * The engine keeps one session per flow slot (opened when the flow first
+ * carries data, closed at close; the slot array is mapped lazily, so memory
+ * follows the slots that carried data). A session runs one llhttp
  * parser per direction, keeps request heads in FIFO order (pipelining) and
  * pairs each response with the oldest unanswered request.
  *
