@@ -79,6 +79,13 @@ static uint16_t protocol_of(ndpi_protocol p) {
 void classifier_packet(classifier *c, classify_flow *cf, const decoded_packet *pkt) {
     if (cf->done || !pkt->l3 || pkt->l3_len == 0)
         return;
+    /* A bare SYN does not start nDPI state: half-open flows (SYN floods,
+     * scans) then hold none and count as Unknown instead of a port guess.
+     * nDPI still sees the SYN+ACK and everything after it, which on the
+     * real and edge captures gives the same verdicts as seeing the SYN. */
+    if (!cf->ndpi && pkt->ip_proto == 6 && (pkt->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+        pkt->payload_len == 0)
+        return;
     if (!cf->ndpi) {
         cf->ndpi = take_flow(c);
         if (!cf->ndpi)

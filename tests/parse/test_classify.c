@@ -133,11 +133,24 @@ static void ndpi_sees_at_most_max_packets(void **state) {
     assert_true(most <= 3);
 }
 
+static void half_open_flows_hold_no_ndpi_state(void **state) {
+    (void)state;
+    protocol_counts pc;
+    uint64_t flows;
+    unsigned most;
+    /* 100,000 SYNs from random sources, then one real transaction */
+    classify_capture("edge/syn-flood-100k.pcap", 16, &pc, &flows, &most);
+    assert_int_equal(flows, 100001);
+    assert_int_equal(flows_of(&pc, "Unknown"), 100000);
+    assert_int_equal(flows_of(&pc, "HTTP"), 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_flows_are_counted_as_http),
         cmocka_unit_test(non_http_on_port_80_is_named),
         cmocka_unit_test(ndpi_sees_at_most_max_packets),
+        cmocka_unit_test(half_open_flows_hold_no_ndpi_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
