@@ -35,6 +35,7 @@ struct pipeline {
     http_engine *http;
     classify_flow *classify_state; /* per flow slot */
     uint32_t slot_count;           /* flow slots of the flow table */
+    community_id *community_id;
     json_writer json;
     anomaly_counters anomalies;
     pipeline_totals totals;
@@ -55,6 +56,8 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
         st = tcp_reasm_create(&config->lim, &p->reasm);
     if (st == AS_OK)
         st = classifier_create(&config->lim, &p->classifier);
+    if (st == AS_OK)
+        st = community_id_create(&p->community_id);
     if (st == AS_OK)
         st = http_engine_create(&config->lim, flow_table_slot_count(p->flows), &p->http);
     if (st == AS_OK) {
@@ -78,7 +81,7 @@ static void emit_transactions(pipeline *p) {
         if (!p->config.transactions)
             continue;
         json_writer_reset(&p->json);
-        transaction_event_write(&p->json, &p->config.sensor, &tx);
+        transaction_event_write(&p->json, &p->config.sensor, p->community_id, &tx);
         json_newline(&p->json);
         if (!json_writer_ok(&p->json) ||
             fwrite(p->json.buf, 1, p->json.len, p->config.transactions) != p->json.len)
@@ -248,6 +251,7 @@ void pipeline_destroy(pipeline *p) {
     flow_table_destroy(p->flows);
     decoder_destroy(p->decoder);
     bigmem_free(p->classify_state, (size_t)p->slot_count * sizeof *p->classify_state);
+    community_id_destroy(p->community_id);
     json_writer_free(&p->json);
     free(p);
 }

@@ -9,54 +9,7 @@
  */
 #include "transaction_event.h"
 
-#include <openssl/evp.h>
 #include <string.h>
-
-const char *community_id_format(const ip_address *a, uint16_t a_port, const ip_address *b,
-                                uint16_t b_port, uint8_t proto, char *buf, unsigned buflen) {
-    unsigned addr_len = a->family == 6 ? 16 : 4;
-    int cmp = memcmp(a->bytes, b->bytes, addr_len);
-    if (cmp > 0 || (cmp == 0 && a_port > b_port)) {
-        const ip_address *t = a;
-        a = b;
-        b = t;
-        uint16_t p = a_port;
-        a_port = b_port;
-        b_port = p;
-    }
-    /* seed (2) + two addresses + proto + pad + two ports */
-    uint8_t input[2 + 16 + 16 + 2 + 4];
-    size_t n = 0;
-    input[n++] = 0;
-    input[n++] = 0;
-    memcpy(input + n, a->bytes, addr_len);
-    n += addr_len;
-    memcpy(input + n, b->bytes, addr_len);
-    n += addr_len;
-    input[n++] = proto;
-    input[n++] = 0;
-    input[n++] = (uint8_t)(a_port >> 8);
-    input[n++] = (uint8_t)a_port;
-    input[n++] = (uint8_t)(b_port >> 8);
-    input[n++] = (uint8_t)b_port;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned digest_len = 0;
-    unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-    if (buflen < 34 || !EVP_Digest(input, n, digest, &digest_len, EVP_sha1(), NULL)) {
-        if (buflen > 0)
-            buf[0] = '\0';
-        return buf;
-    }
-    EVP_EncodeBlock(encoded, digest, (int)digest_len);
-    buf[0] = '1';
-    buf[1] = ':';
-    size_t enc_len = strlen((const char *)encoded);
-    if (enc_len > buflen - 3)
-        enc_len = buflen - 3;
-    memcpy(buf + 2, encoded, enc_len);
-    buf[2 + enc_len] = '\0';
-    return buf;
-}
 
 static void write_view(json_writer *w, const char *key, str_view v) {
     json_key(w, key);
@@ -89,13 +42,13 @@ static void write_message(json_writer *w, const char *key, const http_message *m
     json_object_end(w);
 }
 
-void transaction_event_write(json_writer *w, const event_sensor *sensor,
+void transaction_event_write(json_writer *w, const event_sensor *sensor, community_id *cid,
                              const http_transaction *tx) {
     uint64_t ts = tx->request.present ? tx->request.first_ts_ns : tx->response.first_ts_ns;
     char text[64];
     event_begin(w, "transaction", ts, sensor);
     json_key(w, "community_id");
-    json_cstring(w, community_id_format(&tx->client_ip, tx->client_port, &tx->server_ip,
+    json_cstring(w, community_id_format(cid, &tx->client_ip, tx->client_port, &tx->server_ip,
                                         tx->server_port, 6, text, sizeof text));
     write_endpoint(w, "client", &tx->client_ip, tx->client_port);
     write_endpoint(w, "server", &tx->server_ip, tx->server_port);

@@ -20,14 +20,25 @@ static void community_id_matches_published_vector(void **state) {
     /* Vector of the Community ID spec (as in Zeek's tests): 1.2.3.4:1122 -> 5.6.7.8:3344 TCP */
     ip_address a = v4(1, 2, 3, 4), b = v4(5, 6, 7, 8);
     char out[64];
-    assert_string_equal(community_id_format(&a, 1122, &b, 3344, 6, out, sizeof out),
+    community_id *cid = NULL;
+    assert_int_equal(community_id_create(&cid), AS_OK);
+    assert_string_equal(community_id_format(cid, &a, 1122, &b, 3344, 6, out, sizeof out),
                         "1:wCb3OG7yAFWelaUydu0D+125CLM=");
     /* same flow seen from the other side */
-    assert_string_equal(community_id_format(&b, 3344, &a, 1122, 6, out, sizeof out),
+    assert_string_equal(community_id_format(cid, &b, 3344, &a, 1122, 6, out, sizeof out),
                         "1:wCb3OG7yAFWelaUydu0D+125CLM=");
     /* UDP vector */
-    assert_string_equal(community_id_format(&a, 1122, &b, 3344, 17, out, sizeof out),
+    assert_string_equal(community_id_format(cid, &a, 1122, &b, 3344, 17, out, sizeof out),
                         "1:0Mu9InQx6z4ZiCZM/7HXi2WMhOg=");
+    /* IPv6 flow: both orientations give one ID of the right shape */
+    ip_address c = {6, {0x20, 0x01, 0x0d, 0xb8, [15] = 1}};
+    ip_address d = {6, {0x20, 0x01, 0x0d, 0xb8, [15] = 2}};
+    char other[64];
+    community_id_format(cid, &c, 80, &d, 40000, 6, out, sizeof out);
+    community_id_format(cid, &d, 40000, &c, 80, 6, other, sizeof other);
+    assert_string_equal(out, other);
+    assert_int_equal(strlen(out), 30); /* "1:" + 28 base64 characters of SHA-1 */
+    community_id_destroy(cid);
 }
 
 static void formats_packet_time_in_utc(void **state) {
@@ -79,12 +90,15 @@ static void writes_contract_shape(void **state) {
     tx.response.body_bytes = 412;
     tx.flags = TX_FLAG_RESPONSE_GAP;
     event_sensor sensor = {"s1", "0.1.0"};
+    community_id *cid = NULL;
+    assert_int_equal(community_id_create(&cid), AS_OK);
     json_writer w;
     json_writer_init(&w);
-    transaction_event_write(&w, &sensor, &tx);
+    transaction_event_write(&w, &sensor, cid, &tx);
     assert_true(json_writer_ok(&w));
     char community[64];
-    community_id_format(&tx.client_ip, 51234, &tx.server_ip, 8080, 6, community, sizeof community);
+    community_id_format(cid, &tx.client_ip, 51234, &tx.server_ip, 8080, 6, community,
+                        sizeof community);
     char expected[1024];
     snprintf(expected, sizeof expected,
              "{\"event\":\"transaction\",\"@timestamp\":\"2023-11-14T22:13:20.000000Z\","
@@ -99,6 +113,7 @@ static void writes_contract_shape(void **state) {
              community);
     assert_string_equal(w.buf, expected);
     json_writer_free(&w);
+    community_id_destroy(cid);
 }
 
 static void missing_response_gives_nulls(void **state) {
@@ -114,15 +129,18 @@ static void missing_response_gives_nulls(void **state) {
     tx.request.body_bytes_known = 0; /* the request body never completed */
     tx.flags = TX_FLAG_NO_RESPONSE | TX_FLAG_INCOMPLETE;
     event_sensor sensor = {"s1", "0.1.0"};
+    community_id *cid = NULL;
+    assert_int_equal(community_id_create(&cid), AS_OK);
     json_writer w;
     json_writer_init(&w);
-    transaction_event_write(&w, &sensor, &tx);
+    transaction_event_write(&w, &sensor, cid, &tx);
     assert_non_null(strstr(w.buf, "\"host\":null,"));
     assert_non_null(strstr(w.buf, "\"status\":null,\"latency_us\":null,"));
     assert_non_null(strstr(w.buf, "\"request\":{\"content_type\":null,\"body_bytes\":null}"));
     assert_non_null(strstr(w.buf, "\"response\":{\"content_type\":null,\"body_bytes\":null}"));
     assert_non_null(strstr(w.buf, "\"flags\":[\"no_response\",\"incomplete\"]"));
     json_writer_free(&w);
+    community_id_destroy(cid);
 }
 
 int main(void) {
