@@ -369,6 +369,33 @@ static int stream_trim_after_fin(tcp_reassembler *r, tcp_stream *s) {
 }
 
 /*
+ * Takes an empty block for sequence number `cur` and links it between *prev
+ * (NULL: at the head) and next; *prev becomes the block. NULL when the
+ * per-direction segment bound or the pool says no.
+ */
+static struct tcp_segment *stream_link_block(tcp_reassembler *r, tcp_stream *s,
+                                             struct tcp_segment **prev, struct tcp_segment *next,
+                                             uint32_t cur, uint64_t ts_ns) {
+    if (s->ooo_segments >= r->per_direction_segments)
+        return NULL;
+    struct tcp_segment *seg = reasm_block_get(r);
+    if (!seg)
+        return NULL;
+    seg->seq = cur;
+    seg->len = 0;
+    seg->missing = 0;
+    seg->ts_ns = ts_ns;
+    seg->next = next;
+    if (*prev)
+        (*prev)->next = seg;
+    else
+        s->ooo_head = seg;
+    *prev = seg;
+    s->ooo_segments++;
+    return seg;
+}
+
+/*
  * Copies the hole piece [cur, hole_end) into the pool: captured bytes
  * [cur, data_end) from `data` (the byte at `cur`), then missing bytes up to
  * hole_end. *prev is the held segment before the hole (NULL: none), next the
@@ -407,24 +434,12 @@ static uint32_t stream_store(tcp_reassembler *r, tcp_stream *s, struct tcp_segme
             reasm_held_add(r, s, want);
             return hole_end;
         }
-        if (s->ooo_segments >= r->per_direction_segments)
-            return cur;
-        struct tcp_segment *seg = reasm_block_get(r);
+        struct tcp_segment *seg = stream_link_block(r, s, prev, next, cur, ts_ns);
         if (!seg)
             return cur;
         uint32_t take = min_u32(min_u32(want, TCP_BLOCK_DATA), allow);
-        seg->seq = cur;
         seg->len = take;
-        seg->missing = 0;
-        seg->ts_ns = ts_ns;
         memcpy(seg->data, data, take);
-        seg->next = next;
-        if (p)
-            p->next = seg;
-        else
-            s->ooo_head = seg;
-        *prev = seg;
-        s->ooo_segments++;
         reasm_held_add(r, s, take);
         data += take;
         cur += take;
@@ -436,22 +451,10 @@ static uint32_t stream_store(tcp_reassembler *r, tcp_stream *s, struct tcp_segme
         p->missing += hole_end - cur;
         return hole_end;
     }
-    if (s->ooo_segments >= r->per_direction_segments)
-        return cur;
-    struct tcp_segment *seg = reasm_block_get(r);
+    struct tcp_segment *seg = stream_link_block(r, s, prev, next, cur, ts_ns);
     if (!seg)
         return cur;
-    seg->seq = cur;
-    seg->len = 0;
     seg->missing = hole_end - cur;
-    seg->ts_ns = ts_ns;
-    seg->next = next;
-    if (p)
-        p->next = seg;
-    else
-        s->ooo_head = seg;
-    *prev = seg;
-    s->ooo_segments++;
     return hole_end;
 }
 
