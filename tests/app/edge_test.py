@@ -178,15 +178,8 @@ def main():
     print("%s: %s" % (doc["file"], doc["what"]))
 
     with harness.temporary_directory("edge") as workdir:
-        result, out_path = harness.run_on_capture(sensor, capture, workdir)
-        print("$ %s\n-> %s" % (" ".join(result.argv), result.describe()))
+        result, events, flat, failures = harness.analyse(sensor, capture, workdir)
         print("stderr:\n" + "\n".join("  | " + line for line in result.stderr.splitlines()[-15:]))
-        failures = []
-        if result.returncode != 0:
-            failures.append("the sensor ended with %s, expected exit status 0" % result.describe())
-        events, problems = harness.read_transactions(out_path)
-        failures += problems
-        flat = [harness.flatten(e) for e in events]
         expected, partial = choose_reference(doc, flat)
         failures += score(shared, expected, flat, workdir)
         failures += check_facts(expected, partial, events, flat)

@@ -76,6 +76,20 @@ def run_on_capture(sensor, capture, workdir, extra=()):
     return run(argv), out
 
 
+def analyse(sensor, capture, workdir):
+    """run_on_capture, printed, then the transactions read back.
+    Returns (Result, events, flattened events, failures so far): a non-zero
+    exit status and malformed lines are failures."""
+    result, out_path = run_on_capture(sensor, capture, workdir)
+    print("$ %s\n-> %s" % (" ".join(result.argv), result.describe()))
+    failures = []
+    if result.returncode != 0:
+        failures.append("the sensor ended with %s, expected exit status 0" % result.describe())
+    events, problems = read_transactions(out_path)
+    failures += problems
+    return result, events, [flatten(e) for e in events], failures
+
+
 def timestamp_us(text):
     """CONTRACT.md timestamp -> integer microseconds since the epoch, or None."""
     m = _TIMESTAMP.match(text) if isinstance(text, str) else None

@@ -29,14 +29,7 @@ def main():
         truth = [json.loads(line) for line in f if line.strip()]
 
     with harness.temporary_directory("sample") as workdir:
-        result, out_path = harness.run_on_capture(sensor, sample, workdir)
-        print("$ %s\n-> %s" % (" ".join(result.argv), result.describe()))
-        failures = []
-        if result.returncode != 0:
-            failures.append("the sensor ended with %s, expected exit status 0" % result.describe())
-        events, problems = harness.read_transactions(out_path)
-        failures += problems
-        flat = [harness.flatten(e) for e in events]
+        result, events, flat, failures = harness.analyse(sensor, sample, workdir)
         scored = harness.score(shared, truth, flat, workdir)
         if scored is None:
             failures.append("score-http-tx.py failed")
