@@ -29,7 +29,7 @@ def main():
         truth = [json.loads(line) for line in f if line.strip()]
 
     with harness.temporary_directory("sample") as workdir:
-        result, events, flat, failures = harness.analyse(sensor, sample, workdir)
+        _, events, flat, failures = harness.analyse(sensor, sample, workdir)
         scored = harness.score(shared, truth, flat, workdir)
         if scored is None:
             failures.append("score-http-tx.py failed")
