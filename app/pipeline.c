@@ -58,10 +58,11 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
         st = classifier_create(&config->lim, &p->classifier);
     if (st == AS_OK)
         st = community_id_create(&p->community_id);
-    if (st == AS_OK)
-        st = http_engine_create(&config->lim, flow_table_slot_count(p->flows), &p->http);
     if (st == AS_OK) {
         p->slot_count = flow_table_slot_count(p->flows);
+        st = http_engine_create(&config->lim, p->slot_count, &p->http);
+    }
+    if (st == AS_OK) {
         p->classify_state = bigmem_alloc((size_t)p->slot_count * sizeof *p->classify_state);
         if (!p->classify_state)
             st = AS_ERR_NOMEM;
