@@ -1,0 +1,242 @@
+/* The endpoint table: listing rules, spec diff, posture findings, learned
+ * templates folding records, bounds. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "inventory/inventory.h"
+
+enum { AUTH_JWT = 1u << 0 };
+enum { T_EMAIL = 1u << 0, T_CARD = 1u << 1, T_JWT = 1u << 2 };
+
+static str_view sv(const char *s) {
+    return (str_view){s, s ? (uint32_t)strlen(s) : 0};
+}
+
+static inventory_observation obs(const char *method, const char *path, uint16_t status) {
+    inventory_observation o;
+    memset(&o, 0, sizeof o);
+    o.ts_ns = 1000;
+    o.host = sv("API.example:8080");
+    o.method = sv(method);
+    o.path = sv(path);
+    o.status = status;
+    o.client = 42;
+    return o;
+}
+
+static inventory *make(int spec_loaded) {
+    inventory_config c = {.max_endpoints = 64,
+                          .max_findings = 64,
+                          .max_services = 8,
+                          .learn_positions = 256,
+                          .param_cardinality = 4,
+                          .spec_loaded = spec_loaded,
+                          .spec_operations = 4,
+                          .exposure_types = T_CARD | T_JWT,
+                          .token_types = T_JWT};
+    inventory *inv = NULL;
+    assert_int_equal(inventory_create(&c, &inv), AS_OK);
+    return inv;
+}
+
+/* Drains the queue; returns the number of events of kind. */
+static int drain(inventory *inv, inventory_event_kind kind) {
+    inventory_event ev;
+    int n = 0;
+    while (inventory_next_event(inv, &ev))
+        n += ev.kind == kind;
+    return n;
+}
+
+static const inventory_finding *find(inventory *inv, inventory_finding_type type) {
+    for (uint32_t i = 0; i < inventory_finding_count(inv); i++) {
+        const inventory_finding *f = inventory_finding_at(inv, i);
+        if (f && f->type == type)
+            return f;
+    }
+    return NULL;
+}
+
+static void test_listing_and_noise(void **state) {
+    (void)state;
+    inventory *inv = make(0);
+    inventory_observation o = obs("GET", "/admin.php", 404);
+    inventory_observe(inv, &o);
+    o = obs("GET", "/orders/7", 200);
+    inventory_observe(inv, &o);
+    o = obs("GET", "/orders/8", 404);
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_ENDPOINT), 1);
+    inventory_stats st = inventory_get_stats(inv);
+    assert_int_equal(st.noise, 1);
+    assert_int_equal(st.listed, 1);
+    const inventory_endpoint *ep = inventory_endpoint_at(inv, 0);
+    assert_string_equal(ep->host, "api.example:8080");
+    assert_string_equal(ep->path, "/orders/{id}");
+    assert_int_equal(ep->requests, 2);
+    assert_int_equal(ep->status, INVENTORY_UNKNOWN);
+    assert_int_equal(inventory_service_count(inv), 1);
+    assert_int_equal(inventory_service_at(inv, 0)->not_found, 1);
+    /* no change, no event */
+    o = obs("GET", "/orders/9", 200);
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_ENDPOINT), 0);
+    inventory_destroy(inv);
+}
+
+static void test_spec_diff(void **state) {
+    (void)state;
+    inventory *inv = make(1);
+    inventory_spec_match users = {0, sv("/users/{userId}"), 1, 1};
+    inventory_observation o = obs("GET", "/users/5", 401);
+    o.spec = &users;
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_ENDPOINT), 0); /* not listed yet */
+    o.status = 200;
+    o.auth_kinds = AUTH_JWT;
+    inventory_observe(inv, &o);
+    const inventory_endpoint *ep = inventory_endpoint_at(inv, 0);
+    assert_string_equal(ep->path, "/users/{userId}");
+    assert_int_equal(ep->status, INVENTORY_ZOMBIE);
+    assert_int_equal(ep->requests, 2);
+    assert_true(inventory_spec_seen(inv, 0));
+    assert_false(inventory_spec_seen(inv, 1));
+    assert_non_null(find(inv, INVENTORY_ZOMBIE_API));
+    /* an undeclared route answering anonymously: shadow + unauthenticated */
+    o = obs("GET", "/db", 200);
+    inventory_observe(inv, &o);
+    assert_int_equal(inventory_endpoint_at(inv, 1)->status, INVENTORY_SHADOW);
+    assert_non_null(find(inv, INVENTORY_SHADOW_API));
+    assert_non_null(find(inv, INVENTORY_UNAUTHENTICATED_ENDPOINT));
+    /* a declared public operation answering anonymously is fine */
+    inventory_spec_match login = {1, sv("/login"), 0, 0};
+    o = obs("POST", "/login", 200);
+    o.spec = &login;
+    inventory_observe(inv, &o);
+    const inventory_finding *f = find(inv, INVENTORY_UNAUTHENTICATED_ENDPOINT);
+    assert_int_equal(f->endpoint, 1);
+    assert_int_equal(f->count, 1);
+    inventory_destroy(inv);
+}
+
+static void test_exposure_and_tokens(void **state) {
+    (void)state;
+    inventory *inv = make(0);
+    /* a login endpoint hands out a JWT: expected, no exposure */
+    inventory_observation o = obs("POST", "/login", 200);
+    o.sensitive[INVENTORY_RESPONSE_BODY] = T_JWT | T_EMAIL;
+    o.issues_token = 1;
+    inventory_observe(inv, &o);
+    assert_null(find(inv, INVENTORY_SENSITIVE_DATA_EXPOSURE));
+    /* a card number in a response is; e-mail alone is not */
+    o = obs("GET", "/wallet/3", 200);
+    o.sensitive[INVENTORY_RESPONSE_BODY] = T_EMAIL;
+    inventory_observe(inv, &o);
+    assert_null(find(inv, INVENTORY_SENSITIVE_DATA_EXPOSURE));
+    o.sensitive[INVENTORY_RESPONSE_BODY] = T_CARD | T_EMAIL;
+    inventory_observe(inv, &o);
+    const inventory_finding *f = find(inv, INVENTORY_SENSITIVE_DATA_EXPOSURE);
+    assert_non_null(f);
+    assert_int_equal(f->data_types, T_CARD);
+    assert_int_equal(inventory_endpoint_at(inv, f->endpoint)->response_type_counts[1], 1);
+    /* credentials in the query string */
+    o = obs("GET", "/products/4", 200);
+    o.query = sv("api_key=sk_live_x&expand=1");
+    o.query_credentials[0] = sv("api_key");
+    o.query_credential_count = 1;
+    inventory_observe(inv, &o);
+    inventory_observe(inv, &o);
+    f = find(inv, INVENTORY_TOKEN_IN_URL);
+    assert_non_null(f);
+    assert_string_equal(f->parameter, "api_key");
+    assert_int_equal(f->count, 2);
+    const inventory_endpoint *ep = inventory_endpoint_at(inv, f->endpoint);
+    assert_int_equal(ep->query_param_count, 2);
+    assert_string_equal(ep->query_params[1], "expand");
+    inventory_destroy(inv);
+}
+
+static void test_unauthenticated_without_spec(void **state) {
+    (void)state;
+    inventory *inv = make(0);
+    inventory_observation o = obs("GET", "/health", 200);
+    inventory_observe(inv, &o);
+    assert_null(find(inv, INVENTORY_UNAUTHENTICATED_ENDPOINT));
+    /* callers authenticate on /reports, one does not and gets a 200 */
+    o = obs("GET", "/reports", 200);
+    o.auth_kinds = AUTH_JWT;
+    inventory_observe(inv, &o);
+    o.auth_kinds = 0;
+    inventory_observe(inv, &o);
+    const inventory_finding *f = find(inv, INVENTORY_UNAUTHENTICATED_ENDPOINT);
+    assert_non_null(f);
+    assert_string_equal(inventory_endpoint_at(inv, f->endpoint)->path, "/reports");
+    inventory_destroy(inv);
+}
+
+static void test_learned_merge(void **state) {
+    (void)state;
+    inventory *inv = make(0);
+    static const char *names[] = {"alice", "bob", "carol", "dave"};
+    for (int i = 0; i < 4; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/people/%s", names[i]);
+        inventory_observation o = obs("GET", path, 200);
+        o.identity = (uint64_t)i + 1;
+        inventory_observe(inv, &o);
+    }
+    inventory_stats st = inventory_get_stats(inv);
+    assert_int_equal(st.merged, 2);
+    assert_int_equal(st.listed, 1);
+    const inventory_endpoint *ep = NULL;
+    for (uint32_t i = 0; i < inventory_endpoint_count(inv); i++)
+        if (inventory_endpoint_at(inv, i))
+            ep = inventory_endpoint_at(inv, i);
+    assert_string_equal(ep->path, "/people/{param}");
+    assert_int_equal(ep->requests, 4);
+    assert_int_equal(inventory_endpoint_identities(ep), 4);
+    inventory_destroy(inv);
+}
+
+static void test_bounds(void **state) {
+    (void)state;
+    inventory_config c = {.max_endpoints = 2,
+                          .max_findings = 1,
+                          .max_services = 1,
+                          .learn_positions = 16,
+                          .param_cardinality = 100};
+    inventory *inv = NULL;
+    assert_int_equal(inventory_create(&c, &inv), AS_OK);
+    for (int i = 0; i < 5; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/r%c", 'a' + i);
+        inventory_observation o = obs("GET", path, 200);
+        inventory_observe(inv, &o);
+    }
+    inventory_stats st = inventory_get_stats(inv);
+    assert_int_equal(st.endpoints, 2);
+    assert_int_equal(st.endpoints_full, 3);
+    c.max_endpoints = 0;
+    inventory *bad = NULL;
+    assert_int_equal(inventory_create(&c, &bad), AS_ERR_ARG);
+    assert_null(bad);
+    inventory_destroy(inv);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listing_and_noise),
+        cmocka_unit_test(test_spec_diff),
+        cmocka_unit_test(test_exposure_and_tokens),
+        cmocka_unit_test(test_unauthenticated_without_spec),
+        cmocka_unit_test(test_learned_merge),
+        cmocka_unit_test(test_bounds),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
