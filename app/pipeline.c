@@ -79,6 +79,8 @@ static void emit_transactions(pipeline *p) {
     http_transaction tx;
     while (http_engine_next(p->http, &tx)) {
         p->totals.transactions++;
+        if (p->config.model)
+            model_transaction(p->config.model, &tx);
         if (!p->config.transactions)
             continue;
         json_writer_reset(&p->json);
@@ -184,6 +186,10 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
 
 pipeline_totals pipeline_get_totals(const pipeline *p) {
     return p->totals;
+}
+
+uint64_t pipeline_now(const pipeline *p) {
+    return p->now_ns;
 }
 
 const anomaly_counters *pipeline_anomalies(const pipeline *p) {

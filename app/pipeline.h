@@ -18,6 +18,7 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
+#include "model.h"
 
 typedef struct pipeline pipeline;
 
@@ -25,6 +26,7 @@ typedef struct pipeline_config {
     limits lim;
     event_sensor sensor;
     FILE *transactions; /* NULL = no transaction events */
+    model *model;       /* borrowed; NULL = transactions go nowhere else */
 } pipeline_config;
 
 typedef struct pipeline_totals {
@@ -44,6 +46,9 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
                        void (*progress)(void *arg), void *arg);
 
 pipeline_totals pipeline_get_totals(const pipeline *p);
+
+/* Packet time of the latest packet seen (ns since the epoch). */
+uint64_t pipeline_now(const pipeline *p);
 const anomaly_counters *pipeline_anomalies(const pipeline *p);
 
 /* Writes the run summary (counters of every stage) to out. */

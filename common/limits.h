@@ -51,7 +51,17 @@
     X(http_headers_per_message, 256, 8, 65536, "keep the first fields, flag head_truncated",       \
       "real messages carry fewer than 64 header fields")                                           \
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
-      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")
+      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")                       \
+    X(inventory_max_endpoints, 16384, 16, 16777216, "refuse new endpoints, count them",            \
+      "a large API estate; about 3 KiB per endpoint record")                                       \
+    X(inventory_max_findings, 16384, 16, 16777216, "refuse new posture findings, count them",      \
+      "several posture findings per endpoint")                                                     \
+    X(inventory_max_services, 4096, 1, 16777216, "stop counting noise for new hosts",              \
+      "hosts seen behind one sensor")                                                              \
+    X(template_learn_positions, 65536, 16, 16777216, "stop learning new path positions",           \
+      "positions under which literal values are counted")                                          \
+    X(template_param_cardinality, 20, 2, 4096, "position becomes a {param}",                       \
+      "more distinct non-word values than any real set of sibling routes")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

@@ -615,6 +615,27 @@ static int service_prefix(const inventory *inv, str_view path) {
     return -1;
 }
 
+/* Web pages and their assets: a success carrying one does not make an API
+ * endpoint (scanners fetch /, /index.html, /favicon.ico from any server). */
+static int web_content(str_view content_type) {
+    static const char *const prefixes[] = {
+        "text/html", "text/css", "text/javascript", "application/javascript", "image/",
+        "font/",     "audio/",   "video/",          "application/x-font",     "application/font"};
+    if (!content_type.ptr)
+        return 0;
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (content_type.len < n)
+            continue;
+        size_t k = 0;
+        while (k < n && (content_type.ptr[k] | 0x20) == (prefixes[i][k] | 0x20))
+            k++;
+        if (k == n)
+            return 1;
+    }
+    return 0;
+}
+
 void inventory_observe(inventory *inv, const inventory_observation *obs) {
     inv->stats.observed++;
     char host[INVENTORY_HOST_BYTES];
@@ -628,7 +649,7 @@ void inventory_observe(inventory *inv, const inventory_observation *obs) {
     scope = hash_bytes(scope ^ 0x2f, prefix_text.ptr, prefix_text.len);
     scope = hash_mix64(hash_bytes(scope ^ 0x20, method, strlen(method)));
 
-    int success = is_success(obs->status);
+    int success = is_success(obs->status) && !web_content(obs->response_content_type);
     char path[INVENTORY_PATH_BYTES];
     if (obs->spec) {
         copy_text(path, sizeof path, obs->spec->path.ptr, obs->spec->path.len);

@@ -68,13 +68,20 @@ static void test_listing_and_noise(void **state) {
     inventory *inv = make(0);
     inventory_observation o = obs("GET", "/admin.php", 404);
     inventory_observe(inv, &o);
+    /* a web page or asset answering 200 is not an API endpoint */
+    o = obs("GET", "/index.html", 200);
+    o.response_content_type = sv("Text/HTML; charset=UTF-8");
+    inventory_observe(inv, &o);
+    o = obs("GET", "/favicon.ico", 200);
+    o.response_content_type = sv("image/x-icon");
+    inventory_observe(inv, &o);
     o = obs("GET", "/orders/7", 200);
     inventory_observe(inv, &o);
     o = obs("GET", "/orders/8", 404);
     inventory_observe(inv, &o);
     assert_int_equal(drain(inv, INVENTORY_EVENT_ENDPOINT), 1);
     inventory_stats st = inventory_get_stats(inv);
-    assert_int_equal(st.noise, 1);
+    assert_int_equal(st.noise, 3);
     assert_int_equal(st.listed, 1);
     const inventory_endpoint *ep = inventory_endpoint_at(inv, 0);
     assert_string_equal(ep->host, "api.example:8080");
@@ -82,6 +89,7 @@ static void test_listing_and_noise(void **state) {
     assert_int_equal(ep->requests, 2);
     assert_int_equal(ep->status, INVENTORY_UNKNOWN);
     assert_int_equal(inventory_service_count(inv), 1);
+    assert_int_equal(inventory_service_at(inv, 0)->noise, 3);
     assert_int_equal(inventory_service_at(inv, 0)->not_found, 1);
     /* no change, no event */
     o = obs("GET", "/orders/9", 200);
