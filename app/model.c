@@ -15,6 +15,7 @@
 #include "common/hash.h"
 #include "export/endpoint_event.h"
 #include "export/finding_event.h"
+#include "analytics/analytics.h"
 #include "inventory/inventory.h"
 
 /* CONTRACT.md auth kinds, by inventory auth bit. */
@@ -31,6 +32,7 @@ static const char *const type_names[] = {"email",   "credit_card",  "ssn",      
 struct model {
     model_config config;
     inventory *inventory;
+    analytics *analytics;
     json_writer json;
     model_totals totals;
 };
@@ -62,6 +64,8 @@ as_status model_create(const model_config *config, model **out) {
         .token_types = type_bit("jwt") | type_bit("access_token"),
     };
     as_status st = inventory_create(&ic, &m->inventory);
+    if (st == AS_OK)
+        st = analytics_create(lim, &m->analytics);
     if (st != AS_OK) {
         model_destroy(m);
         return st;
@@ -74,6 +78,7 @@ void model_destroy(model *m) {
     if (!m)
         return;
     inventory_destroy(m->inventory);
+    analytics_destroy(m->analytics);
     json_writer_free(&m->json);
     free(m);
 }
@@ -246,6 +251,118 @@ static void write_finding(model *m, const inventory_finding *f, uint64_t ts) {
     m->totals.finding_events++;
 }
 
+typedef struct behaviour_text {
+    const char *owasp;
+    const char *what;
+} behaviour_text;
+
+static behaviour_text behaviour_texts(analytics_finding_type type) {
+    switch (type) {
+    case ANALYTICS_BOLA:
+        return (behaviour_text){"API1:2023",
+                                "reads objects of other identities far beyond its peers"};
+    case ANALYTICS_ENUMERATION:
+        return (behaviour_text){"API5:2023",
+                                "probes many paths and IDs, mostly answered 401/403/404"};
+    case ANALYTICS_CREDENTIAL_STUFFING:
+        return (behaviour_text){"API2:2023",
+                                "replays many usernames against a login endpoint, mostly failing"};
+    case ANALYTICS_BRUTE_FORCE:
+        return (behaviour_text){"API2:2023", "tries many passwords against one username"};
+    case ANALYTICS_WEAK_JWT:
+        return (behaviour_text){"API2:2023", "JWTs in use are weak"};
+    case ANALYTICS_CLEARTEXT_CREDENTIALS:
+    case ANALYTICS_FINDING_TYPES:
+        break;
+    }
+    return (behaviour_text){"API2:2023", "credentials travel over plain HTTP"};
+}
+
+static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
+    finding_record r;
+    memset(&r, 0, sizeof r);
+    r.ts_ns = ts;
+    char id[17];
+    snprintf(id, sizeof id, "%016" PRIx64, f->id);
+    r.id = text(id);
+    r.type = text(analytics_finding_type_name(f->type));
+    behaviour_text bt = behaviour_texts(f->type);
+    r.severity = text(f->severity);
+    r.owasp = text(bt.owasp);
+    r.first_seen_ns = f->first_seen_ns;
+    r.last_seen_ns = f->last_seen_ns;
+    r.count = f->count;
+    if (f->identity_kind != ANALYTICS_ANONYMOUS) {
+        r.identity_kind = text(analytics_identity_kind_name(f->identity_kind));
+        r.identity_id = text(f->identity_id);
+    } else if (f->client_ip.family &&
+               (f->type == ANALYTICS_BOLA || f->type == ANALYTICS_ENUMERATION)) {
+        r.identity_kind = text("client_ip");
+    }
+    char actor_ip[48] = "";
+    if (f->client_ip.family) {
+        r.client_ip = f->client_ip;
+        ip_address_format(&f->client_ip, actor_ip, sizeof actor_ip);
+        if (r.identity_kind.ptr && !r.identity_id.ptr)
+            r.identity_id = text(actor_ip);
+    }
+    r.clients = f->client_count ? f->clients : NULL;
+    r.client_count = f->client_count;
+    record_endpoint endpoints[ANALYTICS_MAX_ENDPOINTS];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < f->endpoint_count; i++) {
+        const inventory_endpoint *ep =
+            inventory_endpoint_at(m->inventory, (uint32_t)f->endpoints[i]);
+        if (ep)
+            endpoints[n++] = (record_endpoint){text(ep->method), text(ep->host), text(ep->path)};
+    }
+    r.endpoints = endpoints;
+    r.endpoint_count = n;
+    if (f->type == ANALYTICS_CLEARTEXT_CREDENTIALS && n > 0) {
+        r.has_endpoint = 1;
+        r.endpoint = endpoints[0];
+    }
+    char summary[512];
+    const char *who = f->identity_kind != ANALYTICS_ANONYMOUS ? f->identity_id
+                      : actor_ip[0]                           ? actor_ip
+                                                              : "";
+    if (who[0])
+        snprintf(summary, sizeof summary, "%s %s %s (%" PRIu64 " requests, %u endpoints)",
+                 analytics_identity_kind_name(f->identity_kind), who, bt.what, f->count, n);
+    else
+        snprintf(summary, sizeof summary, "%s (%" PRIu64 " requests, %u addresses, %u endpoints)",
+                 bt.what, f->count, f->client_count, n);
+    r.summary = text(summary);
+    uint32_t k = 0;
+    r.evidence[k++] = (record_evidence){
+        .key = "requests", .kind = RECORD_EVIDENCE_INT, .number = (int64_t)f->count};
+    for (int i = 0; i < ANALYTICS_MAX_EVIDENCE && f->evidence[i].key && k < RECORD_MAX_EVIDENCE - 1;
+         i++)
+        r.evidence[k++] = (record_evidence){
+            .key = f->evidence[i].key, .kind = RECORD_EVIDENCE_INT, .number = f->evidence[i].value};
+    str_view names[ANALYTICS_MAX_NAMES];
+    for (uint32_t i = 0; i < f->name_count; i++)
+        names[i] = text(f->names[i]);
+    if (f->names_key)
+        r.evidence[k++] = (record_evidence){.key = f->names_key,
+                                            .kind = RECORD_EVIDENCE_STRING_LIST,
+                                            .list = {names, f->name_count}};
+    r.evidence_count = k;
+    json_writer_reset(&m->json);
+    finding_event_write(&m->json, &m->config.sensor, &r);
+    write_event(m);
+    m->totals.finding_events++;
+}
+
+static void drain_behaviour(model *m, uint64_t ts) {
+    uint32_t index;
+    while (analytics_next_event(m->analytics, &index)) {
+        const analytics_finding *f = analytics_finding_at(m->analytics, index);
+        if (f && m->config.events)
+            write_behaviour(m, f, ts);
+    }
+}
+
 static void drain(model *m, uint64_t ts) {
     inventory_event ev;
     while (inventory_next_event(m->inventory, &ev)) {
@@ -293,6 +410,32 @@ static int split_target(str_view uri, str_view *path, str_view *query) {
     return 1;
 }
 
+/* The raw segments standing where the template has {...}; templates and
+ * paths are aligned from the right, so a stripped spec base path is fine. */
+static uint32_t path_objects(const char *template, str_view path, str_view *out, uint32_t cap) {
+    const char *t_end = template + strlen(template);
+    const char *p_end = path.ptr + path.len;
+    uint32_t n = 0;
+    while (t_end > template && p_end > path.ptr && n < cap) {
+        while (t_end > template && t_end[-1] == '/')
+            t_end--;
+        while (p_end > path.ptr && p_end[-1] == '/')
+            p_end--;
+        const char *t = t_end, *p = p_end;
+        while (t > template && t[-1] != '/')
+            t--;
+        while (p > path.ptr && p[-1] != '/')
+            p--;
+        if (t == t_end || p == p_end)
+            break;
+        if (*t == '{')
+            out[n++] = (str_view){p, (uint32_t)(p_end - p)};
+        t_end = t;
+        p_end = p;
+    }
+    return n;
+}
+
 void model_transaction(model *m, const http_transaction *tx) {
     m->totals.transactions++;
     inventory_observation o;
@@ -314,12 +457,39 @@ void model_transaction(model *m, const http_transaction *tx) {
     o.client = hash_bytes(HASH_SEED, &tx->client_ip, sizeof tx->client_ip);
     o.request_content_type = tx->request.content_type;
     o.response_content_type = tx->response.content_type;
-    inventory_observe(m->inventory, &o);
+    int endpoint = inventory_observe(m->inventory, &o);
     drain(m, o.ts_ns);
+
+    analytics_observation b;
+    memset(&b, 0, sizeof b);
+    b.ts_ns = o.ts_ns;
+    b.identity_kind = ANALYTICS_ANONYMOUS;
+    b.client_ip = tx->client_ip;
+    b.endpoint = endpoint;
+    b.path_key =
+        hash_bytes(hash_bytes(HASH_SEED, o.method.ptr, o.method.len), o.path.ptr, o.path.len);
+    const inventory_endpoint *ep =
+        endpoint >= 0 ? inventory_endpoint_at(m->inventory, (uint32_t)endpoint) : NULL;
+    if (ep) {
+        b.endpoint_key =
+            hash_bytes(hash_bytes(hash_bytes(HASH_SEED, ep->method, strlen(ep->method)), ep->host,
+                                  strlen(ep->host)),
+                       ep->path, strlen(ep->path));
+        b.object_count = path_objects(ep->path, o.path, b.objects, ANALYTICS_MAX_OBJECTS);
+    } else {
+        const char *t = inventory_last_template(m->inventory);
+        b.endpoint_key =
+            hash_bytes(hash_bytes(HASH_SEED, o.method.ptr, o.method.len), t, strlen(t));
+    }
+    b.status = tx->status;
+    b.cleartext = 1;
+    analytics_observe(m->analytics, &b);
+    drain_behaviour(m, o.ts_ns);
 }
 
 void model_snapshot(model *m, uint64_t ts_ns) {
     drain(m, ts_ns);
+    drain_behaviour(m, ts_ns);
     if (!m->config.events)
         return;
     for (uint32_t i = 0; i < inventory_endpoint_count(m->inventory); i++) {
@@ -332,6 +502,8 @@ void model_snapshot(model *m, uint64_t ts_ns) {
         if (f)
             write_finding(m, f, ts_ns);
     }
+    for (uint32_t i = 0; i < analytics_finding_count(m->analytics); i++)
+        write_behaviour(m, analytics_finding_at(m->analytics, i), ts_ns);
 }
 
 void model_write_summary(const model *m, FILE *out) {
@@ -342,4 +514,11 @@ void model_write_summary(const model *m, FILE *out) {
             (unsigned long long)st.listed, (unsigned long long)st.endpoints,
             (unsigned long long)st.findings, (unsigned long long)st.noise,
             (unsigned long long)st.endpoints_full, (unsigned long long)st.findings_full);
+    analytics_stats as = analytics_get_stats(m->analytics);
+    fprintf(out,
+            "  analytics: %llu transactions, %llu behavioural findings; evicted: actors %llu, "
+            "objects %llu; findings refused (analytics_max_findings) %llu\n",
+            (unsigned long long)as.observed, (unsigned long long)as.findings,
+            (unsigned long long)as.actors_evicted, (unsigned long long)as.objects_evicted,
+            (unsigned long long)as.findings_full);
 }

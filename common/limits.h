@@ -61,7 +61,40 @@
     X(template_learn_positions, 65536, 16, 16777216, "stop learning new path positions",           \
       "positions under which literal values are counted")                                          \
     X(template_param_cardinality, 20, 2, 4096, "position becomes a {param}",                       \
-      "more distinct non-word values than any real set of sibling routes")
+      "more distinct non-word values than any real set of sibling routes")                         \
+    X(analytics_max_actors, 65536, 64, 16777216, "evict the least recently seen actor",            \
+      "actors (identities, addresses) tracked at once; about 1 KiB each with its trackers")        \
+    X(analytics_max_objects, 262144, 64, 67108864, "evict the least recently seen object",         \
+      "object ownership for bola; 24 bytes each")                                                  \
+    X(analytics_max_findings, 4096, 16, 1048576, "stop raising findings, count them",              \
+      "behavioural episodes kept for the run")                                                     \
+    X(analytics_window_seconds, 300, 10, 86400, "older activity leaves the window",                \
+      "attacks in bursts of minutes; rules read one to two windows")                               \
+    X(analytics_quiet_seconds, 600, 10, 604800, "close the episode",                               \
+      "an attack paused this long is a new episode")                                               \
+    X(enumeration_min_paths, 40, 2, 1000000, "rule threshold",                                     \
+      "distinct paths of one actor in the window")                                                 \
+    X(enumeration_min_endpoints, 20, 1, 1000000, "rule threshold",                                 \
+      "distinct endpoints (or unknown paths) of an authenticated actor in the window")             \
+    X(enumeration_strict_percent, 70, 1, 100, "rule threshold",                                    \
+      "share of 401/403/404 that makes a narrow authenticated scan enumeration")                   \
+    X(enumeration_error_percent, 40, 1, 100, "rule threshold", "share of 401/403/404 answers")     \
+    X(bola_min_objects, 20, 2, 1000000, "rule threshold",                                          \
+      "distinct objects of one endpoint read by one identity in the window")                       \
+    X(bola_min_foreign, 10, 1, 1000000, "rule threshold",                                          \
+      "requests on objects first seen with other identities")                                      \
+    X(bola_peer_factor, 5, 1, 1000, "rule threshold",                                              \
+      "times the peers' requests per identity on the same endpoint")                               \
+    X(stuffing_min_usernames, 20, 2, 1000000, "rule threshold",                                    \
+      "distinct usernames tried by the stuffing sources of one login endpoint")                    \
+    X(stuffing_source_usernames, 3, 2, 1000000, "rule threshold",                                  \
+      "distinct failing usernames that make an address a stuffing source")                         \
+    X(stuffing_failure_percent, 60, 1, 100, "rule threshold",                                      \
+      "share of failed logins of a stuffing source")                                               \
+    X(brute_force_min_failures, 10, 2, 1000000, "rule threshold",                                  \
+      "failed logins against one username in the window")                                          \
+    X(jwt_max_lifetime_seconds, 2592000, 60, 315360000, "weak_jwt: long_lived",                    \
+      "tokens valid for more than 30 days")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

@@ -112,6 +112,7 @@ struct inventory {
 
     uint8_t *spec_seen;
     inventory_stats stats;
+    char last_template[INVENTORY_PATH_BYTES];
 };
 
 const char *inventory_status_name(inventory_status status) {
@@ -316,6 +317,10 @@ const inventory_service *inventory_service_at(const inventory *inv, uint32_t ind
 
 int inventory_spec_seen(const inventory *inv, uint32_t index) {
     return index < inv->config.spec_operations && inv->spec_seen[index];
+}
+
+const char *inventory_last_template(const inventory *inv) {
+    return inv->last_template;
 }
 
 inventory_stats inventory_get_stats(const inventory *inv) {
@@ -636,7 +641,7 @@ static int web_content(str_view content_type) {
     return 0;
 }
 
-void inventory_observe(inventory *inv, const inventory_observation *obs) {
+int inventory_observe(inventory *inv, const inventory_observation *obs) {
     inv->stats.observed++;
     char host[INVENTORY_HOST_BYTES];
     copy_lower(host, sizeof host, obs->host.ptr ? obs->host.ptr : "", obs->host.len);
@@ -659,17 +664,18 @@ void inventory_observe(inventory *inv, const inventory_observation *obs) {
         if (r.learned)
             relearn_scope(inv, scope);
     }
+    memcpy(inv->last_template, path, sizeof path);
     uint64_t key = endpoint_key(scope, path);
     uint32_t index = map_get(&inv->endpoint_map, key);
     if (index == UINT32_MAX) {
         if (!success && !obs->spec) {
             inv->stats.noise++;
             count_noise(inv, host, obs->status);
-            return;
+            return -1;
         }
         if (inv->endpoint_count == inv->config.max_endpoints) {
             inv->stats.endpoints_full++;
-            return;
+            return -1;
         }
         index = inv->endpoint_count++;
         map_put(&inv->endpoint_map, key, index);
@@ -748,4 +754,5 @@ void inventory_observe(inventory *inv, const inventory_observation *obs) {
     if (changed && ep->listed)
         queue(inv, INVENTORY_EVENT_ENDPOINT, index);
     posture(inv, index, obs);
+    return (int)index;
 }

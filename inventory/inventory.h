@@ -175,7 +175,13 @@ typedef struct inventory inventory;
 as_status inventory_create(const inventory_config *config, inventory **out);
 void inventory_destroy(inventory *inv);
 
-void inventory_observe(inventory *inv, const inventory_observation *obs);
+/* Returns the index of the endpoint the observation was counted in, or -1
+ * (noise, or the table was full). */
+int inventory_observe(inventory *inv, const inventory_observation *obs);
+
+/* The path template the last inventory_observe() computed, also for noise
+ * (valid until the next call). */
+const char *inventory_last_template(const inventory *inv);
 
 typedef enum inventory_event_kind {
     INVENTORY_EVENT_ENDPOINT,

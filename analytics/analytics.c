@@ -1,0 +1,773 @@
+/*
+ * Behavioural analytics (see analytics.h for the detectors).
+ *
+ * State lives in set-associative caches of fixed-size entries: a key picks a
+ * set of ANALYTICS_WAYS entries, and a new key replaces the least recently
+ * used entry of its set (counted as an eviction). That keeps memory fixed
+ * (analytics_max_* limits) under any number of identities, addresses or
+ * objects, with O(1) work per observation.
+ *
+ * Windows: each tracker keeps a current and a previous bucket of
+ * analytics_window_seconds; rules read the two merged, a cheap sliding window
+ * of one to two bucket lengths. Distinct counts use 64-register HyperLogLog
+ * sketches (about 13 % error, which the thresholds tolerate).
+ *
+ * Findings are episodes keyed by (type, actor key); see analytics.h.
+ */
+#include "analytics/analytics.h"
+
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hash.h"
+
+#define ANALYTICS_WAYS 8
+#define SKETCH 64
+
+static const char *const identity_kind_names[] = {"client_ip",    "jwt_sub",    "api_key",
+                                                  "bearer_token", "basic_user", "session_cookie",
+                                                  "client_cert"};
+
+const char *analytics_identity_kind_name(analytics_identity_kind kind) {
+    return (unsigned)kind < sizeof identity_kind_names / sizeof identity_kind_names[0]
+               ? identity_kind_names[kind]
+               : "client_ip";
+}
+
+static const char *const finding_type_names[ANALYTICS_FINDING_TYPES] = {
+    "bola",        "enumeration", "credential_stuffing",
+    "brute_force", "weak_jwt",    "cleartext_credentials"};
+
+const char *analytics_finding_type_name(analytics_finding_type type) {
+    return (unsigned)type < ANALYTICS_FINDING_TYPES ? finding_type_names[type] : "unknown";
+}
+
+/* ---- sketches ------------------------------------------------------------- */
+
+typedef struct sketch {
+    uint8_t reg[SKETCH];
+} sketch;
+
+static void sketch_add(sketch *s, uint64_t value) {
+    uint64_t h = hash_mix64(value ^ 0x9e3779b97f4a7c15ULL);
+    uint32_t index = (uint32_t)(h >> 58);
+    uint64_t rest = h << 6;
+    uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : 59;
+    if (s->reg[index] < rank)
+        s->reg[index] = rank;
+}
+
+static uint64_t sketch_count2(const sketch *a, const sketch *b) {
+    double sum = 0;
+    int zeros = 0;
+    for (int i = 0; i < SKETCH; i++) {
+        uint8_t r = a->reg[i] > b->reg[i] ? a->reg[i] : b->reg[i];
+        sum += ldexp(1.0, -r);
+        zeros += r == 0;
+    }
+    double m = SKETCH, estimate = 0.709 * m * m / sum;
+    if (estimate <= 2.5 * m && zeros > 0)
+        estimate = m * log(m / zeros);
+    return (uint64_t)(estimate + 0.5);
+}
+
+/* ---- windows ---------------------------------------------------------------- */
+
+typedef struct bucket {
+    uint32_t requests;
+    uint32_t errors;         /* 401, 403, 404 */
+    uint32_t denied;         /* 401, 403 */
+    uint32_t not_found;      /* 404 */
+    uint32_t success;        /* 2xx */
+    uint32_t noise;          /* paths that are not endpoints */
+    uint32_t foreign_ok;     /* 2xx on objects first seen with another identity */
+    uint32_t foreign_denied; /* 401/403/404 on such objects */
+    sketch paths;            /* distinct raw paths (enumeration) or objects (bola) */
+    sketch endpoints;        /* distinct endpoints (enumeration) or usernames (logins) */
+} bucket;
+
+typedef struct window {
+    uint64_t start_ns; /* of cur */
+    uint64_t first_ns; /* first activity counted in prev or cur */
+    bucket cur, prev;
+} window;
+
+static void window_advance(window *w, uint64_t ts, uint64_t len_ns) {
+    if (w->start_ns == 0 || ts < w->start_ns) {
+        if (w->start_ns == 0) {
+            w->start_ns = ts;
+            w->first_ns = ts;
+        }
+        return;
+    }
+    if (ts - w->start_ns < len_ns)
+        return;
+    if (ts - w->start_ns < 2 * len_ns) {
+        w->prev = w->cur;
+        w->start_ns += len_ns;
+    } else {
+        memset(&w->prev, 0, sizeof w->prev);
+        w->start_ns = ts;
+        w->first_ns = ts;
+    }
+    memset(&w->cur, 0, sizeof w->cur);
+    if (w->prev.requests == 0)
+        w->first_ns = ts;
+}
+
+static uint32_t sum(const window *w, size_t offset) {
+    uint32_t a, b;
+    memcpy(&a, (const char *)&w->cur + offset, sizeof a);
+    memcpy(&b, (const char *)&w->prev + offset, sizeof b);
+    return a + b;
+}
+#define WSUM(w, field) sum((w), offsetof(bucket, field))
+
+/* ---- set-associative caches ---------------------------------------------------- */
+
+typedef struct cache {
+    uint64_t *keys;    /* 0 = free */
+    uint64_t *last_ns; /* for LRU replacement */
+    void *entries;
+    size_t entry_size;
+    uint32_t sets;
+    uint64_t *evictions;
+} cache;
+
+static int cache_init(cache *c, uint32_t max_entries, size_t entry_size, uint64_t *evictions) {
+    uint32_t sets = 1;
+    while ((uint64_t)sets * ANALYTICS_WAYS < max_entries)
+        sets <<= 1;
+    c->sets = sets;
+    c->entry_size = entry_size;
+    c->evictions = evictions;
+    size_t n = (size_t)sets * ANALYTICS_WAYS;
+    c->keys = calloc(n, sizeof *c->keys);
+    c->last_ns = calloc(n, sizeof *c->last_ns);
+    c->entries = calloc(n, entry_size);
+    return c->keys && c->last_ns && c->entries;
+}
+
+static void cache_free(cache *c) {
+    free(c->keys);
+    free(c->last_ns);
+    free(c->entries);
+}
+
+/* Entry of key, created zeroed (evicting the set's least recent) if absent;
+ * *fresh tells which. */
+static void *cache_get(cache *c, uint64_t key, uint64_t ts, int *fresh) {
+    key = key ? key : 1;
+    size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
+    size_t victim = base;
+    for (size_t i = base; i < base + ANALYTICS_WAYS; i++) {
+        if (c->keys[i] == key) {
+            if (ts > c->last_ns[i])
+                c->last_ns[i] = ts;
+            *fresh = 0;
+            return (char *)c->entries + i * c->entry_size;
+        }
+        if (c->keys[victim] != 0 && (c->keys[i] == 0 || c->last_ns[i] < c->last_ns[victim]))
+            victim = i;
+    }
+    if (c->keys[victim] != 0)
+        (*c->evictions)++;
+    c->keys[victim] = key;
+    c->last_ns[victim] = ts;
+    void *e = (char *)c->entries + victim * c->entry_size;
+    memset(e, 0, c->entry_size);
+    *fresh = 1;
+    return e;
+}
+
+/* Entry of key or NULL; does not create. */
+static void *cache_find(cache *c, uint64_t key) {
+    key = key ? key : 1;
+    size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
+    for (size_t i = base; i < base + ANALYTICS_WAYS; i++)
+        if (c->keys[i] == key)
+            return (char *)c->entries + i * c->entry_size;
+    return NULL;
+}
+
+/* ---- trackers ------------------------------------------------------------------ */
+
+typedef struct actor_state { /* enumeration, per actor */
+    window w;
+} actor_state;
+
+typedef struct bola_state { /* per (identity, endpoint) */
+    window w;
+} bola_state;
+
+typedef struct peer_state { /* per endpoint: requests and identities with objects */
+    window w;
+} peer_state;
+
+typedef struct object_state { /* per (endpoint, object) */
+    uint64_t owner;           /* first identity that touched it */
+    uint64_t other;           /* a second one */
+    uint32_t identities;      /* distinct identities, capped at 3 (3 = shared/public) */
+} object_state;
+
+#define LOGIN_CLIENTS 4
+
+typedef struct login_ip_state { /* per (endpoint, client address) */
+    window w;
+    int flagged; /* a stuffing source */
+} login_ip_state;
+
+typedef struct login_user_state { /* per (endpoint, username) */
+    window w;
+    ip_address clients[LOGIN_CLIENTS];
+    uint32_t client_count;
+    char username[ANALYTICS_NAME_BYTES];
+} login_user_state;
+
+typedef struct campaign_state { /* per login endpoint: the stuffing sources */
+    window w;                   /* usernames from sources in w.cur.endpoints */
+    ip_address sources[ANALYTICS_MAX_CLIENTS];
+    uint32_t source_count;
+} campaign_state;
+
+typedef struct open_episode {
+    uint32_t index; /* finding index + 1; 0 = none */
+} open_episode;
+
+struct analytics {
+    limits lim;
+    uint64_t window_ns, quiet_ns;
+    cache actors, bola, peers, objects, login_ips, login_users, campaigns, open;
+    analytics_finding *findings;
+    uint8_t *queued;
+    uint32_t finding_count, max_findings;
+    uint32_t *ring;
+    uint32_t ring_head, ring_len;
+    uint64_t last_tick_ns;
+    analytics_stats stats;
+};
+
+as_status analytics_create(const limits *lim, analytics **out) {
+    *out = NULL;
+    analytics *a = calloc(1, sizeof *a);
+    if (!a)
+        return AS_ERR_NOMEM;
+    a->lim = *lim;
+    a->window_ns = (uint64_t)lim->analytics_window_seconds * 1000000000ULL;
+    a->quiet_ns = (uint64_t)lim->analytics_quiet_seconds * 1000000000ULL;
+    uint32_t actors = (uint32_t)lim->analytics_max_actors;
+    uint32_t objects = (uint32_t)lim->analytics_max_objects;
+    a->max_findings = (uint32_t)lim->analytics_max_findings;
+    uint64_t *ev_a = &a->stats.actors_evicted, *ev_o = &a->stats.objects_evicted;
+    int ok = cache_init(&a->actors, actors, sizeof(actor_state), ev_a) &
+             cache_init(&a->bola, actors, sizeof(bola_state), ev_a) &
+             cache_init(&a->peers, actors / 4 + 1, sizeof(peer_state), ev_a) &
+             cache_init(&a->objects, objects, sizeof(object_state), ev_o) &
+             cache_init(&a->login_ips, actors, sizeof(login_ip_state), ev_a) &
+             cache_init(&a->login_users, actors, sizeof(login_user_state), ev_a) &
+             cache_init(&a->campaigns, 64, sizeof(campaign_state), ev_a) &
+             cache_init(&a->open, a->max_findings, sizeof(open_episode), ev_a);
+    a->findings = calloc(a->max_findings, sizeof *a->findings);
+    a->queued = calloc(a->max_findings, 1);
+    a->ring = calloc(a->max_findings, sizeof *a->ring);
+    if (!ok || !a->findings || !a->queued || !a->ring) {
+        analytics_destroy(a);
+        return AS_ERR_NOMEM;
+    }
+    *out = a;
+    return AS_OK;
+}
+
+void analytics_destroy(analytics *a) {
+    if (!a)
+        return;
+    cache_free(&a->actors);
+    cache_free(&a->bola);
+    cache_free(&a->peers);
+    cache_free(&a->objects);
+    cache_free(&a->login_ips);
+    cache_free(&a->login_users);
+    cache_free(&a->campaigns);
+    cache_free(&a->open);
+    free(a->findings);
+    free(a->queued);
+    free(a->ring);
+    free(a);
+}
+
+analytics_stats analytics_get_stats(const analytics *a) {
+    return a->stats;
+}
+
+uint32_t analytics_finding_count(const analytics *a) {
+    return a->finding_count;
+}
+
+const analytics_finding *analytics_finding_at(const analytics *a, uint32_t index) {
+    return index < a->finding_count ? &a->findings[index] : NULL;
+}
+
+/* ---- episodes ---------------------------------------------------------------- */
+
+static void queue(analytics *a, uint32_t index) {
+    if (a->queued[index])
+        return;
+    a->queued[index] = 1;
+    a->ring[(a->ring_head + a->ring_len) % a->max_findings] = index;
+    a->ring_len++;
+}
+
+int analytics_next_event(analytics *a, uint32_t *index) {
+    if (a->ring_len == 0)
+        return 0;
+    *index = a->ring[a->ring_head];
+    a->ring_head = (a->ring_head + 1) % a->max_findings;
+    a->ring_len--;
+    a->queued[*index] = 0;
+    return 1;
+}
+
+static int same_ip(const ip_address *x, const ip_address *y) {
+    return memcmp(x, y, sizeof *x) == 0;
+}
+
+static void add_client(ip_address *list, uint32_t *count, uint32_t cap, const ip_address *ip) {
+    if (ip->family == 0)
+        return;
+    for (uint32_t i = 0; i < *count; i++)
+        if (same_ip(&list[i], ip))
+            return;
+    if (*count < cap)
+        list[(*count)++] = *ip;
+}
+
+static void add_name(analytics_finding *f, str_view name) {
+    if (!name.ptr || name.len == 0)
+        return;
+    size_t len = name.len < ANALYTICS_NAME_BYTES - 1 ? name.len : ANALYTICS_NAME_BYTES - 1;
+    for (uint32_t i = 0; i < f->name_count; i++)
+        if (strlen(f->names[i]) == len && memcmp(f->names[i], name.ptr, len) == 0)
+            return;
+    if (f->name_count == ANALYTICS_MAX_NAMES)
+        return;
+    memcpy(f->names[f->name_count], name.ptr, len);
+    f->names[f->name_count][len] = 0;
+    f->name_count++;
+}
+
+static int64_t *evidence(analytics_finding *f, const char *key) {
+    for (int i = 0; i < ANALYTICS_MAX_EVIDENCE; i++) {
+        if (f->evidence[i].key == key)
+            return &f->evidence[i].value;
+        if (!f->evidence[i].key) {
+            f->evidence[i].key = key;
+            return &f->evidence[i].value;
+        }
+    }
+    static int64_t sink; /* more keys than slots: a programming error, kept harmless */
+    return &sink;
+}
+
+/* The open episode of (type, actor key), or NULL. */
+static analytics_finding *episode_find(analytics *a, analytics_finding_type type, uint64_t key) {
+    open_episode *o = cache_find(&a->open, hash_mix64(key ^ ((uint64_t)type << 56)));
+    if (!o || o->index == 0 || !a->findings[o->index - 1].open)
+        return NULL;
+    return &a->findings[o->index - 1];
+}
+
+/* Opens an episode (the caller checked none is open). */
+static analytics_finding *episode_open(analytics *a, analytics_finding_type type, uint64_t key,
+                                       const analytics_observation *obs, uint64_t first_ns) {
+    if (a->finding_count == a->max_findings) {
+        a->stats.findings_full++;
+        return NULL;
+    }
+    int fresh;
+    open_episode *o =
+        cache_get(&a->open, hash_mix64(key ^ ((uint64_t)type << 56)), obs->ts_ns, &fresh);
+    uint32_t index = a->finding_count++;
+    o->index = index + 1;
+    analytics_finding *f = &a->findings[index];
+    f->type = type;
+    f->id = hash_mix64(key ^ hash_mix64(((uint64_t)type << 56) ^ first_ns));
+    f->first_seen_ns = first_ns;
+    f->last_seen_ns = obs->ts_ns;
+    f->severity = "high";
+    f->open = 1;
+    a->stats.findings++;
+    queue(a, index);
+    return f;
+}
+
+/* Counts one more request in the episode; re-reports at powers of two. */
+static void episode_update(analytics *a, analytics_finding *f, const analytics_observation *obs,
+                           int with_actor) {
+    f->count++;
+    if (obs->ts_ns > f->last_seen_ns)
+        f->last_seen_ns = obs->ts_ns;
+    if (with_actor) {
+        f->identity_kind = obs->identity_kind;
+        if (obs->identity_kind != ANALYTICS_ANONYMOUS) {
+            size_t n = obs->identity_id.len < ANALYTICS_NAME_BYTES - 1 ? obs->identity_id.len
+                                                                       : ANALYTICS_NAME_BYTES - 1;
+            memcpy(f->identity_id, obs->identity_id.ptr, n);
+            f->identity_id[n] = 0;
+        }
+        if (obs->client_ip.family)
+            f->client_ip = obs->client_ip;
+    }
+    add_client(f->clients, &f->client_count, ANALYTICS_MAX_CLIENTS, &obs->client_ip);
+    if (obs->endpoint >= 0) {
+        uint32_t i = 0;
+        while (i < f->endpoint_count && f->endpoints[i] != obs->endpoint)
+            i++;
+        if (i == f->endpoint_count && i < ANALYTICS_MAX_ENDPOINTS)
+            f->endpoints[f->endpoint_count++] = obs->endpoint;
+    }
+    if (f->count >= 16 && (f->count & (f->count - 1)) == 0)
+        queue(a, (uint32_t)(f - a->findings));
+}
+
+void analytics_tick(analytics *a, uint64_t now_ns) {
+    if (now_ns < a->last_tick_ns + 1000000000ULL)
+        return;
+    a->last_tick_ns = now_ns;
+    for (uint32_t i = 0; i < a->finding_count; i++) {
+        analytics_finding *f = &a->findings[i];
+        if (f->open && f->last_seen_ns + a->quiet_ns < now_ns) {
+            f->open = 0;
+            queue(a, i);
+        }
+    }
+}
+
+static uint64_t actor_key(const analytics_observation *obs) {
+    if (obs->identity_kind != ANALYTICS_ANONYMOUS && obs->identity)
+        return obs->identity;
+    return hash_mix64(hash_bytes(HASH_SEED, &obs->client_ip, sizeof obs->client_ip));
+}
+
+static int is_error(uint16_t status) {
+    return status == 401 || status == 403 || status == 404;
+}
+
+static int is_2xx(uint16_t status) {
+    return status >= 200 && status < 300;
+}
+
+/* ---- enumeration ------------------------------------------------------------------ */
+
+static void detect_enumeration(analytics *a, const analytics_observation *obs, uint64_t actor) {
+    int fresh;
+    actor_state *s = cache_get(&a->actors, actor, obs->ts_ns, &fresh);
+    window_advance(&s->w, obs->ts_ns, a->window_ns);
+    bucket *b = &s->w.cur;
+    b->requests++;
+    b->errors += is_error(obs->status);
+    b->not_found += obs->status == 404;
+    b->noise += obs->endpoint < 0;
+    sketch_add(&b->paths, obs->path_key);
+    sketch_add(&b->endpoints, obs->endpoint_key);
+
+    analytics_finding *f = episode_find(a, ANALYTICS_ENUMERATION, actor);
+    uint32_t requests = WSUM(&s->w, requests), errors = WSUM(&s->w, errors);
+    uint64_t paths = sketch_count2(&s->w.cur.paths, &s->w.prev.paths);
+    uint64_t endpoints = sketch_count2(&s->w.cur.endpoints, &s->w.prev.endpoints);
+    /* breadth: many endpoints, or an anonymous actor, or almost only errors
+     * (an authenticated user walking IDs of a few endpoints is bola's case) */
+    int broad = endpoints >= (uint64_t)a->lim.enumeration_min_endpoints ||
+                obs->identity_kind == ANALYTICS_ANONYMOUS ||
+                (uint64_t)errors * 100 >= (uint64_t)requests * a->lim.enumeration_strict_percent;
+    int holds = broad && paths >= (uint64_t)a->lim.enumeration_min_paths &&
+                (uint64_t)errors * 100 >= (uint64_t)requests * a->lim.enumeration_error_percent;
+    if (!f) {
+        if (!holds)
+            return;
+        f = episode_open(a, ANALYTICS_ENUMERATION, actor, obs, s->w.first_ns);
+        if (!f)
+            return;
+        f->count = requests - 1;
+        *evidence(f, "errors_401_403_404") = errors - is_error(obs->status);
+        *evidence(f, "not_found_404") = WSUM(&s->w, not_found) - (obs->status == 404);
+        *evidence(f, "non_endpoint_requests") = WSUM(&s->w, noise) - (obs->endpoint < 0);
+    }
+    episode_update(a, f, obs, 1);
+    *evidence(f, "errors_401_403_404") += is_error(obs->status);
+    *evidence(f, "not_found_404") += obs->status == 404;
+    *evidence(f, "non_endpoint_requests") += obs->endpoint < 0;
+    if ((int64_t)paths > *evidence(f, "distinct_paths"))
+        *evidence(f, "distinct_paths") = (int64_t)paths;
+}
+
+/* ---- bola --------------------------------------------------------------------------- */
+
+/* Updates ownership; returns 1 when the object belongs to another identity
+ * (first seen with one, and not shared by three or more). */
+static int object_foreign(analytics *a, uint64_t endpoint_key, str_view object, uint64_t identity,
+                          uint64_t ts) {
+    uint64_t key = hash_mix64(hash_bytes(endpoint_key, object.ptr, object.len));
+    int fresh;
+    object_state *o = cache_get(&a->objects, key, ts, &fresh);
+    if (fresh) {
+        o->owner = identity;
+        o->identities = 1;
+        return 0;
+    }
+    if (o->owner == identity)
+        return 0;
+    if (o->identities == 1) {
+        o->other = identity;
+        o->identities = 2;
+    } else if (o->identities == 2 && o->other != identity) {
+        o->identities = 3;
+    }
+    return o->identities < 3;
+}
+
+static void detect_bola(analytics *a, const analytics_observation *obs) {
+    if (obs->identity_kind == ANALYTICS_ANONYMOUS || obs->object_count == 0 || obs->endpoint < 0)
+        return;
+    int foreign = 0;
+    for (uint32_t i = 0; i < obs->object_count && i < ANALYTICS_MAX_OBJECTS; i++)
+        foreign |= object_foreign(a, obs->endpoint_key, obs->objects[i], obs->identity, obs->ts_ns);
+
+    int fresh;
+    peer_state *peer = cache_get(&a->peers, obs->endpoint_key, obs->ts_ns, &fresh);
+    window_advance(&peer->w, obs->ts_ns, a->window_ns);
+    peer->w.cur.requests++;
+    sketch_add(&peer->w.cur.endpoints, obs->identity);
+
+    uint64_t key = hash_mix64(obs->identity ^ hash_mix64(obs->endpoint_key));
+    bola_state *s = cache_get(&a->bola, key, obs->ts_ns, &fresh);
+    window_advance(&s->w, obs->ts_ns, a->window_ns);
+    bucket *b = &s->w.cur;
+    b->requests++;
+    b->success += is_2xx(obs->status);
+    b->errors += is_error(obs->status);
+    b->foreign_ok += foreign && is_2xx(obs->status);
+    b->foreign_denied += foreign && is_error(obs->status);
+    for (uint32_t i = 0; i < obs->object_count && i < ANALYTICS_MAX_OBJECTS; i++)
+        sketch_add(&b->paths, hash_bytes(HASH_SEED, obs->objects[i].ptr, obs->objects[i].len));
+
+    analytics_finding *f = episode_find(a, ANALYTICS_BOLA, obs->identity);
+    uint64_t objects = sketch_count2(&s->w.cur.paths, &s->w.prev.paths);
+    uint32_t mine = WSUM(&s->w, requests);
+    uint64_t identities = sketch_count2(&peer->w.cur.endpoints, &peer->w.prev.endpoints);
+    uint32_t all = WSUM(&peer->w, requests);
+    /* requests per other identity on this endpoint: the peers' level */
+    double peers =
+        identities > 1 && all > mine ? (double)(all - mine) / (double)(identities - 1) : 1.0;
+    if (peers < 1.0)
+        peers = 1.0;
+    uint32_t foreign_total = WSUM(&s->w, foreign_ok) + WSUM(&s->w, foreign_denied);
+    int walks = objects >= (uint64_t)a->lim.bola_min_objects &&
+                (double)objects >= peers * (double)a->lim.bola_peer_factor;
+    int reads_foreign = foreign_total >= (uint32_t)a->lim.bola_min_foreign &&
+                        (double)foreign_total >= peers * (double)a->lim.bola_peer_factor;
+    if (!f) {
+        if (!walks && !reads_foreign)
+            return;
+        f = episode_open(a, ANALYTICS_BOLA, obs->identity, obs, s->w.first_ns);
+        if (!f)
+            return;
+        f->count = mine - 1;
+        *evidence(f, "foreign_objects_read_2xx") = WSUM(&s->w, foreign_ok);
+        *evidence(f, "foreign_objects_denied") = WSUM(&s->w, foreign_denied);
+        *evidence(f, "denied_401_403_404") = WSUM(&s->w, errors);
+        *evidence(f, "distinct_objects") = (int64_t)objects;
+        *evidence(f, "peer_requests_per_identity") = (int64_t)(peers + 0.5);
+        episode_update(a, f, obs, 1);
+        return;
+    }
+    episode_update(a, f, obs, 1);
+    *evidence(f, "foreign_objects_read_2xx") += foreign && is_2xx(obs->status);
+    *evidence(f, "foreign_objects_denied") += foreign && is_error(obs->status);
+    *evidence(f, "denied_401_403_404") += is_error(obs->status);
+    if ((int64_t)objects > *evidence(f, "distinct_objects"))
+        *evidence(f, "distinct_objects") = (int64_t)objects;
+}
+
+/* ---- logins: credential stuffing and brute force ------------------------------------- */
+
+static int login_failed(uint16_t status) {
+    return status == 400 || status == 401 || status == 403 || status == 422;
+}
+
+static void detect_logins(analytics *a, const analytics_observation *obs) {
+    if (!obs->login_attempt || !obs->username.ptr || obs->username.len == 0)
+        return;
+    int failed = login_failed(obs->status);
+    uint64_t user = hash_bytes_nocase(HASH_SEED, obs->username.ptr, obs->username.len);
+    uint64_t ip = hash_bytes(HASH_SEED, &obs->client_ip, sizeof obs->client_ip);
+    int fresh;
+
+    /* per address: is it a stuffing source? */
+    login_ip_state *src =
+        cache_get(&a->login_ips, hash_mix64(ip ^ obs->endpoint_key), obs->ts_ns, &fresh);
+    window_advance(&src->w, obs->ts_ns, a->window_ns);
+    src->w.cur.requests++;
+    src->w.cur.errors += failed;
+    src->w.cur.success += obs->login_success;
+    sketch_add(&src->w.cur.endpoints, user);
+    uint64_t usernames = sketch_count2(&src->w.cur.endpoints, &src->w.prev.endpoints);
+    uint32_t attempts = WSUM(&src->w, requests), failures = WSUM(&src->w, errors);
+    if (!src->flagged && usernames >= (uint64_t)a->lim.stuffing_source_usernames &&
+        (uint64_t)failures * 100 >= (uint64_t)attempts * a->lim.stuffing_failure_percent &&
+        failures >= (uint32_t)a->lim.stuffing_source_usernames)
+        src->flagged = 1;
+
+    if (src->flagged) {
+        campaign_state *c = cache_get(&a->campaigns, obs->endpoint_key, obs->ts_ns, &fresh);
+        window_advance(&c->w, obs->ts_ns, a->window_ns);
+        uint32_t before = c->source_count;
+        add_client(c->sources, &c->source_count, ANALYTICS_MAX_CLIENTS, &obs->client_ip);
+        if (c->source_count != before) {
+            /* a new source brings the usernames it already tried */
+            for (int i = 0; i < SKETCH; i++) {
+                uint8_t r = src->w.cur.endpoints.reg[i] > src->w.prev.endpoints.reg[i]
+                                ? src->w.cur.endpoints.reg[i]
+                                : src->w.prev.endpoints.reg[i];
+                if (c->w.cur.endpoints.reg[i] < r)
+                    c->w.cur.endpoints.reg[i] = r;
+            }
+            c->w.cur.requests += attempts - 1;
+            c->w.cur.errors += failures - failed;
+            if (src->w.first_ns < c->w.first_ns)
+                c->w.first_ns = src->w.first_ns;
+        }
+        c->w.cur.requests++;
+        c->w.cur.errors += failed;
+        sketch_add(&c->w.cur.endpoints, user);
+        uint64_t campaign_users = sketch_count2(&c->w.cur.endpoints, &c->w.prev.endpoints);
+        analytics_finding *f = episode_find(a, ANALYTICS_CREDENTIAL_STUFFING, obs->endpoint_key);
+        if (!f && campaign_users >= (uint64_t)a->lim.stuffing_min_usernames) {
+            f = episode_open(a, ANALYTICS_CREDENTIAL_STUFFING, obs->endpoint_key, obs,
+                             c->w.first_ns);
+            if (f) {
+                f->count = WSUM(&c->w, requests) - 1;
+                *evidence(f, "failed") = WSUM(&c->w, errors) - failed;
+                for (uint32_t i = 0; i < c->source_count; i++)
+                    add_client(f->clients, &f->client_count, ANALYTICS_MAX_CLIENTS, &c->sources[i]);
+                f->names_key = "compromised_usernames";
+            }
+        }
+        if (f) {
+            episode_update(a, f, obs, 0);
+            f->client_ip = obs->client_ip;
+            *evidence(f, "failed") += failed;
+            *evidence(f, "successful_logins") += obs->login_success;
+            if ((int64_t)campaign_users > *evidence(f, "distinct_usernames"))
+                *evidence(f, "distinct_usernames") = (int64_t)campaign_users;
+            if (obs->login_success)
+                add_name(f, obs->username);
+        }
+    }
+
+    /* per username: brute force */
+    login_user_state *u =
+        cache_get(&a->login_users, hash_mix64(user ^ obs->endpoint_key), obs->ts_ns, &fresh);
+    if (fresh) {
+        size_t n = obs->username.len < ANALYTICS_NAME_BYTES - 1 ? obs->username.len
+                                                                : ANALYTICS_NAME_BYTES - 1;
+        memcpy(u->username, obs->username.ptr, n);
+        u->username[n] = 0;
+    }
+    window_advance(&u->w, obs->ts_ns, a->window_ns);
+    u->w.cur.requests++;
+    u->w.cur.errors += failed;
+    if (failed)
+        add_client(u->clients, &u->client_count, LOGIN_CLIENTS, &obs->client_ip);
+    uint64_t victim = hash_mix64(user ^ obs->endpoint_key ^ 0xb7);
+    analytics_finding *f = episode_find(a, ANALYTICS_BRUTE_FORCE, victim);
+    if (!f && WSUM(&u->w, errors) >= (uint32_t)a->lim.brute_force_min_failures &&
+        u->client_count <= LOGIN_CLIENTS - 1) {
+        f = episode_open(a, ANALYTICS_BRUTE_FORCE, victim, obs, u->w.first_ns);
+        if (f) {
+            f->count = WSUM(&u->w, requests) - 1;
+            *evidence(f, "failed") = WSUM(&u->w, errors) - failed;
+            for (uint32_t i = 0; i < u->client_count; i++)
+                add_client(f->clients, &f->client_count, ANALYTICS_MAX_CLIENTS, &u->clients[i]);
+            f->names_key = "target_usernames";
+            add_name(f, obs->username);
+        }
+    }
+    if (f && (failed || obs->login_success)) {
+        episode_update(a, f, obs, 0);
+        f->client_ip = obs->client_ip;
+        *evidence(f, "failed") += failed;
+        *evidence(f, "successful_logins") += obs->login_success;
+    }
+}
+
+/* ---- weak tokens and cleartext credentials --------------------------------------------- */
+
+static int alg_is_none(str_view alg) {
+    return alg.len == 0 ||
+           (alg.len == 4 && (alg.ptr[0] | 0x20) == 'n' && (alg.ptr[1] | 0x20) == 'o' &&
+            (alg.ptr[2] | 0x20) == 'n' && (alg.ptr[3] | 0x20) == 'e');
+}
+
+static void detect_weak_jwt(analytics *a, const analytics_observation *obs) {
+    const analytics_jwt *j = &obs->jwt;
+    if (!j->present)
+        return;
+    int64_t max_life = a->lim.jwt_max_lifetime_seconds;
+    int64_t now = (int64_t)(obs->ts_ns / 1000000000ULL);
+    const char *reasons[4];
+    int n = 0;
+    if (alg_is_none(j->alg))
+        reasons[n++] = "alg_none";
+    if (!j->has_exp)
+        reasons[n++] = "no_exp";
+    else if ((j->iat && j->exp - j->iat > max_life) || j->exp - now > max_life)
+        reasons[n++] = "long_lived";
+    if (j->default_key)
+        reasons[n++] = "default_key";
+    if (n == 0)
+        return;
+    uint64_t key = HASH_SEED;
+    for (int i = 0; i < n; i++)
+        key = hash_bytes(key, reasons[i], strlen(reasons[i]));
+    key = hash_bytes(key, j->alg.ptr, j->alg.len);
+    analytics_finding *f = episode_find(a, ANALYTICS_WEAK_JWT, key);
+    if (!f) {
+        f = episode_open(a, ANALYTICS_WEAK_JWT, key, obs, obs->ts_ns);
+        if (!f)
+            return;
+        f->names_key = "reasons";
+        for (int i = 0; i < n; i++)
+            add_name(f, (str_view){reasons[i], (uint32_t)strlen(reasons[i])});
+        f->severity = j->default_key || alg_is_none(j->alg) ? "high" : "medium";
+    }
+    episode_update(a, f, obs, 0);
+}
+
+static void detect_cleartext(analytics *a, const analytics_observation *obs) {
+    if (!obs->cleartext || (!obs->basic_auth && !obs->login_attempt))
+        return;
+    uint64_t key = hash_mix64(obs->endpoint_key ^ 0xc1ea);
+    analytics_finding *f = episode_find(a, ANALYTICS_CLEARTEXT_CREDENTIALS, key);
+    if (!f) {
+        f = episode_open(a, ANALYTICS_CLEARTEXT_CREDENTIALS, key, obs, obs->ts_ns);
+        if (!f)
+            return;
+        f->names_key = "credential_kinds";
+        f->severity = "medium";
+    }
+    add_name(f, obs->basic_auth ? (str_view){"basic", 5} : (str_view){"login_password", 14});
+    episode_update(a, f, obs, 0);
+}
+
+void analytics_observe(analytics *a, const analytics_observation *obs) {
+    a->stats.observed++;
+    uint64_t actor = actor_key(obs);
+    detect_enumeration(a, obs, actor);
+    detect_bola(a, obs);
+    detect_logins(a, obs);
+    detect_weak_jwt(a, obs);
+    detect_cleartext(a, obs);
+    analytics_tick(a, obs->ts_ns);
+}
