@@ -51,7 +51,17 @@
     X(http_headers_per_message, 256, 8, 65536, "keep the first fields, flag head_truncated",       \
       "real messages carry fewer than 64 header fields")                                           \
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
-      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")
+      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")                       \
+    X(spec_file_bytes, 33554432, 1024, 1073741824, "refuse the spec (exit 2)",                     \
+      "the largest public OpenAPI documents are about 10 MiB of YAML")                             \
+    X(spec_operations_max, 20000, 1, 1000000, "refuse the spec (exit 2)",                          \
+      "large public APIs declare about 1000 operations")                                           \
+    X(spec_nesting_depth, 128, 8, 4096, "refuse the spec (exit 2)",                                \
+      "real schemas nest a few dozen levels; bounds parser work on hostile files")                 \
+    X(spec_ref_hops, 8, 1, 64, "refuse the spec (exit 2)",                                         \
+      "a $ref to a $ref is common, longer chains are cycles")                                      \
+    X(spec_parameters_per_operation, 256, 1, 65536, "refuse the spec (exit 2)",                    \
+      "real operations declare tens of parameters; aliases could repeat a list per operation")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;
