@@ -224,15 +224,28 @@ static int mixed_matches(str_view pattern, const char *s, size_t len) {
 
 /* ---------------------------------------------------------------- trie */
 
+/* The literal child of `parent` for a request segment (percent-encoded as
+ * sent), or 0. Segments without '%' (nearly all) skip the decoder. */
 static uint32_t edge_find(const openapi_spec *s, uint32_t parent, const char *seg, size_t len) {
     if (!s->edges)
         return 0;
-    uint32_t h = hash_encoded(parent, seg, len);
+    int encoded = memchr(seg, '%', len) != NULL;
+    uint32_t h;
+    if (encoded) {
+        h = hash_encoded(parent, seg, len);
+    } else {
+        h = hash_start(parent);
+        for (size_t i = 0; i < len; i++)
+            h = hash_add(h, (unsigned char)seg[i]);
+    }
     for (uint32_t i = h & s->edge_mask;; i = (i + 1) & s->edge_mask) {
         const trie_edge *e = &s->edges[i];
         if (!e->child)
             return 0;
-        if (e->hash == h && e->parent == parent && equals_encoded(seg, len, e->segment))
+        if (e->hash != h || e->parent != parent)
+            continue;
+        if (encoded ? equals_encoded(seg, len, e->segment)
+                    : e->segment.len == len && memcmp(e->segment.ptr, seg, len) == 0)
             return e->child;
     }
 }
@@ -1399,8 +1412,13 @@ static uint32_t match_from(const openapi_spec *s, uint32_t node, const char *p, 
 }
 
 static int method_from_http(str_view method) {
+    static const uint8_t lengths[] = {
+#define OPENAPI_METHOD_LENGTH(name, key, http) sizeof http - 1,
+        OPENAPI_METHOD_LIST(OPENAPI_METHOD_LENGTH)
+#undef OPENAPI_METHOD_LENGTH
+    };
     for (int m = 0; m < OPENAPI_METHOD_COUNT; m++)
-        if (strlen(method_names[m]) == method.len &&
+        if (lengths[m] == method.len && method_names[m][0] == method.ptr[0] &&
             memcmp(method_names[m], method.ptr, method.len) == 0)
             return m;
     return -1;
@@ -1427,7 +1445,8 @@ int openapi_match(const openapi_spec *spec, str_view method, str_view target, op
     const char *fragment = memchr(p, '#', (size_t)(end - p));
     if (fragment)
         end = fragment;
-    if (starts_nocase(p, end, "http://") || starts_nocase(p, end, "https://")) {
+    if (p < end && *p != '/' &&
+        (starts_nocase(p, end, "http://") || starts_nocase(p, end, "https://"))) {
         p = memchr(p, ':', (size_t)(end - p)) + 3;
         const char *slash = memchr(p, '/', (size_t)(end - p));
         p = slash ? slash : end;
