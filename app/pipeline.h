@@ -18,13 +18,15 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
+#include "inventory/openapi.h"
 
 typedef struct pipeline pipeline;
 
 typedef struct pipeline_config {
     limits lim;
     event_sensor sensor;
-    FILE *transactions; /* NULL = no transaction events */
+    FILE *transactions;       /* NULL = no transaction events */
+    const openapi_spec *spec; /* declared inventory (--spec), borrowed; NULL = none */
 } pipeline_config;
 
 typedef struct pipeline_totals {
