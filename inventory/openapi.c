@@ -1288,8 +1288,15 @@ as_status openapi_load_file(const char *path, const limits *lim, char *errbuf, s
         return AS_ERR_IO;
     }
     size_t limit = (size_t)lim->spec_file_bytes;
-    size_t cap =
-        S_ISREG(st.st_mode) && (uint64_t)st.st_size <= limit ? (size_t)st.st_size + 1 : 65536;
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > limit) {
+        if (errbuf_len)
+            snprintf(errbuf, errbuf_len, "%s: %lld bytes, more than spec_file_bytes (%lld)", path,
+                     (long long)st.st_size, (long long)lim->spec_file_bytes);
+        fclose(f);
+        return AS_ERR_LIMIT;
+    }
+    /* one byte more than the file, so that the end is seen without growing */
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 65536;
     char *buf = malloc(cap);
     size_t len = 0;
     as_status status = buf ? AS_OK : AS_ERR_NOMEM;
@@ -1316,6 +1323,12 @@ as_status openapi_load_file(const char *path, const limits *lim, char *errbuf, s
         snprintf(errbuf, errbuf_len, "%s: out of memory while reading the spec", path);
     }
     fclose(f);
+    if (status == AS_OK && len > limit) {
+        if (errbuf_len)
+            snprintf(errbuf, errbuf_len, "%s: more than spec_file_bytes (%lld) bytes", path,
+                     (long long)lim->spec_file_bytes);
+        status = AS_ERR_LIMIT;
+    }
     if (status == AS_OK)
         status = openapi_load_buffer(path, buf, len, lim, errbuf, errbuf_len, out);
     free(buf);
