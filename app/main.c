@@ -98,13 +98,20 @@ int main(int argc, char **argv) {
         return 0;
     }
 
-    /* Accepted because the contract fixes them; say that they do nothing yet
-     * rather than let a user believe a spec was diffed. */
-    if (o.spec_path)
-        fprintf(stderr,
-                "apisensor: warning: --spec %s: the spec diff is not in this build yet "
-                "(issue #3); the spec is not read\n",
-                o.spec_path);
+    /* The declared inventory is read before any capture: a broken spec is a
+     * configuration error, reported with file and line. */
+    openapi_spec *spec = NULL;
+    if (o.spec_path) {
+        as_status sst = openapi_load_file(o.spec_path, &o.lim, err, sizeof err, &spec);
+        if (sst != AS_OK) {
+            fprintf(stderr, "apisensor: %s\n", err);
+            app_options_free(&o);
+            return sst == AS_ERR_NOMEM ? 1 : 2;
+        }
+    }
+
+    /* Accepted because the contract fixes it; say that it does nothing yet
+     * rather than let a user believe an inventory was stored. */
     if (o.db_path && strcmp(o.db_path, ":memory:") != 0 && strcmp(o.db_path, "apisensor.db") != 0)
         fprintf(stderr,
                 "apisensor: warning: --db %s: no inventory is stored in this build yet "
@@ -118,6 +125,7 @@ int main(int argc, char **argv) {
         .lim = o.lim,
         .sensor = {o.sensor_name ? o.sensor_name : hostname, APISENSOR_VERSION},
         .transactions = NULL,
+        .spec = spec,
     };
     static char out_buffer[1 << 16];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
@@ -125,6 +133,7 @@ int main(int argc, char **argv) {
     if (!events) {
         fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.out_path,
                 strerror(errno));
+        openapi_destroy(spec);
         app_options_free(&o);
         return 1;
     }
@@ -135,6 +144,7 @@ int main(int argc, char **argv) {
                     strerror(errno));
             if (events != stdout)
                 fclose(events);
+            openapi_destroy(spec);
             app_options_free(&o);
             return 1;
         }
@@ -146,7 +156,7 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    model_config mc = {&o.lim, config.sensor, events};
+    model_config mc = {&o.lim, config.sensor, events, spec};
     model *m = NULL;
     as_status st = model_create(&mc, &m);
     if (st != AS_OK) {
@@ -216,6 +226,7 @@ int main(int argc, char **argv) {
         rc = 1;
     pipeline_destroy(p);
     model_destroy(m);
+    openapi_destroy(spec);
     app_options_free(&o);
     return rc;
 }

@@ -62,6 +62,8 @@ as_status model_create(const model_config *config, model **out) {
                           type_bit("password") | type_bit("password_hash") | type_bit("jwt") |
                           type_bit("api_key") | type_bit("access_token") | type_bit("private_key"),
         .token_types = type_bit("jwt") | type_bit("access_token"),
+        .spec_loaded = config->spec != NULL,
+        .spec_operations = config->spec ? openapi_operation_count(config->spec) : 0,
     };
     as_status st = inventory_create(&ic, &m->inventory);
     if (st == AS_OK)
@@ -457,6 +459,22 @@ void model_transaction(model *m, const http_transaction *tx) {
     o.client = hash_bytes(HASH_SEED, &tx->client_ip, sizeof tx->client_ip);
     o.request_content_type = tx->request.content_type;
     o.response_content_type = tx->response.content_type;
+    openapi_hit hit;
+    inventory_spec_match match;
+    char spec_path[INVENTORY_PATH_BYTES];
+    if (m->config.spec && openapi_match(m->config.spec, o.method, tx->uri, &hit)) {
+        /* the endpoint is named by the spec: its server base path + template */
+        int n = snprintf(spec_path, sizeof spec_path, "%.*s%.*s", (int)hit.base_path.len,
+                         hit.base_path.ptr ? hit.base_path.ptr : "", (int)hit.op->path.len,
+                         hit.op->path.ptr);
+        match.index = hit.op->index;
+        match.path = (str_view){spec_path, n < 0                           ? 0
+                                           : (size_t)n >= sizeof spec_path ? sizeof spec_path - 1
+                                                                           : (uint32_t)n};
+        match.deprecated = hit.op->deprecated;
+        match.requires_auth = hit.op->requires_auth;
+        o.spec = &match;
+    }
     int endpoint = inventory_observe(m->inventory, &o);
     drain(m, o.ts_ns);
 
@@ -487,6 +505,38 @@ void model_transaction(model *m, const http_transaction *tx) {
     drain_behaviour(m, o.ts_ns);
 }
 
+/* Spec operations no request matched: {"event":"unseen_operation",
+ * "operation":{"method","path","operation_id","deprecated","line"}}. */
+static void write_unseen(model *m, uint64_t ts) {
+    if (!m->config.spec)
+        return;
+    for (uint32_t i = 0; i < openapi_operation_count(m->config.spec); i++) {
+        if (inventory_spec_seen(m->inventory, i))
+            continue;
+        const openapi_operation *op = openapi_operation_at(m->config.spec, i);
+        json_writer_reset(&m->json);
+        event_begin(&m->json, "unseen_operation", ts, &m->config.sensor);
+        json_key(&m->json, "operation");
+        json_object_begin(&m->json);
+        json_key(&m->json, "method");
+        json_cstring(&m->json, openapi_method_name(op->method));
+        json_key(&m->json, "path");
+        json_string(&m->json, op->path.ptr, op->path.len);
+        json_key(&m->json, "operation_id");
+        if (op->operation_id.ptr)
+            json_string(&m->json, op->operation_id.ptr, op->operation_id.len);
+        else
+            json_null(&m->json);
+        json_key(&m->json, "deprecated");
+        json_bool(&m->json, op->deprecated);
+        json_key(&m->json, "line");
+        json_uint(&m->json, op->line);
+        json_object_end(&m->json);
+        json_object_end(&m->json);
+        write_event(m);
+    }
+}
+
 void model_snapshot(model *m, uint64_t ts_ns) {
     drain(m, ts_ns);
     drain_behaviour(m, ts_ns);
@@ -504,6 +554,7 @@ void model_snapshot(model *m, uint64_t ts_ns) {
     }
     for (uint32_t i = 0; i < analytics_finding_count(m->analytics); i++)
         write_behaviour(m, analytics_finding_at(m->analytics, i), ts_ns);
+    write_unseen(m, ts_ns);
 }
 
 void model_write_summary(const model *m, FILE *out) {

@@ -6,7 +6,8 @@
  * The model borrows the transaction for one call (its views die with the
  * next engine call) and copies what it keeps. At the end of each capture
  * file, model_snapshot() writes the whole inventory: every listed endpoint,
- * every finding with its final counts, and the spec operations never seen.
+ * every finding with its final counts, and the spec operations never seen
+ * ("unseen_operation" events).
  *
  * Single-threaded; owned by the composition root.
  */
@@ -19,6 +20,7 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
+#include "inventory/openapi.h"
 #include "parse/transaction.h"
 
 typedef struct model model;
@@ -26,7 +28,8 @@ typedef struct model model;
 typedef struct model_config {
     const limits *lim;
     event_sensor sensor;
-    FILE *events; /* endpoint and finding events; NULL = none */
+    FILE *events;             /* endpoint and finding events; NULL = none */
+    const openapi_spec *spec; /* declared inventory, borrowed; NULL = none */
 } model_config;
 
 typedef struct model_totals {

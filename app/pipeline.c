@@ -226,6 +226,16 @@ void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds
             (unsigned long long)hs.sessions, (unsigned long long)hs.requests,
             (unsigned long long)hs.responses, (unsigned long long)hs.interim_responses,
             (unsigned long long)t->transactions);
+    const openapi_spec *spec = p->config.spec;
+    if (spec) {
+        openapi_load_stats ls = openapi_get_load_stats(spec);
+        fprintf(out, "  spec: %u operations (%u deprecated)", openapi_operation_count(spec),
+                openapi_deprecated_count(spec));
+        if (ls.unresolved_refs || ls.duplicate_operations)
+            fprintf(out, "; skipped %u external $ref, %u duplicate operations", ls.unresolved_refs,
+                    ls.duplicate_operations);
+        fprintf(out, "\n");
+    }
     fprintf(out,
             "  tcp: %llu gaps (%llu bytes), %llu retransmitted bytes, "
             "%llu overlap conflicts, out-of-order peak %llu bytes, "

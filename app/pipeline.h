@@ -19,14 +19,16 @@
 #include "common/status.h"
 #include "export/event.h"
 #include "model.h"
+#include "inventory/openapi.h"
 
 typedef struct pipeline pipeline;
 
 typedef struct pipeline_config {
     limits lim;
     event_sensor sensor;
-    FILE *transactions; /* NULL = no transaction events */
-    model *model;       /* borrowed; NULL = transactions go nowhere else */
+    FILE *transactions;       /* NULL = no transaction events */
+    model *model;             /* borrowed; NULL = transactions go nowhere else */
+    const openapi_spec *spec; /* declared inventory (--spec), borrowed; NULL = none */
 } pipeline_config;
 
 typedef struct pipeline_totals {

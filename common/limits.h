@@ -94,7 +94,17 @@
     X(brute_force_min_failures, 10, 2, 1000000, "rule threshold",                                  \
       "failed logins against one username in the window")                                          \
     X(jwt_max_lifetime_seconds, 2592000, 60, 315360000, "weak_jwt: long_lived",                    \
-      "tokens valid for more than 30 days")
+      "tokens valid for more than 30 days")                                                        \
+    X(spec_file_bytes, 33554432, 1024, 1073741824, "refuse the spec (exit 2)",                     \
+      "the largest public OpenAPI documents are about 10 MiB of YAML")                             \
+    X(spec_operations_max, 20000, 1, 1000000, "refuse the spec (exit 2)",                          \
+      "large public APIs declare about 1000 operations")                                           \
+    X(spec_nesting_depth, 128, 8, 4096, "refuse the spec (exit 2)",                                \
+      "real schemas nest a few dozen levels; bounds parser work on hostile files")                 \
+    X(spec_ref_hops, 8, 1, 64, "refuse the spec (exit 2)",                                         \
+      "a $ref to a $ref is common, longer chains are cycles")                                      \
+    X(spec_parameters_per_operation, 256, 1, 65536, "refuse the spec (exit 2)",                    \
+      "real operations declare tens of parameters; aliases could repeat a list per operation")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;
