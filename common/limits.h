@@ -51,7 +51,9 @@
     X(http_headers_per_message, 256, 8, 65536, "keep the first fields, flag head_truncated",       \
       "real messages carry fewer than 64 header fields")                                           \
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
-      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")
+      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")                       \
+    X(jwt_max_bytes, 8192, 64, 16384, "treat the token as opaque, count jwt.too_long",             \
+      "access tokens are < 2 KiB; Azure AD tokens with group claims reach 4-6 KiB")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;
