@@ -92,7 +92,11 @@
     X(JWT_BAD_HEADER, "jwt.bad_header")                                                            \
     X(JWT_HEADER_WITHOUT_ALG, "jwt.header_without_alg")                                            \
     X(JWT_BAD_PAYLOAD, "jwt.bad_payload")                                                          \
-    X(JWT_CLAIM_TRUNCATED, "jwt.claim_truncated")
+    X(JWT_CLAIM_TRUNCATED, "jwt.claim_truncated")                                                  \
+    X(CREDENTIAL_TOO_MANY, "credential.too_many")                                                  \
+    X(CREDENTIAL_BAD_BASIC, "credential.bad_basic")                                                \
+    X(CREDENTIAL_DECODE_FULL, "credential.decode_space_full")                                      \
+    X(CREDENTIAL_BAD_FORWARDED_FOR, "credential.bad_forwarded_for")
 
 typedef enum {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

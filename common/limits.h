@@ -53,7 +53,9 @@
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
       "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")                       \
     X(jwt_max_bytes, 8192, 64, 16384, "treat the token as opaque, count jwt.too_long",             \
-      "access tokens are < 2 KiB; Azure AD tokens with group claims reach 4-6 KiB")
+      "access tokens are < 2 KiB; Azure AD tokens with group claims reach 4-6 KiB")                \
+    X(credentials_per_request, 8, 1, 16, "keep the first ones, count credential.too_many",         \
+      "a request carries one or two credentials; cookies can add a few")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;
