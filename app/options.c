@@ -12,12 +12,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { SET_STRING, SET_INPUT, SET_INTERFACE, SET_INT, SET_FLAG } setting_kind;
+typedef enum {
+    SET_STRING,
+    SET_INPUT,
+    SET_INTERFACE,
+    SET_INT,
+    SET_FLAG,
+    SET_NAMES,  /* a credential name list; offset is its credential_list_id */
+    SET_PROXIES /* trusted proxies */
+} setting_kind;
 
 typedef struct setting {
     const char *key;
     setting_kind kind;
-    size_t offset; /* into app_options, for SET_STRING / SET_INT / SET_FLAG */
+    size_t offset; /* into app_options, for SET_STRING / SET_INT / SET_FLAG; SET_NAMES: list */
     const char *help;
 } setting;
 
@@ -39,6 +47,14 @@ static const setting settings[] = {
     {"raw-identities", SET_FLAG, FIELD(raw_identities),
      "write credential-derived identities raw (lab audits only)"},
     {"progress", SET_FLAG, FIELD(progress), "progress line on a terminal (default on)"},
+    {"api_key_headers", SET_NAMES, CREDENTIAL_LIST_API_KEY_HEADERS,
+     "API key header names, a,b (+a,b adds to the defaults)"},
+    {"credential_query_params", SET_NAMES, CREDENTIAL_LIST_QUERY_PARAMS,
+     "query parameters that carry credentials, a,b (+ adds)"},
+    {"session_cookies", SET_NAMES, CREDENTIAL_LIST_SESSION_COOKIES,
+     "session cookie names, '*' wildcards, a,b (+ adds)"},
+    {"trusted_proxies", SET_PROXIES, 0,
+     "addresses or networks whose X-Forwarded-For is honoured, ip[/bits],..."},
 };
 
 #define SETTING_COUNT ((int)(sizeof settings / sizeof settings[0]))
@@ -106,6 +122,21 @@ static int apply(app_options *opts, const char *key, const char *value, char *er
                 return 2;
             }
             return 0;
+        case SET_NAMES:
+        case SET_PROXIES: {
+            char inner[256];
+            as_status st =
+                s->kind == SET_NAMES
+                    ? credential_config_set_names(&opts->credentials, (credential_list_id)s->offset,
+                                                  value ? value : "", inner, sizeof inner)
+                    : credential_config_set_proxies(&opts->credentials, value ? value : "", inner,
+                                                    sizeof inner);
+            if (st != AS_OK) {
+                snprintf(err, errlen, "%s: %s", key, inner);
+                return 2;
+            }
+            return 0;
+        }
         }
     }
     as_status st = limits_set(&opts->lim, key, value ? value : "");
@@ -234,6 +265,7 @@ static const char *find_config(int argc, char **argv) {
 int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsigned errlen) {
     memset(opts, 0, sizeof *opts);
     opts->lim = limits_default();
+    credential_config_init(&opts->credentials, &opts->lim);
     opts->out_path = "-";
     opts->db_path = "apisensor.db";
     opts->format = "native";
@@ -344,6 +376,7 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         if (apply(opts, key, value, err, errlen))
             return 2;
     }
+    credential_config_set_limits(&opts->credentials, &opts->lim);
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%s' (capture files go after -r)", argv[optind]);
         return 2;
@@ -398,8 +431,12 @@ void app_options_usage(FILE *out) {
           "\n"
           "Exit status: 0 success, 1 runtime failure, 2 bad usage or configuration.\n"
           "\n"
-          "Limits (config key, default, range, policy when hit):\n",
+          "Credential settings (config file keys; docs/identity.md):\n",
           out);
+    for (int i = 0; i < SETTING_COUNT; i++)
+        if (settings[i].kind == SET_NAMES || settings[i].kind == SET_PROXIES)
+            fprintf(out, "  %-24s %s\n", settings[i].key, settings[i].help);
+    fputs("\nLimits (config key, default, range, policy when hit):\n", out);
     const limit_info *info = limits_info();
     for (int i = 0; i < limits_info_count(); i++)
         fprintf(out, "  %-32s %12lld  [%lld..%lld]  %s\n", info[i].key,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "common/limits.h"
+#include "parse/credential.h"
 
 #define APP_MAX_INPUTS 64
 
@@ -36,6 +37,7 @@ typedef struct app_options {
     int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
     int progress;  /* 1 = progress line on a TTY */
     limits lim;
+    credential_config credentials;   /* credential names and trusted proxies (docs/identity.md) */
     char *owned[APP_MAX_INPUTS * 4]; /* strings copied from the config file */
     int owned_count;
 } app_options;

@@ -85,7 +85,18 @@
     X(HTTP_DECODE_RATIO, "http.body.decompression_ratio_limit")                                    \
     X(HTTP_NOT_HTTP, "http.not_http_stream")                                                       \
     X(HTTP_TX_QUEUE_FULL, "http.tx_queue_full")                                                    \
-    X(HTTP_ALLOC_FAILED, "http.alloc_failed")
+    X(HTTP_ALLOC_FAILED, "http.alloc_failed")                                                      \
+    /* credentials: JWTs, Authorization values, identities */                                      \
+    X(JWT_TOO_LONG, "jwt.too_long")                                                                \
+    X(JWT_BAD_BASE64URL, "jwt.bad_base64url")                                                      \
+    X(JWT_BAD_HEADER, "jwt.bad_header")                                                            \
+    X(JWT_HEADER_WITHOUT_ALG, "jwt.header_without_alg")                                            \
+    X(JWT_BAD_PAYLOAD, "jwt.bad_payload")                                                          \
+    X(JWT_CLAIM_TRUNCATED, "jwt.claim_truncated")                                                  \
+    X(CREDENTIAL_TOO_MANY, "credential.too_many")                                                  \
+    X(CREDENTIAL_BAD_BASIC, "credential.bad_basic")                                                \
+    X(CREDENTIAL_DECODE_FULL, "credential.decode_space_full")                                      \
+    X(CREDENTIAL_BAD_FORWARDED_FOR, "credential.bad_forwarded_for")
 
 typedef enum {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

@@ -104,7 +104,11 @@
     X(spec_ref_hops, 8, 1, 64, "refuse the spec (exit 2)",                                         \
       "a $ref to a $ref is common, longer chains are cycles")                                      \
     X(spec_parameters_per_operation, 256, 1, 65536, "refuse the spec (exit 2)",                    \
-      "real operations declare tens of parameters; aliases could repeat a list per operation")
+      "real operations declare tens of parameters; aliases could repeat a list per operation")     \
+    X(jwt_max_bytes, 8192, 64, 16384, "treat the token as opaque, count jwt.too_long",             \
+      "access tokens are < 2 KiB; Azure AD tokens with group claims reach 4-6 KiB")                \
+    X(credentials_per_request, 8, 1, 16, "keep the first ones, count credential.too_many",         \
+      "a request carries one or two credentials; cookies can add a few")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

@@ -1,0 +1,730 @@
+/*
+ * Credential extraction: one pass over the query and the request headers,
+ * then the identity by priority. Decoded bytes (percent-decoded query values,
+ * Basic user names) go to the set's own bounded buffer; when it is full the
+ * raw value is used and credential.decode_space_full is counted.
+ */
+#include "credential.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+/* ---- names -------------------------------------------------------------- */
+
+static const char *const credential_kind_names[] = {
+#define CREDENTIAL_KIND_NAME(id, name) name,
+    CREDENTIAL_KIND_LIST(CREDENTIAL_KIND_NAME)
+#undef CREDENTIAL_KIND_NAME
+};
+
+static const char *const identity_kind_names[] = {
+#define IDENTITY_KIND_NAME(id, name, secret) name,
+    IDENTITY_KIND_LIST(IDENTITY_KIND_NAME)
+#undef IDENTITY_KIND_NAME
+};
+
+static const uint8_t identity_kind_secret[] = {
+#define IDENTITY_KIND_SECRET(id, name, secret) secret,
+    IDENTITY_KIND_LIST(IDENTITY_KIND_SECRET)
+#undef IDENTITY_KIND_SECRET
+};
+
+const char *credential_kind_name(credential_kind kind) {
+    return (unsigned)kind < CREDENTIAL_KIND_COUNT ? credential_kind_names[kind] : "unknown";
+}
+
+const char *credential_location_name(credential_location location) {
+    switch (location) {
+    case CREDENTIAL_IN_HEADER:
+        return "header";
+    case CREDENTIAL_IN_QUERY:
+        return "query";
+    case CREDENTIAL_IN_COOKIE:
+        return "cookie";
+    }
+    return "unknown";
+}
+
+const char *identity_kind_name(identity_kind kind) {
+    return (unsigned)kind < IDENTITY_KIND_COUNT ? identity_kind_names[kind] : "unknown";
+}
+
+int identity_kind_is_secret(identity_kind kind) {
+    return (unsigned)kind < IDENTITY_KIND_COUNT && identity_kind_secret[kind];
+}
+
+/* ---- defaults (docs/identity.md says why each is there) ----------------- */
+
+static const char *const default_api_key_headers[] = {
+    "X-API-Key",       "Api-Key",        "X-Api-Token",
+    "X-Auth-Token",    "X-Access-Token", "X-Token",
+    "apikey",          "X-Goog-Api-Key", "Ocp-Apim-Subscription-Key",
+    "X-Functions-Key", "X-RapidAPI-Key", "Private-Token",
+    "X-Vault-Token"};
+
+static const char *const default_query_params[] = {
+    "api_key", "apikey",     "api-key",  "access_token", "token",       "key",
+    "auth",    "auth_token", "id_token", "jwt",          "access-token"};
+
+static const char *const default_session_cookies[] = {
+    "JSESSIONID",  "PHPSESSID", "connect.sid", "session", "sessionid", "ASP.NET_SessionId",
+    "_session_id", ".ASPXAUTH", "sid",         "*sess*",  "*sid",      "*token*",
+    "*jwt*",       "*auth*"};
+
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+static void config_fill(credential_name_list *list, const char *const *names, size_t count) {
+    list->count = 0;
+    for (size_t i = 0; i < count && list->count < CREDENTIAL_NAMES_MAX; i++) {
+        size_t n = strlen(names[i]);
+        memcpy(list->name[list->count], names[i], n + 1);
+        list->wildcard[list->count] = strchr(names[i], '*') != NULL;
+        list->len[list->count++] = (uint8_t)n;
+    }
+}
+
+void credential_config_set_limits(credential_config *cfg, const limits *lim) {
+    cfg->jwt_max_bytes = (uint32_t)lim->jwt_max_bytes;
+    cfg->credentials_per_request = (uint32_t)lim->credentials_per_request;
+    if (cfg->credentials_per_request > CREDENTIAL_MAX)
+        cfg->credentials_per_request = CREDENTIAL_MAX;
+}
+
+void credential_config_init(credential_config *cfg, const limits *lim) {
+    limits defaults = limits_default();
+    memset(cfg, 0, sizeof *cfg);
+    config_fill(&cfg->lists[CREDENTIAL_LIST_API_KEY_HEADERS], default_api_key_headers,
+                COUNT_OF(default_api_key_headers));
+    config_fill(&cfg->lists[CREDENTIAL_LIST_QUERY_PARAMS], default_query_params,
+                COUNT_OF(default_query_params));
+    config_fill(&cfg->lists[CREDENTIAL_LIST_SESSION_COOKIES], default_session_cookies,
+                COUNT_OF(default_session_cookies));
+    credential_config_set_limits(cfg, lim ? lim : &defaults);
+}
+
+static int is_space(char c) {
+    return c == ' ' || c == '\t';
+}
+
+/* Trims spaces and tabs at both ends of [*start, *end). */
+static void trim_span(const char **start, const char **end) {
+    while (*start < *end && is_space(**start))
+        (*start)++;
+    while (*end > *start && is_space((*end)[-1]))
+        (*end)--;
+}
+
+as_status credential_config_set_names(credential_config *cfg, credential_list_id list,
+                                      const char *csv, char *err, size_t errlen) {
+    if ((unsigned)list > CREDENTIAL_LIST_SESSION_COOKIES || !csv) {
+        snprintf(err, errlen, "no such name list");
+        return AS_ERR_CONFIG;
+    }
+    credential_name_list next = cfg->lists[list];
+    if (*csv == '+')
+        csv++;
+    else
+        next.count = 0;
+    for (const char *p = csv;;) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        const char *start = p;
+        trim_span(&start, &end);
+        size_t n = (size_t)(end - start);
+        if (n == 0 || n >= CREDENTIAL_NAME_BYTES) {
+            snprintf(err, errlen, "names must be 1 to %d characters, separated by commas",
+                     CREDENTIAL_NAME_BYTES - 1);
+            return AS_ERR_CONFIG;
+        }
+        if (next.count == CREDENTIAL_NAMES_MAX) {
+            snprintf(err, errlen, "at most %d names", CREDENTIAL_NAMES_MAX);
+            return AS_ERR_CONFIG;
+        }
+        memcpy(next.name[next.count], start, n);
+        next.name[next.count][n] = '\0';
+        next.wildcard[next.count] = memchr(start, '*', n) != NULL;
+        next.len[next.count++] = (uint8_t)n;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    cfg->lists[list] = next;
+    return AS_OK;
+}
+
+/* Parses an address from [start, end) (brackets around IPv6 allowed, an
+ * IPv4 ":port" suffix dropped); 1 on success. */
+static int parse_address(const char *start, const char *end, ip_address *out) {
+    char text[64];
+    if (end > start && *start == '[') {
+        const char *close = memchr(start, ']', (size_t)(end - start));
+        if (!close)
+            return 0;
+        start++;
+        end = close;
+    } else {
+        const char *colon = memchr(start, ':', (size_t)(end - start));
+        if (colon && !memchr(colon + 1, ':', (size_t)(end - colon - 1)) &&
+            memchr(start, '.', (size_t)(colon - start)))
+            end = colon;
+    }
+    size_t n = (size_t)(end - start);
+    if (n == 0 || n >= sizeof text)
+        return 0;
+    memcpy(text, start, n);
+    text[n] = '\0';
+    memset(out, 0, sizeof *out);
+    if (inet_pton(AF_INET, text, out->bytes) == 1) {
+        out->family = 4;
+        return 1;
+    }
+    if (inet_pton(AF_INET6, text, out->bytes) == 1) {
+        out->family = 6;
+        return 1;
+    }
+    return 0;
+}
+
+static int parse_proxy(const char *start, const char *end, credential_proxy *out) {
+    const char *slash = memchr(start, '/', (size_t)(end - start));
+    if (!parse_address(start, slash ? slash : end, &out->network))
+        return 0;
+    unsigned max_bits = out->network.family == 4 ? 32 : 128;
+    unsigned bits = max_bits;
+    if (slash) {
+        const char *d = slash + 1;
+        if (d == end || end - d > 3)
+            return 0;
+        bits = 0;
+        for (; d < end; d++) {
+            if (*d < '0' || *d > '9')
+                return 0;
+            bits = bits * 10 + (unsigned)(*d - '0');
+        }
+        if (bits > max_bits)
+            return 0;
+    }
+    out->prefix_bits = (uint8_t)bits;
+    return 1;
+}
+
+as_status credential_config_set_proxies(credential_config *cfg, const char *csv, char *err,
+                                        size_t errlen) {
+    credential_proxy proxies[CREDENTIAL_PROXIES_MAX];
+    uint32_t count = 0;
+    const char *p = csv ? csv : "";
+    while (*p == ' ' || *p == '\t')
+        p++;
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        const char *end = comma ? comma : p + strlen(p);
+        const char *start = p;
+        trim_span(&start, &end);
+        if (count == CREDENTIAL_PROXIES_MAX) {
+            snprintf(err, errlen, "at most %d trusted proxies", CREDENTIAL_PROXIES_MAX);
+            return AS_ERR_CONFIG;
+        }
+        if (!parse_proxy(start, end, &proxies[count])) {
+            snprintf(err, errlen, "'%.*s' is not an IP address or address/prefix",
+                     (int)(end - start), start);
+            return AS_ERR_CONFIG;
+        }
+        count++;
+        if (!comma)
+            break;
+        p = comma + 1;
+        if (!*p) {
+            snprintf(err, errlen, "a comma must be followed by an address");
+            return AS_ERR_CONFIG;
+        }
+    }
+    memcpy(cfg->proxies, proxies, count * sizeof proxies[0]);
+    cfg->proxy_count = count;
+    return AS_OK;
+}
+
+/* ---- matching and hashing ----------------------------------------------- */
+
+static char lower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/* Glob match ignoring ASCII case: '*' matches any run (backtracking to the
+ * last star only, so the work is bounded by len * pattern length). */
+static int glob_match(const char *pat, size_t plen, const char *s, size_t len) {
+    size_t p = 0, i = 0, star = (size_t)-1, mark = 0;
+    while (i < len) {
+        if (p < plen && pat[p] == '*') {
+            star = p++;
+            mark = i;
+        } else if (p < plen && lower(pat[p]) == lower(s[i])) {
+            p++;
+            i++;
+        } else if (star != (size_t)-1) {
+            p = star + 1;
+            i = ++mark;
+        } else {
+            return 0;
+        }
+    }
+    while (p < plen && pat[p] == '*')
+        p++;
+    return p == plen;
+}
+
+int credential_name_matches(const credential_name_list *list, const char *name, size_t len) {
+    for (uint32_t i = 0; i < list->count; i++) {
+        const char *pat = list->name[i];
+        if (list->wildcard[i]) {
+            if (glob_match(pat, list->len[i], name, len))
+                return 1;
+            continue;
+        }
+        if (list->len[i] != len || lower(pat[0]) != lower(name[0]))
+            continue;
+        size_t k = 1;
+        while (k < len && lower(pat[k]) == lower(name[k]))
+            k++;
+        if (k == len)
+            return 1;
+    }
+    return 0;
+}
+
+static int contains_ci(const char *s, size_t len, const char *word) {
+    size_t n = strlen(word);
+    for (size_t i = 0; i + n <= len; i++) {
+        size_t k = 0;
+        while (k < n && lower(s[i + k]) == word[k])
+            k++;
+        if (k == n)
+            return 1;
+    }
+    return 0;
+}
+
+int credential_is_session_cookie(const credential_config *cfg, const char *name, size_t len) {
+    /* anti-CSRF tokens are not credentials: they name no one */
+    if (contains_ci(name, len, "csrf") || contains_ci(name, len, "xsrf"))
+        return 0;
+    return credential_name_matches(&cfg->lists[CREDENTIAL_LIST_SESSION_COOKIES], name, len);
+}
+
+static uint64_t mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+uint64_t credential_fingerprint(const void *data, size_t len) {
+    const uint8_t *p = data;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4fULL);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ (w * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
+        h ^= h >> 31;
+        p += 8;
+        len -= 8;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p, len);
+    h = (h ^ (tail * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
+    return mix64(h);
+}
+
+/* ---- extraction helpers ------------------------------------------------- */
+
+/* v equals the literal word, ignoring ASCII case. */
+#define VIEW_IS(v, word) view_is(v, word, sizeof(word) - 1)
+
+static int view_is(str_view v, const char *word, size_t n) {
+    if (v.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (lower(v.ptr[i]) != lower(word[i]))
+            return 0;
+    return 1;
+}
+
+static str_view view_of(const char *start, const char *end) {
+    str_view v = {start, (uint32_t)(end - start)};
+    return v;
+}
+
+/* Reserves n bytes of the set's decode buffer, or NULL (counted). */
+static char *decode_space(credential_set *set, size_t n, anomaly_counters *counters) {
+    if (n > CREDENTIAL_DECODE_BYTES - set->decoded_used) {
+        anomaly_count(counters, ANOMALY_CREDENTIAL_DECODE_FULL);
+        return NULL;
+    }
+    return set->decoded + set->decoded_used;
+}
+
+/* Decodes value as a JWT into the next claims slot; returns the slot or -1
+ * (*malformed set when it had the shape but did not decode). */
+static int8_t decode_jwt(credential_set *set, const credential_config *cfg, str_view value,
+                         uint8_t *malformed, anomaly_counters *counters) {
+    *malformed = 0;
+    if (set->jwt_count == CREDENTIAL_MAX_JWT)
+        return -1;
+    jwt_claims *claims = &set->jwt[set->jwt_count];
+    as_status st = jwt_decode(value.ptr, value.len, cfg->jwt_max_bytes, claims, counters);
+    if (st != AS_OK) {
+        *malformed = st != AS_SKIP;
+        return -1;
+    }
+    return (int8_t)set->jwt_count++;
+}
+
+static credential *add_credential(credential_set *set, const credential_config *cfg,
+                                  credential_kind kind, credential_location location, str_view name,
+                                  str_view value, anomaly_counters *counters) {
+    if (set->count >= cfg->credentials_per_request || set->count >= CREDENTIAL_MAX) {
+        if (set->dropped++ == 0)
+            anomaly_count(counters, ANOMALY_CREDENTIAL_TOO_MANY);
+        return NULL;
+    }
+    credential *c = &set->items[set->count++];
+    c->kind = kind;
+    c->location = location;
+    c->name = name;
+    c->value = value;
+    c->fingerprint = value.ptr ? credential_fingerprint(value.ptr, value.len) : 0;
+    c->jwt = -1;
+    c->jwt_malformed = 0;
+    c->has_password = 0;
+    return c;
+}
+
+/*
+ * Adds a credential whose value may hold a JWT: kind when it does not
+ * decode as one, jwt_kind when it does. With require_jwt, only a value that
+ * decodes is added (cookies and query parameters of unlisted names).
+ */
+static void add_value(credential_set *set, const credential_config *cfg, credential_kind kind,
+                      credential_kind jwt_kind, int require_jwt, credential_location location,
+                      str_view name, str_view value, anomaly_counters *counters) {
+    uint8_t malformed;
+    int8_t jwt = decode_jwt(set, cfg, value, &malformed, counters);
+    if (require_jwt && jwt < 0)
+        return;
+    credential *c =
+        add_credential(set, cfg, jwt >= 0 ? jwt_kind : kind, location, name, value, counters);
+    if (c) {
+        c->jwt = jwt;
+        c->jwt_malformed = malformed;
+    } else if (jwt >= 0) {
+        set->jwt_count--; /* not kept: free its claims slot */
+    }
+}
+
+/* Basic: decodes "user:password", keeps the user, wipes the password. */
+static void add_basic(credential_set *set, const credential_config *cfg, str_view name,
+                      const char *start, const char *end, anomaly_counters *counters) {
+    size_t n = (size_t)(end - start), room = n / 4 * 3 + 3;
+    str_view user = {NULL, 0};
+    int has_password = 0;
+    char *out = decode_space(set, room, counters);
+    if (out) {
+        int len = n % 4 == 0
+                      ? EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)start, (int)n)
+                      : -1;
+        for (const char *p = end; len > 0 && p > start && p[-1] == '='; p--)
+            len--;
+        char *colon = len > 0 ? memchr(out, ':', (size_t)len) : NULL;
+        if (colon) {
+            user.ptr = out;
+            user.len = (uint32_t)(colon - out);
+            has_password = colon + 1 < out + len;
+            set->decoded_used += user.len;
+        } else {
+            anomaly_count(counters, ANOMALY_CREDENTIAL_BAD_BASIC);
+        }
+        OPENSSL_cleanse(out + user.len, room - user.len);
+    }
+    credential *c =
+        add_credential(set, cfg, CREDENTIAL_BASIC, CREDENTIAL_IN_HEADER, name, user, counters);
+    if (c)
+        c->has_password = (uint8_t)has_password;
+}
+
+static void parse_authorization(credential_set *set, const credential_config *cfg,
+                                const http_header_view *h, anomaly_counters *counters) {
+    const char *start = h->value.ptr, *end = h->value.ptr + h->value.len;
+    trim_span(&start, &end);
+    if (start == end)
+        return;
+    const char *space = start;
+    while (space < end && !is_space(*space))
+        space++;
+    str_view scheme = view_of(start, space);
+    const char *param = space, *param_end = end;
+    trim_span(&param, &param_end);
+    if (param == param_end) {
+        /* a bare value: a raw JWT (a bearer token) or a key sent without a scheme */
+        if (VIEW_IS(scheme, "Bearer") || VIEW_IS(scheme, "Basic"))
+            return;
+        credential_kind kind = jwt_looks_like(scheme.ptr, scheme.len) ? CREDENTIAL_BEARER_TOKEN
+                                                                      : CREDENTIAL_API_KEY_HEADER;
+        add_value(set, cfg, kind, CREDENTIAL_BEARER_JWT, 0, CREDENTIAL_IN_HEADER, h->name, scheme,
+                  counters);
+        return;
+    }
+    str_view token = view_of(param, param_end);
+    if (VIEW_IS(scheme, "Basic"))
+        add_basic(set, cfg, h->name, param, param_end, counters);
+    else if (VIEW_IS(scheme, "Bearer"))
+        add_value(set, cfg, CREDENTIAL_BEARER_TOKEN, CREDENTIAL_BEARER_JWT, 0, CREDENTIAL_IN_HEADER,
+                  h->name, token, counters);
+    else /* "Token k", "ApiKey k" and other schemes: a key in the Authorization header */
+        add_value(set, cfg, CREDENTIAL_API_KEY_HEADER, CREDENTIAL_API_KEY_HEADER, 0,
+                  CREDENTIAL_IN_HEADER, h->name, token, counters);
+}
+
+static void parse_cookies(credential_set *set, const credential_config *cfg,
+                          const http_header_view *h, anomaly_counters *counters) {
+    const char *p = h->value.ptr, *end = h->value.ptr + h->value.len;
+    while (p < end) {
+        const char *semi = memchr(p, ';', (size_t)(end - p));
+        const char *pair_end = semi ? semi : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        if (eq) {
+            const char *name = p, *name_end = eq, *value = eq + 1, *value_end = pair_end;
+            trim_span(&name, &name_end);
+            trim_span(&value, &value_end);
+            if (value_end - value >= 2 && *value == '"' && value_end[-1] == '"') {
+                value++;
+                value_end--;
+            }
+            str_view nv = view_of(name, name_end), vv = view_of(value, value_end);
+            /* a listed session cookie, or a cookie of any name holding a valid JWT */
+            if (nv.len > 0 && vv.len > 0)
+                add_value(set, cfg, CREDENTIAL_COOKIE, CREDENTIAL_COOKIE,
+                          !credential_is_session_cookie(cfg, nv.ptr, nv.len), CREDENTIAL_IN_COOKIE,
+                          nv, vv, counters);
+        }
+        p = pair_end + 1;
+    }
+}
+
+static int hex_digit(char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+uint32_t credential_form_decode(str_view raw, char *out) {
+    uint32_t o = 0;
+    for (uint32_t i = 0; i < raw.len; i++) {
+        char c = raw.ptr[i];
+        int high = i + 2 < raw.len ? hex_digit(raw.ptr[i + 1]) : -1;
+        int low = i + 2 < raw.len ? hex_digit(raw.ptr[i + 2]) : -1;
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%' && high >= 0 && low >= 0) {
+            c = (char)(high * 16 + low);
+            i += 2;
+        }
+        out[o++] = c;
+    }
+    return o;
+}
+
+/* A query value, percent-decoded into the set's buffer; the raw view when
+ * nothing is encoded or there is no room. */
+static str_view query_value(credential_set *set, str_view raw, anomaly_counters *counters) {
+    if (!memchr(raw.ptr, '%', raw.len) && !memchr(raw.ptr, '+', raw.len))
+        return raw;
+    char *out = decode_space(set, raw.len, counters);
+    if (!out)
+        return raw;
+    str_view v = {out, credential_form_decode(raw, out)};
+    set->decoded_used += v.len;
+    return v;
+}
+
+static void parse_query(credential_set *set, const credential_config *cfg, str_view uri,
+                        anomaly_counters *counters) {
+    if (!uri.ptr)
+        return;
+    const char *q = memchr(uri.ptr, '?', uri.len);
+    if (!q)
+        return;
+    const char *end = uri.ptr + uri.len;
+    const char *hash = memchr(q, '#', (size_t)(end - q));
+    if (hash)
+        end = hash;
+    const char *p = q + 1;
+    const credential_name_list *names = &cfg->lists[CREDENTIAL_LIST_QUERY_PARAMS];
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *pair_end = amp ? amp : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        if (eq && eq + 1 < pair_end) {
+            str_view name = view_of(p, eq), raw = view_of(eq + 1, pair_end);
+            int named = credential_name_matches(names, name.ptr, name.len);
+            if (named || jwt_looks_like(raw.ptr, raw.len))
+                add_value(set, cfg, CREDENTIAL_QUERY, CREDENTIAL_QUERY, !named, CREDENTIAL_IN_QUERY,
+                          name, query_value(set, raw, counters), counters);
+        }
+        p = pair_end + 1;
+    }
+}
+
+/* ---- identity ----------------------------------------------------------- */
+
+static int address_in(const ip_address *a, const credential_proxy *proxy) {
+    if (a->family != proxy->network.family)
+        return 0;
+    unsigned bits = proxy->prefix_bits, full = bits / 8, rest = bits % 8;
+    if (memcmp(a->bytes, proxy->network.bytes, full) != 0)
+        return 0;
+    if (!rest)
+        return 1;
+    uint8_t mask = (uint8_t)(0xff << (8 - rest));
+    return (a->bytes[full] & mask) == (proxy->network.bytes[full] & mask);
+}
+
+static int is_trusted(const credential_config *cfg, const ip_address *a) {
+    for (uint32_t i = 0; i < cfg->proxy_count; i++)
+        if (address_in(a, &cfg->proxies[i]))
+            return 1;
+    return 0;
+}
+
+/*
+ * Behind trusted proxies the client is the right-most X-Forwarded-For entry
+ * that is not itself a trusted proxy (entries to its left are whatever the
+ * client chose to send). Headers are read last to first, entries right to
+ * left; a malformed entry stops the walk at the last trusted hop.
+ */
+static void forwarded_client(const http_transaction *tx, const credential_config *cfg,
+                             credential_identity *id, anomaly_counters *counters) {
+    const http_message *m = &tx->request;
+    for (uint32_t k = m->header_count; k-- > 0;) {
+        const http_header_view *h = &m->headers[k];
+        if (!VIEW_IS(h->name, "X-Forwarded-For"))
+            continue;
+        const char *start = h->value.ptr, *end = h->value.ptr + h->value.len;
+        while (end > start) {
+            const char *comma = end;
+            while (comma > start && comma[-1] != ',')
+                comma--;
+            const char *entry = comma, *entry_end = end;
+            trim_span(&entry, &entry_end);
+            ip_address a;
+            if (entry == entry_end) {
+                end = comma > start ? comma - 1 : start;
+                continue;
+            }
+            if (!parse_address(entry, entry_end, &a)) {
+                anomaly_count(counters, ANOMALY_CREDENTIAL_BAD_FORWARDED_FOR);
+                return;
+            }
+            id->client_ip = a;
+            id->id = view_of(entry, entry_end);
+            if (!is_trusted(cfg, &a))
+                return;
+            end = comma > start ? comma - 1 : start;
+        }
+    }
+}
+
+static void identify(const http_transaction *tx, const credential_config *cfg, credential_set *set,
+                     anomaly_counters *counters) {
+    credential_identity *id = &set->identity;
+    int best = -1, best_rank = 0;
+    identity_kind best_kind = IDENTITY_CLIENT_IP;
+    for (uint32_t i = 0; i < set->count; i++) {
+        const credential *c = &set->items[i];
+        identity_kind kind;
+        if (c->jwt >= 0 && set->jwt[c->jwt].sub.present && set->jwt[c->jwt].sub.len > 0)
+            kind = IDENTITY_JWT_SUB;
+        else if (c->kind == CREDENTIAL_API_KEY_HEADER || c->kind == CREDENTIAL_QUERY)
+            kind = IDENTITY_API_KEY;
+        else if (c->kind == CREDENTIAL_BEARER_JWT || c->kind == CREDENTIAL_BEARER_TOKEN)
+            kind = IDENTITY_BEARER_TOKEN;
+        else if (c->kind == CREDENTIAL_BASIC && c->value.len > 0)
+            kind = IDENTITY_BASIC_USER;
+        else if (c->kind == CREDENTIAL_COOKIE)
+            kind = IDENTITY_SESSION_COOKIE;
+        else
+            continue;
+        /* first by identity kind, then the Authorization bearer, then header, query, cookie */
+        int rank = c->kind == CREDENTIAL_BEARER_JWT ? 0 : 1 + (int)c->location;
+        if (best < 0 || kind < best_kind || (kind == best_kind && rank < best_rank)) {
+            best = (int)i;
+            best_kind = kind;
+            best_rank = rank;
+        }
+    }
+    id->client_ip = tx->client_ip;
+    id->id.ptr = NULL;
+    id->id.len = 0;
+    if (cfg->proxy_count > 0 && tx->request.present && is_trusted(cfg, &tx->client_ip))
+        forwarded_client(tx, cfg, id, counters);
+    id->kind = best_kind;
+    id->credential = best;
+    if (best >= 0) {
+        const credential *c = &set->items[best];
+        if (best_kind == IDENTITY_JWT_SUB) {
+            const jwt_text *sub = &set->jwt[c->jwt].sub;
+            id->id.ptr = sub->text;
+            id->id.len = sub->len;
+        } else {
+            id->id = c->value;
+        }
+        id->fingerprint =
+            mix64(credential_fingerprint(id->id.ptr, id->id.len) + (uint64_t)best_kind);
+    } else {
+        id->fingerprint = mix64(credential_fingerprint(&id->client_ip, sizeof id->client_ip) +
+                                (uint64_t)IDENTITY_CLIENT_IP);
+    }
+}
+
+/* ---- entry points ------------------------------------------------------- */
+
+void credential_extract(const http_transaction *tx, const credential_config *cfg,
+                        credential_set *set, anomaly_counters *counters) {
+    set->count = 0;
+    set->dropped = 0;
+    set->jwt_count = 0;
+    set->decoded_used = 0;
+    const http_message *m = &tx->request;
+    if (m->present) {
+        parse_query(set, cfg, tx->uri, counters);
+        const credential_name_list *key_headers = &cfg->lists[CREDENTIAL_LIST_API_KEY_HEADERS];
+        for (uint32_t i = 0; i < m->header_count; i++) {
+            const http_header_view *h = &m->headers[i];
+            if (!h->name.ptr || !h->value.ptr)
+                continue;
+            if (VIEW_IS(h->name, "Authorization")) {
+                parse_authorization(set, cfg, h, counters);
+            } else if (VIEW_IS(h->name, "Cookie")) {
+                parse_cookies(set, cfg, h, counters);
+            } else if (credential_name_matches(key_headers, h->name.ptr, h->name.len)) {
+                const char *start = h->value.ptr, *end = start + h->value.len;
+                trim_span(&start, &end);
+                if (start < end)
+                    add_value(set, cfg, CREDENTIAL_API_KEY_HEADER, CREDENTIAL_API_KEY_HEADER, 0,
+                              CREDENTIAL_IN_HEADER, h->name, view_of(start, end), counters);
+            }
+        }
+    }
+    identify(tx, cfg, set, counters);
+}
+
+const jwt_claims *credential_jwt(const credential_set *set, const credential *cred) {
+    if (!cred || cred->jwt < 0 || (uint32_t)cred->jwt >= set->jwt_count)
+        return NULL;
+    return &set->jwt[cred->jwt];
+}

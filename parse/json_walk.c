@@ -1,0 +1,377 @@
+/*
+ * JSON walker: a state machine over a cursor. One call reports one value or
+ * one container end; the container stack is one bit per level (object or
+ * array), so the walker's whole state fits in its struct.
+ */
+#include "json_walk.h"
+
+enum {
+    ST_VALUE,        /* a value (top level, after ':' or after ',' in an array) */
+    ST_VALUE_OR_END, /* after '[' */
+    ST_KEY_OR_END,   /* after '{' */
+    ST_KEY,          /* after ',' in an object */
+    ST_AFTER_VALUE,  /* ',' or the closing bracket, or the end of the text at depth 0 */
+    ST_END           /* finished; status holds the outcome */
+};
+
+void json_walk_init(json_walker *w, const uint8_t *data, size_t len) {
+    w->cur = cursor_make(data, len);
+    w->object_bits = 0;
+    w->depth = 0;
+    w->state = ST_VALUE;
+    w->status = AS_OK;
+}
+
+static as_status walk_finish(json_walker *w, as_status status) {
+    w->state = ST_END;
+    w->status = status;
+    return status;
+}
+
+static void walk_skip_space(cursor *c) {
+    while (c->pos < c->end &&
+           (*c->pos == ' ' || *c->pos == '\t' || *c->pos == '\n' || *c->pos == '\r'))
+        c->pos++;
+}
+
+static int walk_is_digit(uint8_t c) {
+    return c >= '0' && c <= '9';
+}
+
+static int walk_is_hex(uint8_t c) {
+    return walk_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Scans a string whose opening quote is at the cursor. */
+static as_status walk_string(cursor *c, str_view *out, int *escaped) {
+    c->pos++;
+    const uint8_t *start = c->pos;
+    *escaped = 0;
+    while (c->pos < c->end) {
+        uint8_t b = *c->pos;
+        if (b == '"') {
+            out->ptr = (const char *)start;
+            out->len = (uint32_t)(c->pos - start);
+            c->pos++;
+            return AS_OK;
+        }
+        if (b < 0x20)
+            return AS_ERR_FORMAT;
+        if (b != '\\') {
+            c->pos++;
+            continue;
+        }
+        *escaped = 1;
+        if (cursor_left(c) < 2)
+            return AS_ERR_TRUNCATED;
+        uint8_t e = c->pos[1];
+        if (e == 'u') {
+            if (cursor_left(c) < 6) {
+                for (const uint8_t *p = c->pos + 2; p < c->end; p++)
+                    if (!walk_is_hex(*p))
+                        return AS_ERR_FORMAT;
+                return AS_ERR_TRUNCATED;
+            }
+            for (int i = 2; i < 6; i++)
+                if (!walk_is_hex(c->pos[i]))
+                    return AS_ERR_FORMAT;
+            c->pos += 6;
+        } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
+                   e == 'r' || e == 't') {
+            c->pos += 2;
+        } else {
+            return AS_ERR_FORMAT;
+        }
+    }
+    return AS_ERR_TRUNCATED;
+}
+
+/* Scans one or more digits at the cursor. */
+static as_status walk_digits(cursor *c) {
+    if (c->pos == c->end)
+        return AS_ERR_TRUNCATED;
+    if (!walk_is_digit(*c->pos))
+        return AS_ERR_FORMAT;
+    while (c->pos < c->end && walk_is_digit(*c->pos))
+        c->pos++;
+    return AS_OK;
+}
+
+/* Scans a number (RFC 8259 grammar) starting at the cursor. */
+static as_status walk_number(cursor *c, str_view *out) {
+    const uint8_t *start = c->pos;
+    if (*c->pos == '-')
+        c->pos++;
+    as_status st = AS_OK;
+    if (c->pos < c->end && *c->pos == '0')
+        c->pos++;
+    else
+        st = walk_digits(c);
+    if (st == AS_OK && c->pos < c->end && *c->pos == '.') {
+        c->pos++;
+        st = walk_digits(c);
+    }
+    if (st == AS_OK && c->pos < c->end && (*c->pos == 'e' || *c->pos == 'E')) {
+        c->pos++;
+        if (c->pos < c->end && (*c->pos == '+' || *c->pos == '-'))
+            c->pos++;
+        st = walk_digits(c);
+    }
+    out->ptr = (const char *)start;
+    out->len = (uint32_t)(c->pos - start);
+    return st;
+}
+
+static as_status walk_literal(cursor *c, const char *word, size_t len) {
+    size_t left = cursor_left(c);
+    size_t n = left < len ? left : len;
+    if (memcmp(c->pos, word, n) != 0)
+        return AS_ERR_FORMAT;
+    if (n < len)
+        return AS_ERR_TRUNCATED;
+    c->pos += len;
+    return AS_OK;
+}
+
+/* Reads the value at the cursor (not at the end, not white space). */
+static as_status walk_value(json_walker *w, json_walk_item *item) {
+    cursor *c = &w->cur;
+    as_status st = AS_OK;
+    item->depth = w->depth;
+    switch (*c->pos) {
+    case '"':
+        item->type = JSON_WALK_STRING;
+        st = walk_string(c, &item->value, &item->escaped);
+        break;
+    case '{':
+    case '[':
+        if (w->depth >= JSON_WALK_MAX_DEPTH)
+            return walk_finish(w, AS_ERR_LIMIT);
+        if (*c->pos == '{') {
+            w->object_bits |= (uint64_t)1 << w->depth;
+            item->type = JSON_WALK_OBJECT_BEGIN;
+            w->state = ST_KEY_OR_END;
+        } else {
+            w->object_bits &= ~((uint64_t)1 << w->depth);
+            item->type = JSON_WALK_ARRAY_BEGIN;
+            w->state = ST_VALUE_OR_END;
+        }
+        w->depth++;
+        c->pos++;
+        return AS_OK;
+    case 't':
+        item->type = JSON_WALK_TRUE;
+        st = walk_literal(c, "true", 4);
+        break;
+    case 'f':
+        item->type = JSON_WALK_FALSE;
+        st = walk_literal(c, "false", 5);
+        break;
+    case 'n':
+        item->type = JSON_WALK_NULL;
+        st = walk_literal(c, "null", 4);
+        break;
+    default:
+        if (*c->pos != '-' && !walk_is_digit(*c->pos))
+            return walk_finish(w, AS_ERR_FORMAT);
+        item->type = JSON_WALK_NUMBER;
+        st = walk_number(c, &item->value);
+        break;
+    }
+    if (st != AS_OK)
+        return walk_finish(w, st);
+    w->state = ST_AFTER_VALUE;
+    return AS_OK;
+}
+
+/* Closes the innermost container if the byte at the cursor is its bracket. */
+static int walk_close(json_walker *w, json_walk_item *item) {
+    int in_object = (int)((w->object_bits >> (w->depth - 1)) & 1);
+    if (*w->cur.pos != (in_object ? '}' : ']'))
+        return 0;
+    w->cur.pos++;
+    w->depth--;
+    item->type = in_object ? JSON_WALK_OBJECT_END : JSON_WALK_ARRAY_END;
+    item->depth = w->depth;
+    w->state = ST_AFTER_VALUE;
+    return 1;
+}
+
+/* Reads a member name, its colon and its value; the cursor is at the name. */
+static as_status walk_member(json_walker *w, json_walk_item *item) {
+    cursor *c = &w->cur;
+    if (*c->pos != '"')
+        return walk_finish(w, AS_ERR_FORMAT);
+    as_status st = walk_string(c, &item->key, &item->key_escaped);
+    if (st != AS_OK)
+        return walk_finish(w, st);
+    walk_skip_space(c);
+    if (c->pos == c->end)
+        return walk_finish(w, AS_ERR_TRUNCATED);
+    if (*c->pos != ':')
+        return walk_finish(w, AS_ERR_FORMAT);
+    c->pos++;
+    walk_skip_space(c);
+    if (c->pos == c->end)
+        return walk_finish(w, AS_ERR_TRUNCATED);
+    return walk_value(w, item);
+}
+
+as_status json_walk_next(json_walker *w, json_walk_item *item) {
+    cursor *c = &w->cur;
+    item->key.ptr = NULL;
+    item->key.len = 0;
+    item->value.ptr = NULL;
+    item->value.len = 0;
+    item->escaped = 0;
+    item->key_escaped = 0;
+    for (;;) {
+        if (w->state == ST_END)
+            return w->status;
+        walk_skip_space(c);
+        if (c->pos == c->end)
+            return walk_finish(w, w->state == ST_AFTER_VALUE && w->depth == 0 ? AS_DONE
+                                                                              : AS_ERR_TRUNCATED);
+        switch (w->state) {
+        case ST_AFTER_VALUE:
+            if (w->depth == 0)
+                return walk_finish(w, AS_ERR_FORMAT);
+            if (*c->pos == ',') {
+                c->pos++;
+                w->state = ((w->object_bits >> (w->depth - 1)) & 1) ? ST_KEY : ST_VALUE;
+                continue;
+            }
+            if (walk_close(w, item))
+                return AS_OK;
+            return walk_finish(w, AS_ERR_FORMAT);
+        case ST_VALUE_OR_END:
+            if (walk_close(w, item))
+                return AS_OK;
+            return walk_value(w, item);
+        case ST_KEY_OR_END:
+            if (walk_close(w, item))
+                return AS_OK;
+            return walk_member(w, item);
+        case ST_KEY:
+            return walk_member(w, item);
+        default:
+            return walk_value(w, item);
+        }
+    }
+}
+
+static int walk_hex_value(const char *p) {
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char h = p[i];
+        int d = h >= '0' && h <= '9'   ? h - '0'
+                : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                       : -1;
+        if (d < 0)
+            return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Appends the UTF-8 form of code point cp; returns bytes written or -1. */
+static int walk_put_utf8(uint32_t cp, char *out, size_t room) {
+    uint8_t b[4];
+    int n;
+    if (cp < 0x80) {
+        b[0] = (uint8_t)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        b[0] = (uint8_t)(0xc0 | (cp >> 6));
+        b[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        n = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (uint8_t)(0xe0 | (cp >> 12));
+        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        n = 3;
+    } else {
+        b[0] = (uint8_t)(0xf0 | (cp >> 18));
+        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        b[3] = (uint8_t)(0x80 | (cp & 0x3f));
+        n = 4;
+    }
+    if ((size_t)n > room)
+        return -1;
+    memcpy(out, b, (size_t)n);
+    return n;
+}
+
+int json_walk_unescape(str_view raw, char *out, size_t cap) {
+    size_t o = 0;
+    uint32_t i = 0;
+    while (i < raw.len) {
+        char ch = raw.ptr[i];
+        if (ch != '\\') {
+            if ((uint8_t)ch < 0x20 || ch == '"' || o == cap)
+                return -1;
+            out[o++] = ch;
+            i++;
+            continue;
+        }
+        if (i + 1 >= raw.len)
+            return -1;
+        char e = raw.ptr[i + 1];
+        i += 2;
+        char plain = e == '"'    ? '"'
+                     : e == '\\' ? '\\'
+                     : e == '/'  ? '/'
+                     : e == 'b'  ? '\b'
+                     : e == 'f'  ? '\f'
+                     : e == 'n'  ? '\n'
+                     : e == 'r'  ? '\r'
+                     : e == 't'  ? '\t'
+                                 : 0;
+        if (plain) {
+            if (o == cap)
+                return -1;
+            out[o++] = plain;
+            continue;
+        }
+        if (e != 'u' || raw.len - i < 4)
+            return -1;
+        int unit = walk_hex_value(raw.ptr + i);
+        if (unit < 0)
+            return -1;
+        i += 4;
+        uint32_t cp = (uint32_t)unit;
+        if (cp >= 0xd800 && cp <= 0xdbff && raw.len - i >= 6 && raw.ptr[i] == '\\' &&
+            raw.ptr[i + 1] == 'u') {
+            int low = walk_hex_value(raw.ptr + i + 2);
+            if (low >= 0xdc00 && low <= 0xdfff) {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)low - 0xdc00);
+                i += 6;
+            }
+        }
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            cp = 0xfffd; /* a lone surrogate has no UTF-8 form */
+        int n = walk_put_utf8(cp, out + o, cap - o);
+        if (n < 0)
+            return -1;
+        o += (size_t)n;
+    }
+    return (int)o;
+}
+
+int json_walk_key_is(str_view key, const char *name) {
+    size_t n = strlen(name);
+    if (!key.ptr || key.len != n)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char a = key.ptr[i], b = name[i];
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a + 32);
+        if (b >= 'A' && b <= 'Z')
+            b = (char)(b + 32);
+        if (a != b)
+            return 0;
+    }
+    return 1;
+}
