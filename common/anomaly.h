@@ -85,7 +85,14 @@
     X(HTTP_DECODE_RATIO, "http.body.decompression_ratio_limit")                                    \
     X(HTTP_NOT_HTTP, "http.not_http_stream")                                                       \
     X(HTTP_TX_QUEUE_FULL, "http.tx_queue_full")                                                    \
-    X(HTTP_ALLOC_FAILED, "http.alloc_failed")
+    X(HTTP_ALLOC_FAILED, "http.alloc_failed")                                                      \
+    /* body facts and sensitive data */                                                            \
+    X(JSON_INVALID, "json.invalid")                                                                \
+    X(JSON_TOO_DEEP, "json.too_deep")                                                              \
+    X(JSON_FIELDS_DROPPED, "json.fields_dropped")                                                  \
+    X(JSON_NAME_TOO_LONG, "json.name_too_long")                                                    \
+    X(JSON_BAD_NAME, "json.bad_name")                                                              \
+    X(SENSITIVE_TRUNCATED, "sensitive.truncated")
 
 typedef enum {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,
