@@ -18,6 +18,7 @@ PACKAGES=(
     libpcap-dev libndpi-dev libssl-dev librdkafka-dev libsqlite3-dev
     node-llhttp # generated llhttp C sources in /usr/share/llhttp
     zlib1g-dev libbrotli-dev
+    libhyperscan-dev # multi-pattern engine of the sensitive-data scanner
     # tests and checks
     libcmocka-dev python3 clang-format kcat
     # benchmark baselines and reference tools
