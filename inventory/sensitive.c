@@ -720,55 +720,52 @@ void sensitive_mask(sensitive_type type, const char *v, size_t n, char out[SENSI
 
 typedef enum {
     RULE_EMAIL,
-    RULE_CARD,
-    RULE_SSN,
-    RULE_IBAN,
     RULE_PHONE_INTERNATIONAL,
-    RULE_PHONE_NANP,
     RULE_PASSWORD_HASH,
     RULE_JWT,
     RULE_PRIVATE_KEY,
-    RULE_KEY_PREFIX, /* literal prefix, then token characters */
-    RULE_KEY_FIXED   /* the whole key is the match */
+    RULE_KEY /* literal prefix, then a run of key characters */
 } rule_kind;
 
+static int is_upper_or_digit(uint8_t c) {
+    return is_upper(c) || is_digit(c);
+}
+
+/* Every pattern is a literal or nearly so: Hyperscan runs such sets at
+ * several GB/s, while each pattern led by a character class ("\d{4}\b",
+ * "[A-Z]{2}\d\d") costs a pass of its own at about 1 GB/s. Digit runs
+ * (cards, SSNs, national phones, IBANs) are found by scan_digit_runs. */
 typedef struct trigger {
     const char *pattern;
     rule_kind rule;
-    uint8_t type;    /* sensitive_type */
-    uint8_t back;    /* match end - back = candidate start (fixed-length triggers) */
-    uint8_t min_len; /* KEY_PREFIX: characters required after the prefix */
+    uint8_t type;             /* sensitive_type */
+    uint8_t back;             /* match end - back = candidate start */
+    uint8_t min_len, max_len; /* RULE_KEY: key characters after the prefix (max 0: any) */
+    int (*key_char)(uint8_t); /* RULE_KEY */
 } trigger;
 
 static const trigger triggers[] = {
-    {"[A-Za-z0-9._%+\\-]@[A-Za-z0-9]", RULE_EMAIL, SENSITIVE_EMAIL, 2, 0},
-    {"\\d(?:[ \\-]?\\d){12,18}\\b", RULE_CARD, SENSITIVE_CREDIT_CARD, 0, 0},
-    {"\\b\\d{3}-\\d{2}-\\d{4}\\b", RULE_SSN, SENSITIVE_SSN, 11, 0},
-    {"\\b[A-Z]{2}\\d{2}[A-Z0-9]{4}", RULE_IBAN, SENSITIVE_IBAN, 8, 0},
-    {"\\b[A-Z]{2}\\d{2} [A-Z0-9]{4}", RULE_IBAN, SENSITIVE_IBAN, 9, 0},
-    {"\\+[1-9]", RULE_PHONE_INTERNATIONAL, SENSITIVE_PHONE, 2, 0},
-    {"\\b[2-9]\\d{2}-[2-9]\\d{2}-\\d{4}\\b", RULE_PHONE_NANP, SENSITIVE_PHONE, 12, 0},
-    {"\\b[2-9]\\d{2}\\.[2-9]\\d{2}\\.\\d{4}\\b", RULE_PHONE_NANP, SENSITIVE_PHONE, 12, 0},
-    {"\\([2-9]\\d{2}\\) [2-9]\\d{2}-\\d{4}\\b", RULE_PHONE_NANP, SENSITIVE_PHONE, 14, 0},
-    {"\\([2-9]\\d{2}\\)[2-9]\\d{2}-\\d{4}\\b", RULE_PHONE_NANP, SENSITIVE_PHONE, 13, 0},
-    {"\\$2[abxy]\\$\\d\\d\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 7, 0},
-    {"\\$2\\$\\d\\d\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 6, 0},
-    {"\\$argon2id\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 10, 0},
-    {"\\$argon2[id]\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 9, 0},
-    {"\\$[56]\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 3, 0},
-    {"pbkdf2_sha256\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 14, 0},
-    {"pbkdf2_sha1\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 12, 0},
-    {"\\$pbkdf2-sha(?:256|512)\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 15, 0},
-    {"\\$pbkdf2\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 8, 0},
-    {"eyJ", RULE_JWT, SENSITIVE_JWT, 3, 0},
-    {"-----BEGIN ", RULE_PRIVATE_KEY, SENSITIVE_PRIVATE_KEY, 11, 0},
-    {"(?:sk|rk)_(?:live|test)_", RULE_KEY_PREFIX, SENSITIVE_API_KEY, 8, 16},
-    {"pk_live_", RULE_KEY_PREFIX, SENSITIVE_API_KEY, 8, 16},
-    {"github_pat_", RULE_KEY_PREFIX, SENSITIVE_API_KEY, 11, 22},
-    {"xox[abprs]-", RULE_KEY_PREFIX, SENSITIVE_API_KEY, 5, 10},
-    {"(?:AKIA|ASIA)[A-Z0-9]{16}\\b", RULE_KEY_FIXED, SENSITIVE_API_KEY, 20, 0},
-    {"gh[pousr]_[A-Za-z0-9]{36}\\b", RULE_KEY_FIXED, SENSITIVE_API_KEY, 40, 0},
-    {"AIza[0-9A-Za-z_\\-]{35}", RULE_KEY_FIXED, SENSITIVE_API_KEY, 39, 0},
+    {"@", RULE_EMAIL, SENSITIVE_EMAIL, 1, 0, 0, NULL},
+    {"\\+[1-9]", RULE_PHONE_INTERNATIONAL, SENSITIVE_PHONE, 2, 0, 0, NULL},
+    {"\\$2[abxy]\\$\\d\\d\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 7, 0, 0, NULL},
+    {"\\$2\\$\\d\\d\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 6, 0, 0, NULL},
+    {"\\$argon2id\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 10, 0, 0, NULL},
+    {"\\$argon2[id]\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 9, 0, 0, NULL},
+    {"\\$[56]\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 3, 0, 0, NULL},
+    {"pbkdf2_sha256\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 14, 0, 0, NULL},
+    {"pbkdf2_sha1\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 12, 0, 0, NULL},
+    {"\\$pbkdf2-sha(?:256|512)\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 15, 0, 0, NULL},
+    {"\\$pbkdf2\\$", RULE_PASSWORD_HASH, SENSITIVE_PASSWORD_HASH, 8, 0, 0, NULL},
+    {"eyJ", RULE_JWT, SENSITIVE_JWT, 3, 0, 0, NULL},
+    {"-----BEGIN ", RULE_PRIVATE_KEY, SENSITIVE_PRIVATE_KEY, 11, 0, 0, NULL},
+    {"(?:sk|rk)_(?:live|test)_", RULE_KEY, SENSITIVE_API_KEY, 8, 16, 0, is_b64url},
+    {"pk_live_", RULE_KEY, SENSITIVE_API_KEY, 8, 16, 0, is_b64url},
+    {"github_pat_", RULE_KEY, SENSITIVE_API_KEY, 11, 22, 0, is_b64url},
+    {"xox[abprs]-", RULE_KEY, SENSITIVE_API_KEY, 5, 10, 0, is_b64url},
+    {"AKIA", RULE_KEY, SENSITIVE_API_KEY, 4, 16, 16, is_upper_or_digit},
+    {"ASIA", RULE_KEY, SENSITIVE_API_KEY, 4, 16, 16, is_upper_or_digit},
+    {"gh[pousr]_", RULE_KEY, SENSITIVE_API_KEY, 4, 36, 36, is_alnum},
+    {"AIza", RULE_KEY, SENSITIVE_API_KEY, 4, 35, 35, is_b64url},
 };
 
 #define TRIGGER_COUNT (sizeof triggers / sizeof triggers[0])
@@ -884,52 +881,6 @@ static void confirm(scan_ctx *s, sensitive_type type, size_t start, size_t end,
         found_add(s->w, s->found, type, p, end - start);
 }
 
-/* The digit run (with single spaces or dashes) that ends at `to`. */
-static void confirm_card(scan_ctx *s, size_t to) {
-    const uint8_t *d = s->data;
-    size_t i = to;
-    size_t digits = 0;
-    size_t last_group = to; /* start of the run's last separator-free group */
-    while (i > 0) {
-        uint8_t c = d[i - 1];
-        if (is_digit(c)) {
-            digits++;
-            i--;
-        } else if ((c == ' ' || c == '-') && i >= 2 && is_digit(d[i - 2]) && i < to &&
-                   is_digit(d[i])) {
-            if (last_group == to)
-                last_group = i;
-            i--;
-        } else {
-            break;
-        }
-        if (digits > 19)
-            break;
-    }
-    /* Part of a word, a decimal, a dotted or dashed number: not a card. */
-    if (i > 0 && (is_alpha(d[i - 1]) || d[i - 1] == '.' || d[i - 1] == '_' || d[i - 1] == '-' ||
-                  d[i - 1] == '+' || d[i - 1] == '/' || is_digit(d[i - 1])))
-        i = last_group;
-    if (to < s->len && d[to] == '.' && to + 1 < s->len && is_digit(d[to + 1]))
-        return;
-    if (to - i >= 13) {
-        const char *p = (const char *)d + i;
-        if (sensitive_card_valid(p, to - i)) {
-            found_add(s->w, s->found, SENSITIVE_CREDIT_CARD, p, to - i);
-            return;
-        }
-    }
-    if (last_group != to && to - last_group >= 13 && last_group > i)
-        confirm(s, SENSITIVE_CREDIT_CARD, last_group, to, sensitive_card_valid);
-}
-
-/* Neither a digit nor a joining character before start / at end. */
-static int standalone(const scan_ctx *s, size_t start, size_t end, const char *joiners) {
-    if (start > 0 && (is_alnum(s->data[start - 1]) || strchr(joiners, s->data[start - 1])))
-        return 0;
-    return end >= s->len || (!is_alnum(s->data[end]) && !strchr(joiners, s->data[end]));
-}
-
 static void confirm_iban(scan_ctx *s, size_t start) {
     const uint8_t *d = s->data;
     int want = iban_length((const char *)d + start);
@@ -1020,6 +971,21 @@ static void confirm_private_key(scan_ctx *s, size_t start, size_t to) {
                   p + sizeof tail - 1 - start);
 }
 
+static void confirm_email(scan_ctx *s, size_t at) {
+    const uint8_t *d = s->data;
+    size_t b = at;
+    while (b > 0 && at - b < 64 && is_local_char(d[b - 1]))
+        b--;
+    while (b < at && (d[b] == '.' || d[b] == '-' || d[b] == '+'))
+        b++;
+    size_t e = at + 1;
+    while (e < s->len && e - at < 254 && is_domain_char(d[e]))
+        e++;
+    while (e > at + 1 && (d[e - 1] == '.' || d[e - 1] == '-'))
+        e--;
+    confirm(s, SENSITIVE_EMAIL, b, e, sensitive_email_valid);
+}
+
 static int on_match(unsigned int id, unsigned long long from, unsigned long long to,
                     unsigned int flags, void *arg) {
     (void)from;
@@ -1033,37 +999,11 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     size_t start = end - t->back;
     const uint8_t *d = s->data;
     switch (t->rule) {
-    case RULE_EMAIL: {
-        size_t at = end - 2;
-        size_t b = at;
-        while (b > 0 && at - b < 64 && is_local_char(d[b - 1]))
-            b--;
-        while (b < at && (d[b] == '.' || d[b] == '-' || d[b] == '+'))
-            b++;
-        size_t e = at + 1;
-        while (e < s->len && e - at < 254 && is_domain_char(d[e]))
-            e++;
-        while (e > at + 1 && (d[e - 1] == '.' || d[e - 1] == '-'))
-            e--;
-        confirm(s, SENSITIVE_EMAIL, b, e, sensitive_email_valid);
-        break;
-    }
-    case RULE_CARD:
-        confirm_card(s, end);
-        break;
-    case RULE_SSN:
-        if (standalone(s, start, end, "-."))
-            confirm(s, SENSITIVE_SSN, start, end, sensitive_ssn_valid);
-        break;
-    case RULE_IBAN:
-        confirm_iban(s, start);
+    case RULE_EMAIL:
+        confirm_email(s, start);
         break;
     case RULE_PHONE_INTERNATIONAL:
         confirm_phone_international(s, start);
-        break;
-    case RULE_PHONE_NANP:
-        if (standalone(s, start, end, "-.+/"))
-            confirm(s, SENSITIVE_PHONE, start, end, sensitive_phone_valid);
         break;
     case RULE_PASSWORD_HASH:
         if (start == 0 || !is_b64url(d[start - 1]) || d[start] != '$')
@@ -1077,18 +1017,102 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     case RULE_PRIVATE_KEY:
         confirm_private_key(s, start, end);
         break;
-    case RULE_KEY_PREFIX: {
-        size_t e = token_end(s, end, is_b64url);
-        if ((start == 0 || !is_b64url(d[start - 1])) && e - end >= t->min_len)
+    case RULE_KEY: {
+        size_t e = token_end(s, end, t->key_char);
+        size_t n = e - end;
+        if ((start == 0 || !is_b64url(d[start - 1])) && n >= t->min_len &&
+            (t->max_len == 0 || (n == t->max_len && (e == s->len || !is_b64url(d[e])))))
             found_add(s->w, s->found, SENSITIVE_API_KEY, (const char *)d + start, e - start);
         break;
     }
-    case RULE_KEY_FIXED:
-        if (start == 0 || !is_b64url(d[start - 1]))
-            found_add(s->w, s->found, SENSITIVE_API_KEY, (const char *)d + start, end - start);
-        break;
     }
     return 0;
+}
+
+/* ------------------------------------------------------------- digit runs */
+
+/* A character that makes a digit run part of a word or a longer token. */
+static int joins_number(uint8_t c) {
+    return is_alpha(c) || c == '_' || c == '.' || c == '-' || c == '+' || c == '/';
+}
+
+/* "(NPA) NXX-XXXX" or "(NPA)NXX-XXXX" around the 3-digit run [start, end). */
+static void confirm_parenthesised_phone(scan_ctx *s, size_t start, size_t end) {
+    const uint8_t *d = s->data;
+    size_t p = end + 1;
+    if (p < s->len && d[p] == ' ')
+        p++;
+    if (p + 8 > s->len || d[p + 3] != '-' || (p + 8 < s->len && is_alnum(d[p + 8])))
+        return;
+    confirm(s, SENSITIVE_PHONE, start - 1, p + 8, sensitive_phone_valid);
+}
+
+/* One run of digits joined by single spaces, dashes or dots: [start, end)
+ * holds `digits` digits, the last separator-free group starts at last_group. */
+static void on_digit_run(scan_ctx *s, size_t start, size_t end, size_t digits, size_t last_group) {
+    const uint8_t *d = s->data;
+    uint32_t have = s->found->types;
+    uint8_t before = start > 0 ? d[start - 1] : ' ';
+    uint8_t after = end < s->len ? d[end] : ' ';
+    /* An IBAN starts with two capitals and the check digits. */
+    if (!(have & SENSITIVE_BIT(SENSITIVE_IBAN)) && start >= 2 && is_upper(d[start - 2]) &&
+        is_upper(d[start - 1]))
+        confirm_iban(s, start - 2);
+    if (joins_number(before) || is_alpha(after) || after == '_')
+        return;
+    size_t len = end - start;
+    if (!(have & SENSITIVE_BIT(SENSITIVE_CREDIT_CARD)) && digits >= 13) {
+        s->w->stats.candidates++;
+        if (digits <= 19)
+            confirm(s, SENSITIVE_CREDIT_CARD, start, end, sensitive_card_valid);
+        if (!(s->found->types & SENSITIVE_BIT(SENSITIVE_CREDIT_CARD)) && last_group > start &&
+            end - last_group >= 13)
+            confirm(s, SENSITIVE_CREDIT_CARD, last_group, end, sensitive_card_valid);
+    }
+    if (!(have & SENSITIVE_BIT(SENSITIVE_SSN)) && len == 11 && digits == 9 && d[start + 3] == '-' &&
+        d[start + 6] == '-')
+        confirm(s, SENSITIVE_SSN, start, end, sensitive_ssn_valid);
+    if (have & SENSITIVE_BIT(SENSITIVE_PHONE))
+        return;
+    if (len == 12 && digits == 10 && (d[start + 3] == '-' || d[start + 3] == '.') &&
+        d[start + 7] == d[start + 3])
+        confirm(s, SENSITIVE_PHONE, start, end, sensitive_phone_valid);
+    else if (len == 3 && before == '(' && after == ')')
+        confirm_parenthesised_phone(s, start, end);
+}
+
+static int is_run_separator(uint8_t c) {
+    return c == ' ' || c == '-' || c == '.';
+}
+
+/* Cards, SSNs, national phone numbers and IBANs all hold a run of digits;
+ * one pass over the bytes finds the runs and hands each to on_digit_run. */
+static void scan_digit_runs(scan_ctx *s) {
+    const uint8_t *d = s->data;
+    size_t n = s->len;
+    size_t i = 0;
+    while (i < n) {
+        if (!is_digit(d[i])) {
+            i++;
+            continue;
+        }
+        size_t start = i;
+        size_t last_group = i;
+        size_t digits = 0;
+        while (i < n) {
+            if (is_digit(d[i])) {
+                digits++;
+                i++;
+            } else if (is_run_separator(d[i]) && i + 1 < n && is_digit(d[i + 1])) {
+                i++;
+                last_group = i;
+            } else {
+                break;
+            }
+        }
+        if (digits >= 3)
+            on_digit_run(s, start, i, digits, last_group);
+    }
 }
 
 /* ------------------------------------------------------------ pattern scan */
@@ -1099,6 +1123,7 @@ static void scan_patterns(sensitive_worker *w, const uint8_t *data, size_t len,
         return;
     scan_ctx s = {w, data, len, found};
     hs_scan(w->db->database, (const char *)data, (unsigned)len, 0, w->scratch, on_match, &s);
+    scan_digit_runs(&s);
 }
 
 /* Cuts a part at sensitive_scan_bytes and counts it. */
@@ -1127,38 +1152,45 @@ typedef enum { NAME_OTHER, NAME_PASSWORD, NAME_TOKEN, NAME_API_KEY, NAME_SSN } n
 
 /* Field names compared lower case without '_', '-' and spaces, so
  * "access_token", "accessToken" and "Access-Token" are one name. */
+#define FIELD_NAME(name, cls)                                                                      \
+    { name, sizeof name - 1, cls }
+
 static const struct {
     const char *name;
+    uint8_t len;
     name_class cls;
 } field_names[] = {
-    {"password", NAME_PASSWORD},
-    {"passwd", NAME_PASSWORD},
-    {"pwd", NAME_PASSWORD},
-    {"pass", NAME_PASSWORD},
-    {"secret", NAME_PASSWORD},
-    {"passphrase", NAME_PASSWORD},
-    {"newpassword", NAME_PASSWORD},
-    {"oldpassword", NAME_PASSWORD},
-    {"currentpassword", NAME_PASSWORD},
-    {"confirmpassword", NAME_PASSWORD},
-    {"passwordconfirmation", NAME_PASSWORD},
-    {"clientsecret", NAME_PASSWORD},
-    {"accesstoken", NAME_TOKEN},
-    {"refreshtoken", NAME_TOKEN},
-    {"idtoken", NAME_TOKEN},
-    {"token", NAME_TOKEN},
-    {"authtoken", NAME_TOKEN},
-    {"sessiontoken", NAME_TOKEN},
-    {"xauthtoken", NAME_TOKEN},
-    {"xaccesstoken", NAME_TOKEN},
-    {"apikey", NAME_API_KEY},
-    {"xapikey", NAME_API_KEY},
-    {"apitoken", NAME_API_KEY},
-    {"ssn", NAME_SSN},
-    {"socialsecuritynumber", NAME_SSN},
+    FIELD_NAME("password", NAME_PASSWORD),
+    FIELD_NAME("passwd", NAME_PASSWORD),
+    FIELD_NAME("pwd", NAME_PASSWORD),
+    FIELD_NAME("pass", NAME_PASSWORD),
+    FIELD_NAME("secret", NAME_PASSWORD),
+    FIELD_NAME("passphrase", NAME_PASSWORD),
+    FIELD_NAME("newpassword", NAME_PASSWORD),
+    FIELD_NAME("oldpassword", NAME_PASSWORD),
+    FIELD_NAME("currentpassword", NAME_PASSWORD),
+    FIELD_NAME("confirmpassword", NAME_PASSWORD),
+    FIELD_NAME("passwordconfirmation", NAME_PASSWORD),
+    FIELD_NAME("clientsecret", NAME_PASSWORD),
+    FIELD_NAME("accesstoken", NAME_TOKEN),
+    FIELD_NAME("refreshtoken", NAME_TOKEN),
+    FIELD_NAME("idtoken", NAME_TOKEN),
+    FIELD_NAME("token", NAME_TOKEN),
+    FIELD_NAME("authtoken", NAME_TOKEN),
+    FIELD_NAME("sessiontoken", NAME_TOKEN),
+    FIELD_NAME("xauthtoken", NAME_TOKEN),
+    FIELD_NAME("xaccesstoken", NAME_TOKEN),
+    FIELD_NAME("apikey", NAME_API_KEY),
+    FIELD_NAME("xapikey", NAME_API_KEY),
+    FIELD_NAME("apitoken", NAME_API_KEY),
+    FIELD_NAME("ssn", NAME_SSN),
+    FIELD_NAME("socialsecuritynumber", NAME_SSN),
 };
 
 static name_class classify_name(const char *name, size_t len) {
+    /* Most member names are none of these: reject on length first. */
+    if (len < 3 || len > 32)
+        return NAME_OTHER;
     char folded[24];
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
@@ -1170,7 +1202,7 @@ static name_class classify_name(const char *name, size_t len) {
         folded[n++] = (char)lower(c);
     }
     for (size_t i = 0; i < sizeof field_names / sizeof field_names[0]; i++)
-        if (strlen(field_names[i].name) == n && memcmp(field_names[i].name, folded, n) == 0)
+        if (field_names[i].len == n && memcmp(field_names[i].name, folded, n) == 0)
             return field_names[i].cls;
     return NAME_OTHER;
 }

@@ -18,10 +18,11 @@
 #include "common/utf8.h"
 
 typedef struct walk_level {
-    uint8_t is_object; /* 1: object, 0: array */
-    uint8_t path_ok;   /* the container's own path was usable */
-    uint32_t path_len; /* length of the container's own path */
-    str_view key;      /* member name holding the container (absent at top) */
+    uint8_t is_object;  /* 1: object, 0: array */
+    uint8_t path_ok;    /* the container's own path was usable */
+    uint32_t path_len;  /* length of the container's own path */
+    uint32_t path_hash; /* FNV-1a of the container's own path */
+    str_view key;       /* member name holding the container (absent at top) */
 } walk_level;
 
 struct json_walker {
@@ -31,7 +32,8 @@ struct json_walker {
     walk_level *levels;  /* max_depth entries */
     char *path;          /* name_bytes + 1 */
     uint32_t path_len;
-    int path_ok; /* 0 when the current path is too long or not a valid name */
+    uint32_t path_hash; /* FNV-1a of path[0, path_len), kept as the path grows */
+    int path_ok;        /* 0 when the current path is too long or not a valid name */
     json_field *fields;
     uint8_t *format_state; /* per field: 0 no string yet, 1 format agreed, 2 disagreed */
     char *names;           /* max_fields * (name_bytes + 1) */
@@ -206,8 +208,9 @@ json_format json_string_format(const char *value, size_t len) {
 
 /* ------------------------------------------------------------------ fields */
 
-static uint32_t path_hash(const char *s, uint32_t len) {
-    uint32_t h = 2166136261u;
+#define FNV_OFFSET 2166136261u
+
+static uint32_t fnv_add(uint32_t h, const char *s, uint32_t len) {
     for (uint32_t i = 0; i < len; i++) {
         h ^= (uint8_t)s[i];
         h *= 16777619u;
@@ -224,7 +227,7 @@ static void reset_fields(json_walker *w) {
 static void record_field(json_walker *w, json_kind kind, str_view value, uint32_t depth) {
     if (!w->path_ok || w->path_len == 0)
         return;
-    uint32_t slot = path_hash(w->path, w->path_len) & w->slot_mask;
+    uint32_t slot = w->path_hash & w->slot_mask;
     json_field *f = NULL;
     uint32_t index;
     while (w->slots[slot] != 0) {
@@ -283,6 +286,7 @@ static void path_append(json_walker *w, const char *s, uint32_t n) {
     }
     memcpy(w->path + w->path_len, s, n);
     w->path_len += n;
+    w->path_hash = fnv_add(w->path_hash, s, n);
 }
 
 static void path_append_byte(json_walker *w, uint8_t c) {
@@ -334,6 +338,14 @@ static uint32_t hex4(const uint8_t *p) {
 /* Appends a member name (the raw bytes between the quotes, already checked
  * by scan_string) to the path, decoding escapes and checking UTF-8. */
 static void path_append_name(json_walker *w, const uint8_t *p, const uint8_t *end) {
+    /* Most names are plain ASCII without escapes: one copy. */
+    const uint8_t *q = p;
+    while (q < end && *q >= 0x20 && *q < 0x7f && *q != '\\')
+        q++;
+    if (q == end) {
+        path_append(w, (const char *)p, (uint32_t)(end - p));
+        return;
+    }
     while (p < end && w->path_ok) {
         if (*p != '\\') {
             size_t n = utf8_sequence(p, (size_t)(end - p));
@@ -512,6 +524,7 @@ static void emit(walk *k, json_kind kind, const uint8_t *value, size_t value_len
 /* The path of the next element of the array at the top of the stack. */
 static void enter_item_path(json_walker *w, const walk_level *level) {
     w->path_len = level->path_len;
+    w->path_hash = level->path_hash;
     w->path_ok = level->path_ok;
     path_append(w, "[]", 2);
 }
@@ -536,6 +549,7 @@ json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len
                                  json_value_fn on_value, void *arg, anomaly_counters *anomalies) {
     reset_fields(w);
     w->path_len = 0;
+    w->path_hash = FNV_OFFSET;
     w->path_ok = 1;
     w->dropped = w->too_long = w->bad_name = 0;
     walk k = {w, on_value, arg, 0, {NULL, 0}};
@@ -568,6 +582,7 @@ json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len
             k.key.ptr = (const char *)p + 1;
             k.key.len = (uint32_t)(close - p - 1);
             w->path_len = top->path_len;
+            w->path_hash = top->path_hash;
             w->path_ok = top->path_ok;
             if (w->path_len > 0)
                 path_append(w, ".", 1);
@@ -617,6 +632,7 @@ json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len
             level->is_object = (uint8_t)is_object;
             level->path_ok = (uint8_t)w->path_ok;
             level->path_len = w->path_len;
+            level->path_hash = w->path_hash;
             level->key = k.key;
             p++;
             if (is_object) {
@@ -669,6 +685,7 @@ json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len
         p++;
         k.depth--;
         w->path_len = top->path_len;
+        w->path_hash = top->path_hash;
         w->path_ok = top->path_ok;
         k.key = top->key;
         state = EXPECT_AFTER_VALUE;
