@@ -3,16 +3,17 @@
  * body, request headers, query string or response body carries, with one
  * masked sample per type as evidence (never the raw value).
  *
- * Two halves. A Hyperscan block-mode database of short triggers (an '@'
- * between address characters, the end of a digit run, "eyJ", "$2b$10$",
- * "sk_live_", "-----BEGIN ", ...), compiled once and shared read-only by
- * every thread; each trigger is confirmed by a validator that parses the
- * candidate around it (Luhn and issuer ranges for cards, mod-97 and the
- * country length table for IBANs, area/group/serial rules for SSNs, a
- * decoded JSON header with "alg" for JWTs, numbering plans for phones).
- * And field-name rules on decoded pairs: JSON members (parse/json_fields),
- * form and query pairs (parse/urlencoded) and header fields, for values
- * whose meaning is in their name (password, access_token, api_key, ssn).
+ * Candidates come from a Hyperscan block-mode database of literal
+ * triggers ('@', "+1".."+9", "eyJ", "$2b$10$", "$argon2", "sk_live_",
+ * "AKIA", "-----BEGIN ", ...), compiled once and shared read-only by every
+ * thread, and from one pass over the runs of digits (cards, SSNs, national
+ * phones, IBANs). Each candidate is confirmed by a validator that parses it
+ * in place (Luhn and issuer ranges for cards, mod-97 and the country length
+ * table for IBANs, area/group/serial rules for SSNs, a decoded JSON header
+ * with "alg" for JWTs, numbering plans for phones). Field-name rules on
+ * decoded pairs add what only a name says: JSON members (parse/json_fields),
+ * form and query pairs (parse/urlencoded) and header fields (password,
+ * access_token, api_key, ssn). docs/sensitive-data.md lists every rule.
  *
  * A value is reported as the most specific type it is: a JWT under
  * "access_token" or "?access_token=" is `jwt`, an opaque one is
@@ -21,7 +22,7 @@
  * response issuing a token is not) is the inventory's call.
  *
  * A worker (one per thread) holds the Hyperscan scratch, a JSON walker and
- * a decode buffer, all allocated at create: a scan allocates nothing. At
+ * two decode buffers, all allocated at create: a scan allocates nothing. At
  * most sensitive_scan_bytes of each message part are scanned; longer parts
  * are scanned up to the bound and counted as sensitive.truncated.
  */
@@ -110,7 +111,7 @@ typedef struct sensitive_stats {
 /* The compiled database: immutable, shared by all workers. */
 typedef struct sensitive_db sensitive_db;
 
-/* Compiles the database (about 10 ms; once at startup). AS_ERR_UNSUPPORTED
+/* Compiles the database (tens of milliseconds: once at startup). AS_ERR_UNSUPPORTED
  * when the CPU lacks what Hyperscan needs (SSSE3). */
 as_status sensitive_db_create(sensitive_db **out);
 void sensitive_db_destroy(sensitive_db *db);

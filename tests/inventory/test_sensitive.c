@@ -294,6 +294,13 @@ static void realistic_bodies(void **state) {
                                 "{\"refresh_token\":\"8f14e45fceea167a5a36dedd4bea2543\","
                                 "\"apiKey\":\"3c59dc048e8850243be8079a5c74d079\"}"),
                      BIT(ACCESS_TOKEN) | BIT(API_KEY));
+    /* "pbkdf2_" inside a word is no hash; a '$' format after other text is */
+    assert_int_equal(
+        body_types(w, "text/plain",
+                   "xpbkdf2_sha256$260000$seasalt42$HU6gqzT3e8NgxAWhQJWTcMH2e7OH4mKNhiOd"
+                   "5Si+agU="),
+        0);
+    assert_int_equal(body_types(w, "text/plain", "hash=" SAMPLE_BCRYPT), BIT(PASSWORD_HASH));
     /* a form login */
     assert_int_equal(body_types(w, "application/x-www-form-urlencoded",
                                 "user=jane%40example.com&passwd=s3cr3t%21&remember=1"),
