@@ -96,7 +96,14 @@
     X(CREDENTIAL_TOO_MANY, "credential.too_many")                                                  \
     X(CREDENTIAL_BAD_BASIC, "credential.bad_basic")                                                \
     X(CREDENTIAL_DECODE_FULL, "credential.decode_space_full")                                      \
-    X(CREDENTIAL_BAD_FORWARDED_FOR, "credential.bad_forwarded_for")
+    X(CREDENTIAL_BAD_FORWARDED_FOR, "credential.bad_forwarded_for")                                \
+    /* body facts and sensitive data */                                                            \
+    X(JSON_INVALID, "json.invalid")                                                                \
+    X(JSON_TOO_DEEP, "json.too_deep")                                                              \
+    X(JSON_FIELDS_DROPPED, "json.fields_dropped")                                                  \
+    X(JSON_NAME_TOO_LONG, "json.name_too_long")                                                    \
+    X(JSON_BAD_NAME, "json.bad_name")                                                              \
+    X(SENSITIVE_TRUNCATED, "sensitive.truncated")
 
 typedef enum {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

@@ -108,7 +108,16 @@
     X(jwt_max_bytes, 8192, 64, 16384, "treat the token as opaque, count jwt.too_long",             \
       "access tokens are < 2 KiB; Azure AD tokens with group claims reach 4-6 KiB")                \
     X(credentials_per_request, 8, 1, 16, "keep the first ones, count credential.too_many",         \
-      "a request carries one or two credentials; cookies can add a few")
+      "a request carries one or two credentials; cookies can add a few")                           \
+    X(sensitive_scan_bytes, 131072, 0, 16777216,                                                   \
+      "scan the first bytes, count sensitive.truncated",                                           \
+      "whole-record dumps (GET /db-style) put cards ~90 KiB in; bounds scan time per message")     \
+    X(json_max_depth, 32, 1, 1024, "stop walking the body, count json.too_deep",                   \
+      "real API bodies nest < 10 levels; bounds the walker's stack")                               \
+    X(json_fields_per_body, 128, 1, 65536, "keep the first fields, count json.fields_dropped",     \
+      "distinct field paths of one body kept as facts (arrays of records repeat paths)")           \
+    X(json_field_name_bytes, 128, 8, 4096, "skip the field, count json.name_too_long",             \
+      "dotted path of a field (user.address.city); longer names are data, not schema")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

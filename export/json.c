@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/utf8.h"
+
 void json_writer_init(json_writer *w) {
     memset(w, 0, sizeof *w);
 }
@@ -109,38 +111,6 @@ void json_array_begin(json_writer *w) {
 
 void json_array_end(json_writer *w) {
     close_level(w, ']');
-}
-
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
-static size_t utf8_sequence(const uint8_t *s, size_t left) {
-    uint8_t c = s[0];
-    size_t need;
-    uint32_t min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (left < need)
-        return 0;
-    uint32_t cp = c & (0x3f >> (need - 1));
-    for (size_t i = 1; i < need; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return need;
 }
 
 /* Length of the run of bytes copied as they are (printable ASCII but '"'

@@ -19,6 +19,7 @@ PACKAGES=(
     node-llhttp # generated llhttp C sources in /usr/share/llhttp
     zlib1g-dev libbrotli-dev
     libyaml-dev # OpenAPI specs (--spec), YAML and JSON
+    libhyperscan-dev # multi-pattern engine of the sensitive-data scanner
     # tests and checks
     libcmocka-dev python3 clang-format kcat
     # benchmark baselines and reference tools
