@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "parse/jwt.h"
 
 #define ANALYTICS_WAYS 8
 #define SKETCH 64
@@ -232,6 +233,8 @@ typedef struct campaign_state { /* per login endpoint: the stuffing sources */
     uint32_t source_count;
 } campaign_state;
 
+#define JWT_VERDICTS 1024
+
 typedef struct open_episode {
     uint32_t index; /* finding index + 1; 0 = none */
 } open_episode;
@@ -247,6 +250,8 @@ struct analytics {
     uint32_t ring_head, ring_len;
     uint64_t last_tick_ns;
     analytics_stats stats;
+    uint64_t jwt_checked[JWT_VERDICTS]; /* token fingerprints checked for default keys */
+    uint8_t jwt_weak[JWT_VERDICTS];
 };
 
 as_status analytics_create(const limits *lim, analytics **out) {
@@ -528,7 +533,8 @@ static int object_foreign(analytics *a, uint64_t endpoint_key, str_view object, 
 }
 
 static void detect_bola(analytics *a, const analytics_observation *obs) {
-    if (obs->identity_kind == ANALYTICS_ANONYMOUS || obs->object_count == 0 || obs->endpoint < 0)
+    if (obs->identity_kind == ANALYTICS_ANONYMOUS || obs->object_count == 0 || obs->endpoint < 0 ||
+        obs->public_endpoint)
         return;
     int foreign = 0;
     for (uint32_t i = 0; i < obs->object_count && i < ANALYTICS_MAX_OBJECTS; i++)
@@ -704,6 +710,34 @@ static void detect_logins(analytics *a, const analytics_observation *obs) {
 
 /* ---- weak tokens and cleartext credentials --------------------------------------------- */
 
+/* Secrets that framework documentation, tutorials and sample configs ship
+ * with; a token signed with one can be forged by anyone. */
+static const char *const default_secrets[] = {
+    "secret",          "secretkey",  "secret-key", "secret_key",  "your-256-bit-secret",
+    "your_jwt_secret", "jwt-secret", "jwt_secret", "jwtsecret",   "changeme",
+    "change-me",       "changeit",   "mysecret",   "supersecret", "shhhhh",
+    "keyboard cat",    "password",   "123456",     "default",     "test",
+    "development",     "s3cr3t",     "key",        "private",     "token"};
+
+/* 1 when the HMAC-signed token verifies with a default secret; each
+ * distinct token is checked once (a direct-mapped cache of verdicts). */
+static int default_key(analytics *a, const analytics_jwt *j) {
+    if (j->alg.len < 2 || (j->alg.ptr[0] | 0x20) != 'h' || (j->alg.ptr[1] | 0x20) != 's' ||
+        !j->token.ptr)
+        return 0;
+    uint64_t fp = j->token_fingerprint ? j->token_fingerprint : 1;
+    size_t slot = hash_mix64(fp) % JWT_VERDICTS;
+    if (a->jwt_checked[slot] == fp)
+        return a->jwt_weak[slot];
+    int weak = 0;
+    for (size_t i = 0; i < sizeof default_secrets / sizeof default_secrets[0] && !weak; i++)
+        weak = jwt_hs_key_matches(j->token.ptr, j->token.len, default_secrets[i],
+                                  strlen(default_secrets[i])) == 1;
+    a->jwt_checked[slot] = fp;
+    a->jwt_weak[slot] = (uint8_t)weak;
+    return weak;
+}
+
 static int alg_is_none(str_view alg) {
     return alg.len == 0 ||
            (alg.len == 4 && (alg.ptr[0] | 0x20) == 'n' && (alg.ptr[1] | 0x20) == 'o' &&
@@ -724,7 +758,8 @@ static void detect_weak_jwt(analytics *a, const analytics_observation *obs) {
         reasons[n++] = "no_exp";
     else if ((j->iat && j->exp - j->iat > max_life) || j->exp - now > max_life)
         reasons[n++] = "long_lived";
-    if (j->default_key)
+    int weak_key = default_key(a, j);
+    if (weak_key)
         reasons[n++] = "default_key";
     if (n == 0)
         return;
@@ -740,7 +775,7 @@ static void detect_weak_jwt(analytics *a, const analytics_observation *obs) {
         f->names_key = "reasons";
         for (int i = 0; i < n; i++)
             add_name(f, (str_view){reasons[i], (uint32_t)strlen(reasons[i])});
-        f->severity = j->default_key || alg_is_none(j->alg) ? "high" : "medium";
+        f->severity = weak_key || alg_is_none(j->alg) ? "high" : "medium";
     }
     episode_update(a, f, obs, 0);
 }

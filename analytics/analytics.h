@@ -64,8 +64,9 @@ typedef struct analytics_jwt {
     int present;
     str_view alg; /* header alg as written */
     int has_exp;
-    int64_t exp, iat; /* seconds since the epoch (0 when absent) */
-    int default_key;  /* HS signature verifies with a well-known default secret */
+    int64_t exp, iat;           /* seconds since the epoch (0 when absent) */
+    str_view token;             /* the token as sent, for the default-key check */
+    uint64_t token_fingerprint; /* of the token: each token is checked once */
 } analytics_jwt;
 
 /* Objects (IDs) a request names: the path segments the template turned
@@ -84,6 +85,9 @@ typedef struct analytics_observation {
     uint64_t path_key;     /* hash of method and raw path */
     str_view objects[ANALYTICS_MAX_OBJECTS];
     uint32_t object_count;
+    int public_endpoint; /* objects readable without credentials: no object-level
+                            authorization to break (spec says public, or anonymous
+                            callers got 2xx) */
     uint16_t status;
     /* login facts: a request that carries a username and a password field */
     int login_attempt;

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "options.h"
 #include "pipeline.h"
 
@@ -156,7 +158,16 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    model_config mc = {&o.lim, config.sensor, events, spec};
+    /* Pseudonyms of secrets need a key that stays the same for a deployment:
+     * the store keeps one (issue #3); until then a per-run key is drawn. */
+    uint8_t pseudonym_key[32];
+    if (RAND_bytes(pseudonym_key, sizeof pseudonym_key) != 1) {
+        fprintf(stderr, "apisensor: cannot draw a pseudonym key\n");
+        app_options_free(&o);
+        return 1;
+    }
+    model_config mc = {&o.lim,         config.sensor,    events,        spec,
+                       &o.credentials, o.raw_identities, pseudonym_key, sizeof pseudonym_key};
     model *m = NULL;
     as_status st = model_create(&mc, &m);
     if (st != AS_OK) {

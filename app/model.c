@@ -17,22 +17,48 @@
 #include "export/finding_event.h"
 #include "analytics/analytics.h"
 #include "inventory/inventory.h"
+#include "inventory/sensitive.h"
+#include "parse/json_fields.h"
+#include "parse/login.h"
+#include "parse/pseudonym.h"
 
-/* CONTRACT.md auth kinds, by inventory auth bit. */
+/* CONTRACT.md auth kinds, by inventory auth bit (credential_kind order). */
 static const char *const auth_names[] = {
-    "bearer_jwt", "bearer_token", "api_key_header", "query_credential", "basic", "cookie", "mtls"};
-#define AUTH_KINDS (sizeof auth_names / sizeof auth_names[0])
+#define AUTH_NAME(id, name) name,
+    CREDENTIAL_KIND_LIST(AUTH_NAME)
+#undef AUTH_NAME
+};
+#define AUTH_KINDS CREDENTIAL_KIND_COUNT
 
-/* CONTRACT.md sensitive data types, by inventory type bit. */
-static const char *const type_names[] = {"email",   "credit_card",  "ssn",           "iban",
-                                         "phone",   "password",     "password_hash", "jwt",
-                                         "api_key", "access_token", "private_key"};
-#define TYPE_COUNT (sizeof type_names / sizeof type_names[0])
+/* CONTRACT.md sensitive data types, by inventory type bit (sensitive_type order). */
+static const char *const type_names[] = {
+#define TYPE_NAME(id, name) name,
+    SENSITIVE_TYPE_LIST(TYPE_NAME)
+#undef TYPE_NAME
+};
+#define TYPE_COUNT SENSITIVE_TYPE_COUNT
+
+/* Opaque tokens and session cookies handed out by a login, tied to the
+ * user who logged in (direct-mapped: a newer login replaces an older one). */
+#define ISSUED_SLOTS 4096
+typedef struct issued_token {
+    uint64_t fingerprint; /* 0 = free */
+    char user[ANALYTICS_NAME_BYTES];
+} issued_token;
 
 struct model {
     model_config config;
     inventory *inventory;
     analytics *analytics;
+    sensitive_db *sensitive_db;
+    sensitive_worker *scanner;
+    json_walker *walker;
+    pseudonym *pseudonym;
+    credential_set credentials;
+    login_facts login;
+    sensitive_found found[SENSITIVE_LOCATION_COUNT];
+    issued_token *issued;
+    anomaly_counters anomalies;
     json_writer json;
     model_totals totals;
 };
@@ -68,6 +94,19 @@ as_status model_create(const model_config *config, model **out) {
     as_status st = inventory_create(&ic, &m->inventory);
     if (st == AS_OK)
         st = analytics_create(lim, &m->analytics);
+    if (st == AS_OK)
+        st = sensitive_db_create(&m->sensitive_db);
+    if (st == AS_OK)
+        st = sensitive_worker_create(m->sensitive_db, lim, &m->scanner);
+    if (st == AS_OK)
+        st = json_walker_create(lim, &m->walker);
+    if (st == AS_OK)
+        st = pseudonym_create(config->pseudonym_key, config->pseudonym_key_len, &m->pseudonym);
+    if (st == AS_OK) {
+        m->issued = calloc(ISSUED_SLOTS, sizeof *m->issued);
+        if (!m->issued)
+            st = AS_ERR_NOMEM;
+    }
     if (st != AS_OK) {
         model_destroy(m);
         return st;
@@ -81,6 +120,11 @@ void model_destroy(model *m) {
         return;
     inventory_destroy(m->inventory);
     analytics_destroy(m->analytics);
+    sensitive_worker_destroy(m->scanner);
+    sensitive_db_destroy(m->sensitive_db);
+    json_walker_destroy(m->walker);
+    pseudonym_destroy(m->pseudonym);
+    free(m->issued);
     json_writer_free(&m->json);
     free(m);
 }
@@ -294,9 +338,17 @@ static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
     r.first_seen_ns = f->first_seen_ns;
     r.last_seen_ns = f->last_seen_ns;
     r.count = f->count;
+    char masked_id[PSEUDONYM_HEX_BYTES];
     if (f->identity_kind != ANALYTICS_ANONYMOUS) {
         r.identity_kind = text(analytics_identity_kind_name(f->identity_kind));
         r.identity_id = text(f->identity_id);
+        int secret = f->identity_kind == ANALYTICS_API_KEY ||
+                     f->identity_kind == ANALYTICS_BEARER_TOKEN ||
+                     f->identity_kind == ANALYTICS_SESSION_COOKIE;
+        if (secret && !m->config.raw_identities) {
+            pseudonym_hex(m->pseudonym, f->identity_id, strlen(f->identity_id), masked_id);
+            r.identity_id = text(masked_id);
+        }
     } else if (f->client_ip.family &&
                (f->type == ANALYTICS_BOLA || f->type == ANALYTICS_ENUMERATION)) {
         r.identity_kind = text("client_ip");
@@ -438,6 +490,49 @@ static uint32_t path_objects(const char *template, str_view path, str_view *out,
     return n;
 }
 
+/* The identity a login response handed out, when a later request carries
+ * it as an opaque token or session cookie. */
+static issued_token *issued_slot(model *m, uint64_t fingerprint) {
+    return &m->issued[hash_mix64(fingerprint) & (ISSUED_SLOTS - 1)];
+}
+
+static void remember_login(model *m, const login_facts *lf) {
+    if (!lf->user.ptr || lf->user.len == 0)
+        return;
+    uint64_t fps[2] = {lf->returns_token && !lf->token_is_jwt ? lf->token_fingerprint : 0,
+                       lf->sets_session_cookie ? lf->cookie_fingerprint : 0};
+    for (int i = 0; i < 2; i++) {
+        if (!fps[i])
+            continue;
+        issued_token *slot = issued_slot(m, fps[i]);
+        slot->fingerprint = fps[i];
+        size_t n = lf->user.len < sizeof slot->user - 1 ? lf->user.len : sizeof slot->user - 1;
+        memcpy(slot->user, lf->user.ptr, n);
+        slot->user[n] = 0;
+    }
+}
+
+static analytics_identity_kind analytics_kind(identity_kind kind) {
+    switch (kind) {
+    case IDENTITY_JWT_SUB:
+        return ANALYTICS_JWT_SUB;
+    case IDENTITY_API_KEY:
+        return ANALYTICS_API_KEY;
+    case IDENTITY_BEARER_TOKEN:
+        return ANALYTICS_BEARER_TOKEN;
+    case IDENTITY_BASIC_USER:
+        return ANALYTICS_BASIC_USER;
+    case IDENTITY_SESSION_COOKIE:
+        return ANALYTICS_SESSION_COOKIE;
+    case IDENTITY_CLIENT_CERT:
+        return ANALYTICS_CLIENT_CERT;
+    case IDENTITY_CLIENT_IP:
+    case IDENTITY_KIND_COUNT:
+        break;
+    }
+    return ANALYTICS_ANONYMOUS;
+}
+
 void model_transaction(model *m, const http_transaction *tx) {
     m->totals.transactions++;
     inventory_observation o;
@@ -456,9 +551,37 @@ void model_transaction(model *m, const http_transaction *tx) {
         o.host = (str_view){server, n > 0 ? (uint32_t)n : 0};
     }
     o.status = tx->status;
-    o.client = hash_bytes(HASH_SEED, &tx->client_ip, sizeof tx->client_ip);
     o.request_content_type = tx->request.content_type;
     o.response_content_type = tx->response.content_type;
+
+    /* credentials, identity, login facts, sensitive data */
+    credential_set *creds = &m->credentials;
+    credential_extract(tx, m->config.credentials, creds, &m->anomalies);
+    login_facts *lf = &m->login;
+    login_extract(tx, m->config.credentials, lf, &m->anomalies);
+    sensitive_scan_transaction(m->scanner, tx, m->found, &m->anomalies);
+    const credential_identity *who = &creds->identity;
+    const credential *jwt_cred = NULL;
+    int basic = 0;
+    for (uint32_t i = 0; i < creds->count; i++) {
+        const credential *c = &creds->items[i];
+        o.auth_kinds |= 1u << c->kind;
+        basic |= c->kind == CREDENTIAL_BASIC;
+        if (c->location == CREDENTIAL_IN_QUERY &&
+            o.query_credential_count < INVENTORY_MAX_QUERY_CREDENTIALS)
+            o.query_credentials[o.query_credential_count++] = c->name;
+        if (!jwt_cred && c->jwt >= 0)
+            jwt_cred = c;
+    }
+    o.identity = who->kind == IDENTITY_CLIENT_IP ? 0 : who->fingerprint;
+    o.client = hash_bytes(HASH_SEED, &who->client_ip, sizeof who->client_ip);
+    for (int i = 0; i < INVENTORY_LOCATIONS; i++)
+        o.sensitive[i] = m->found[i].types;
+    int success = tx->status >= 200 && tx->status < 300;
+    o.issues_token = success && (lf->returns_token || lf->sets_session_cookie);
+    if (o.issues_token)
+        remember_login(m, lf);
+
     openapi_hit hit;
     inventory_spec_match match;
     char spec_path[INVENTORY_PATH_BYTES];
@@ -481,8 +604,20 @@ void model_transaction(model *m, const http_transaction *tx) {
     analytics_observation b;
     memset(&b, 0, sizeof b);
     b.ts_ns = o.ts_ns;
-    b.identity_kind = ANALYTICS_ANONYMOUS;
-    b.client_ip = tx->client_ip;
+    b.identity_kind = analytics_kind(who->kind);
+    b.identity = o.identity;
+    b.identity_id = who->id;
+    if (who->kind == IDENTITY_BEARER_TOKEN || who->kind == IDENTITY_SESSION_COOKIE) {
+        const credential *c = who->credential >= 0 ? &creds->items[who->credential] : NULL;
+        issued_token *slot = c ? issued_slot(m, c->fingerprint) : NULL;
+        if (slot && slot->fingerprint == c->fingerprint) {
+            /* a token from a login: the user who logged in is the identity */
+            b.identity_kind = ANALYTICS_BASIC_USER;
+            b.identity_id = (str_view){slot->user, (uint32_t)strlen(slot->user)};
+            b.identity = hash_bytes_nocase(HASH_SEED, slot->user, strlen(slot->user));
+        }
+    }
+    b.client_ip = who->client_ip;
     b.endpoint = endpoint;
     b.path_key =
         hash_bytes(hash_bytes(HASH_SEED, o.method.ptr, o.method.len), o.path.ptr, o.path.len);
@@ -494,13 +629,30 @@ void model_transaction(model *m, const http_transaction *tx) {
                                   strlen(ep->host)),
                        ep->path, strlen(ep->path));
         b.object_count = path_objects(ep->path, o.path, b.objects, ANALYTICS_MAX_OBJECTS);
+        b.public_endpoint = (o.spec && !o.spec->requires_auth) || ep->anonymous_success > 0;
     } else {
         const char *t = inventory_last_template(m->inventory);
         b.endpoint_key =
             hash_bytes(hash_bytes(HASH_SEED, o.method.ptr, o.method.len), t, strlen(t));
     }
     b.status = tx->status;
+    b.login_attempt = lf->user.ptr && lf->user.len > 0 && lf->has_password;
+    b.username = lf->user;
+    b.login_success = success && b.login_attempt && (lf->returns_token || lf->sets_session_cookie);
     b.cleartext = 1;
+    b.basic_auth = basic;
+    if (jwt_cred) {
+        const jwt_claims *claims = credential_jwt(creds, jwt_cred);
+        b.jwt.present = claims != NULL;
+        if (claims) {
+            b.jwt.alg = (str_view){claims->alg.text, claims->alg.len};
+            b.jwt.has_exp = claims->has_exp;
+            b.jwt.exp = claims->exp;
+            b.jwt.iat = claims->has_iat ? claims->iat : 0;
+            b.jwt.token = jwt_cred->value;
+            b.jwt.token_fingerprint = jwt_cred->fingerprint;
+        }
+    }
     analytics_observe(m->analytics, &b);
     drain_behaviour(m, o.ts_ns);
 }

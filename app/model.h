@@ -21,6 +21,7 @@
 #include "common/status.h"
 #include "export/event.h"
 #include "inventory/openapi.h"
+#include "parse/credential.h"
 #include "parse/transaction.h"
 
 typedef struct model model;
@@ -28,8 +29,12 @@ typedef struct model model;
 typedef struct model_config {
     const limits *lim;
     event_sensor sensor;
-    FILE *events;             /* endpoint and finding events; NULL = none */
-    const openapi_spec *spec; /* declared inventory, borrowed; NULL = none */
+    FILE *events;                         /* endpoint and finding events; NULL = none */
+    const openapi_spec *spec;             /* declared inventory, borrowed; NULL = none */
+    const credential_config *credentials; /* names and proxies, borrowed */
+    int raw_identities;                   /* write secrets-derived identities raw */
+    const uint8_t *pseudonym_key;         /* HMAC key of pseudonyms */
+    size_t pseudonym_key_len;
 } model_config;
 
 typedef struct model_totals {

@@ -481,6 +481,7 @@ static void fold_endpoint(inventory_endpoint *into, const inventory_endpoint *fr
     into->requests += from->requests;
     into->success += from->success;
     into->unauthenticated_success += from->unauthenticated_success;
+    into->anonymous_success += from->anonymous_success;
     for (int i = 0; i < INVENTORY_STATUS_SLOTS; i++)
         if (from->status_codes[i])
             add_status(into, from->status_codes[i], from->status_counts[i]);
@@ -750,6 +751,8 @@ int inventory_observe(inventory *inv, const inventory_observation *obs) {
         int required = inv->config.spec_loaded ? (!obs->spec || obs->spec->requires_auth) : 1;
         if (obs->auth_kinds == 0 && obs->status < 300 && required)
             ep->unauthenticated_success++;
+        if (obs->auth_kinds == 0 && obs->status < 300)
+            ep->anonymous_success++;
     }
     if (changed && ep->listed)
         queue(inv, INVENTORY_EVENT_ENDPOINT, index);

@@ -111,6 +111,7 @@ typedef struct inventory_endpoint {
     uint64_t requests;
     uint64_t success;                 /* 2xx and 3xx */
     uint64_t unauthenticated_success; /* 2xx without a credential where one was required */
+    uint64_t anonymous_success;       /* 2xx without any credential */
     uint16_t status_codes[INVENTORY_STATUS_SLOTS]; /* 0 = free slot */
     uint64_t status_counts[INVENTORY_STATUS_SLOTS];
     uint64_t status_other; /* statuses beyond the slots, and "no response" */

@@ -212,12 +212,22 @@ static void test_weak_jwt_and_cleartext(void **state) {
     o.jwt.has_exp = 1;
     o.jwt.iat = (int64_t)(T0 / SECOND);
     o.jwt.exp = o.jwt.iat + 3600;
+    /* {"alg":"HS256","typ":"JWT"} {"sub":"3","iat":1700000000,"exp":1700003600},
+     * signed with a long random secret */
+    o.jwt.token = sv("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                     "eyJzdWIiOiIzIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9."
+                     "v3BwDqX0KNxyDvkNDxB4VNZJ4zKl7ByEb2oag36YYBs");
+    o.jwt.token_fingerprint = 1;
     analytics_observe(a, &o);
     assert_int_equal(count_type(a, ANALYTICS_WEAK_JWT), 0);
     o.jwt.alg = sv("none");
     analytics_observe(a, &o);
+    /* the same claims signed with "secret", a documented default */
     o.jwt.alg = sv("HS256");
-    o.jwt.default_key = 1;
+    o.jwt.token = sv("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                     "eyJzdWIiOiIzIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9."
+                     "s8fShlCZKpGn68YvGvDAE2LKXPmlXcxibMvyd_wm8M4");
+    o.jwt.token_fingerprint = 2;
     analytics_observe(a, &o);
     assert_int_equal(count_type(a, ANALYTICS_WEAK_JWT), 2);
     /* a login over plain HTTP */
