@@ -1353,8 +1353,10 @@ void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8
         return;
     }
     scan_patterns(w, data, len, found);
-    int json = str_view_present(content_type) ? media_is_json(content_type)
-                                              : first_byte_is(data, len, "{[");
+    /* Clients often send JSON as text/plain or without a type: sniff those. */
+    int untyped = !str_view_present(content_type) || media_is(content_type, "text/plain") ||
+                  media_is(content_type, "application/octet-stream");
+    int json = media_is_json(content_type) || (untyped && first_byte_is(data, len, "{["));
     if (json) {
         json_ctx ctx = {w, found};
         json_walker_run(walker ? walker : w->walker, data, len, on_json_value, &ctx, anomalies);

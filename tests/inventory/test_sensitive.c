@@ -311,6 +311,9 @@ static void realistic_bodies(void **state) {
     assert_int_equal(body_types(w, "image/png", "jane@example.com"), 0);
     /* no Content-Type: sniffed as JSON */
     assert_int_equal(body_types(w, NULL, "{\"pwd\":\"letmein\"}"), BIT(PASSWORD));
+    assert_int_equal(body_types(w, "text/plain;charset=UTF-8", " {\"pwd\":\"letmein\"}"),
+                     BIT(PASSWORD));
+    assert_int_equal(body_types(w, "text/html", "{\"pwd\":\"letmein\"}"), 0);
 
     /* samples are masked */
     sensitive_found found;
