@@ -129,9 +129,9 @@ static const card_range card_ranges[] = {
     {6761, 6763, 4, LEN(13) | LEN(15) | LEN_16_19}, /* Maestro */
 };
 
-/* Copies the digits of a grouped number ("4111 1111-..." not allowed: one
- * separator kind, single separators between digits) into out. Returns the
- * digit count, 0 when the grouping is not a number's. */
+/* Copies the digits of a number, plain or grouped by single spaces or by
+ * single dashes (one kind: "4111 1111-1111 1111" is no number), into out.
+ * Returns the digit count, 0 for any other text or more than cap digits. */
 static size_t collect_digits(const char *text, size_t len, char *out, size_t cap) {
     size_t n = 0;
     char sep = 0;

@@ -355,6 +355,11 @@ static void headers_and_query(void **state) {
     sensitive_scan_headers(w, opaque_headers, 3, &found);
     assert_int_equal(found.types, BIT(ACCESS_TOKEN) | BIT(API_KEY));
     assert_string_equal(found.sample[SENSITIVE_API_KEY], "****d079");
+    /* a JWT in a cookie is still a JWT in the request headers */
+    const http_header_view cookie[] = {HEADER("Cookie", "theme=dark; session=" SAMPLE_JWT)};
+    sensitive_found_clear(&found);
+    sensitive_scan_headers(w, cookie, 1, &found);
+    assert_int_equal(found.types, BIT(JWT));
     const http_header_view basic[] = {HEADER("Authorization", "Basic dXNlcjpwYXNz")};
     sensitive_found_clear(&found);
     sensitive_scan_headers(w, basic, 1, &found);
