@@ -1127,9 +1127,11 @@ static void scan_patterns(sensitive_worker *w, const uint8_t *data, size_t len,
     scan_digit_runs(&s);
 }
 
-/* Cuts a part at sensitive_scan_bytes and counts it. */
+/* Cuts a part at sensitive_scan_bytes and counts it; 0 = scanning is off. */
 static size_t bound_part(sensitive_worker *w, size_t len, sensitive_found *found,
                          anomaly_counters *anomalies) {
+    if (w->scan_bytes == 0)
+        return 0;
     w->stats.parts++;
     if (len > w->scan_bytes) {
         len = w->scan_bytes;
@@ -1347,6 +1349,8 @@ void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8
         media_is(content_type, "video/") || media_is(content_type, "font/"))
         return;
     len = bound_part(w, len, found, anomalies);
+    if (len == 0)
+        return;
     if (media_is(content_type, "application/x-www-form-urlencoded")) {
         size_t n = scan_pairs(w, (const char *)data, len, found);
         scan_patterns(w, (const uint8_t *)w->decoded, n, found);
@@ -1406,6 +1410,8 @@ static void check_header(sensitive_worker *w, const http_header_view *h, sensiti
 
 void sensitive_scan_headers(sensitive_worker *w, const http_header_view *headers, uint32_t count,
                             sensitive_found *found) {
+    if (w->scan_bytes == 0)
+        return;
     size_t out = 0;
     int cut = 0;
     for (uint32_t i = 0; i < count; i++) {

@@ -404,6 +404,22 @@ static void scan_bound(void **state) {
     assert_int_equal(st.truncated, 1);
     assert_int_equal(st.bytes, 1024);
     sensitive_worker_destroy(w);
+
+    /* 0 turns scanning off: nothing found, nothing counted */
+    lim.sensitive_scan_bytes = 0;
+    w = new_worker(&lim);
+    sensitive_found_clear(&found);
+    sensitive_scan_body(w, (str_view){"application/json", 16}, (const uint8_t *)body, strlen(body),
+                        NULL, &found, &anomalies);
+    sensitive_scan_query(w, "email=jane%40example.com", 24, &found);
+    const http_header_view auth = {{"Authorization", 13},
+                                   {"Bearer " SAMPLE_JWT, sizeof "Bearer " SAMPLE_JWT - 1}};
+    sensitive_scan_headers(w, &auth, 1, &found);
+    assert_int_equal(found.types, 0);
+    assert_int_equal(found.truncated, 0);
+    assert_int_equal(anomalies.count[ANOMALY_SENSITIVE_TRUNCATED], 1);
+    assert_int_equal(sensitive_worker_get_stats(w).parts, 0);
+    sensitive_worker_destroy(w);
 }
 
 /* ------------------------------------------------ scenario captures vs labels */
