@@ -111,7 +111,7 @@
       "a request carries one or two credentials; cookies can add a few")                           \
     X(sensitive_scan_bytes, 131072, 0, 16777216,                                                   \
       "scan the first bytes, count sensitive.truncated",                                           \
-      "whole-record dumps (GET /db-style) put cards ~90 KiB in; bounds scan time per message")     \
+      "dumps of whole tables put cards ~90 KiB in; bounds scan time per message; 0 = off")         \
     X(json_max_depth, 32, 1, 1024, "stop walking the body, count json.too_deep",                   \
       "real API bodies nest < 10 levels; bounds the walker's stack")                               \
     X(json_fields_per_body, 128, 1, 65536, "keep the first fields, count json.fields_dropped",     \

@@ -129,9 +129,9 @@ static const card_range card_ranges[] = {
     {6761, 6763, 4, LEN(13) | LEN(15) | LEN_16_19}, /* Maestro */
 };
 
-/* Copies the digits of a grouped number ("4111 1111-..." not allowed: one
- * separator kind, single separators between digits) into out. Returns the
- * digit count, 0 when the grouping is not a number's. */
+/* Copies the digits of a number, plain or grouped by single spaces or by
+ * single dashes (one kind: "4111 1111-1111 1111" is no number), into out.
+ * Returns the digit count, 0 for any other text or more than cap digits. */
 static size_t collect_digits(const char *text, size_t len, char *out, size_t cap) {
     size_t n = 0;
     char sep = 0;
@@ -1127,9 +1127,11 @@ static void scan_patterns(sensitive_worker *w, const uint8_t *data, size_t len,
     scan_digit_runs(&s);
 }
 
-/* Cuts a part at sensitive_scan_bytes and counts it. */
+/* Cuts a part at sensitive_scan_bytes and counts it; 0 = scanning is off. */
 static size_t bound_part(sensitive_worker *w, size_t len, sensitive_found *found,
                          anomaly_counters *anomalies) {
+    if (w->scan_bytes == 0)
+        return 0;
     w->stats.parts++;
     if (len > w->scan_bytes) {
         len = w->scan_bytes;
@@ -1347,14 +1349,18 @@ void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8
         media_is(content_type, "video/") || media_is(content_type, "font/"))
         return;
     len = bound_part(w, len, found, anomalies);
+    if (len == 0)
+        return;
     if (media_is(content_type, "application/x-www-form-urlencoded")) {
         size_t n = scan_pairs(w, (const char *)data, len, found);
         scan_patterns(w, (const uint8_t *)w->decoded, n, found);
         return;
     }
     scan_patterns(w, data, len, found);
-    int json = str_view_present(content_type) ? media_is_json(content_type)
-                                              : first_byte_is(data, len, "{[");
+    /* Clients often send JSON as text/plain or without a type: sniff those. */
+    int untyped = !str_view_present(content_type) || media_is(content_type, "text/plain") ||
+                  media_is(content_type, "application/octet-stream");
+    int json = media_is_json(content_type) || (untyped && first_byte_is(data, len, "{["));
     if (json) {
         json_ctx ctx = {w, found};
         json_walker_run(walker ? walker : w->walker, data, len, on_json_value, &ctx, anomalies);
@@ -1404,6 +1410,8 @@ static void check_header(sensitive_worker *w, const http_header_view *h, sensiti
 
 void sensitive_scan_headers(sensitive_worker *w, const http_header_view *headers, uint32_t count,
                             sensitive_found *found) {
+    if (w->scan_bytes == 0)
+        return;
     size_t out = 0;
     int cut = 0;
     for (uint32_t i = 0; i < count; i++) {

@@ -263,6 +263,11 @@ static void record_field(json_walker *w, json_kind kind, str_view value, uint32_
     f->count++;
     if (kind != JSON_KIND_STRING || w->format_state[index] == 2)
         return;
+    /* Once a string showed no format, the answer stays "none". */
+    if (w->format_state[index] == 1 && f->format == JSON_FORMAT_NONE) {
+        w->format_state[index] = 2;
+        return;
+    }
     json_format fmt = json_string_format(value.ptr, value.len);
     if (w->format_state[index] == 0) {
         f->format = (uint8_t)fmt;
@@ -335,17 +340,10 @@ static uint32_t hex4(const uint8_t *p) {
     return v;
 }
 
-/* Appends a member name (the raw bytes between the quotes, already checked
- * by scan_string) to the path, decoding escapes and checking UTF-8. */
+/* Appends a member name holding escapes or non-ASCII bytes (the raw bytes
+ * between the quotes, already checked by scan_string) to the path,
+ * decoding escapes and checking UTF-8. Plain names are copied as they are. */
 static void path_append_name(json_walker *w, const uint8_t *p, const uint8_t *end) {
-    /* Most names are plain ASCII without escapes: one copy. */
-    const uint8_t *q = p;
-    while (q < end && *q >= 0x20 && *q < 0x7f && *q != '\\')
-        q++;
-    if (q == end) {
-        path_append(w, (const char *)p, (uint32_t)(end - p));
-        return;
-    }
     while (p < end && w->path_ok) {
         if (*p != '\\') {
             size_t n = utf8_sequence(p, (size_t)(end - p));
@@ -392,21 +390,41 @@ static void path_append_name(json_walker *w, const uint8_t *p, const uint8_t *en
 
 typedef enum { LEX_OK, LEX_TRUNCATED, LEX_INVALID } lex_result;
 
+/* 1 for the bytes that end a plain run inside a string: '"', '\\' and
+ * control characters; 2 for the bytes of multi-byte UTF-8 sequences (a
+ * member name holding them needs checking). */
+static const uint8_t string_stop[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, [0x80 ... 0xff] = 2,
+};
+
 /* Finds the closing quote of a string whose opening quote was at p[-1];
- * checks escapes and rejects raw control characters. *close = the quote. */
-static lex_result scan_string(const uint8_t *p, const uint8_t *end, const uint8_t **close) {
+ * checks escapes and rejects raw control characters. *close = the quote;
+ * *plain = 1 when the string holds neither escapes nor non-ASCII bytes. */
+static lex_result scan_string(const uint8_t *p, const uint8_t *end, const uint8_t **close,
+                              int *plain) {
+    *plain = 1;
     while (p < end) {
+        while (p < end && !string_stop[*p])
+            p++;
+        if (p == end)
+            break;
         uint8_t c = *p;
+        if (c >= 0x80) {
+            *plain = 0;
+            p++;
+            continue;
+        }
         if (c == '"') {
             *close = p;
             return LEX_OK;
         }
         if (c < 0x20)
             return LEX_INVALID;
-        if (c != '\\') {
-            p++;
-            continue;
-        }
+        *plain = 0;
         if (end - p < 2)
             return LEX_TRUNCATED;
         c = p[1];
@@ -575,7 +593,8 @@ json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len
             if (c != '"')
                 return finish(w, JSON_WALK_INVALID, p, data, anomalies);
             const uint8_t *close;
-            lex_result r = scan_string(p + 1, end, &close);
+            int plain;
+            lex_result r = scan_string(p + 1, end, &close, &plain);
             if (r != LEX_OK)
                 return finish(w, r == LEX_TRUNCATED ? JSON_WALK_TRUNCATED : JSON_WALK_INVALID, p,
                               data, anomalies);
@@ -586,7 +605,10 @@ json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len
             w->path_ok = top->path_ok;
             if (w->path_len > 0)
                 path_append(w, ".", 1);
-            path_append_name(w, p + 1, close);
+            if (plain)
+                path_append(w, (const char *)p + 1, (uint32_t)(close - p - 1));
+            else
+                path_append_name(w, p + 1, close);
             p = skip_space(close + 1, end);
             if (p == end)
                 return finish(w, JSON_WALK_TRUNCATED, p, data, anomalies);
@@ -646,7 +668,8 @@ json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len
         lex_result r;
         if (c == '"') {
             const uint8_t *close;
-            r = scan_string(p + 1, end, &close);
+            int plain;
+            r = scan_string(p + 1, end, &close, &plain);
             if (r == LEX_OK) {
                 emit(&k, JSON_KIND_STRING, p + 1, (size_t)(close - p - 1));
                 p = close + 1;

@@ -311,6 +311,9 @@ static void realistic_bodies(void **state) {
     assert_int_equal(body_types(w, "image/png", "jane@example.com"), 0);
     /* no Content-Type: sniffed as JSON */
     assert_int_equal(body_types(w, NULL, "{\"pwd\":\"letmein\"}"), BIT(PASSWORD));
+    assert_int_equal(body_types(w, "text/plain;charset=UTF-8", " {\"pwd\":\"letmein\"}"),
+                     BIT(PASSWORD));
+    assert_int_equal(body_types(w, "text/html", "{\"pwd\":\"letmein\"}"), 0);
 
     /* samples are masked */
     sensitive_found found;
@@ -352,6 +355,11 @@ static void headers_and_query(void **state) {
     sensitive_scan_headers(w, opaque_headers, 3, &found);
     assert_int_equal(found.types, BIT(ACCESS_TOKEN) | BIT(API_KEY));
     assert_string_equal(found.sample[SENSITIVE_API_KEY], "****d079");
+    /* a JWT in a cookie is still a JWT in the request headers */
+    const http_header_view cookie[] = {HEADER("Cookie", "theme=dark; session=" SAMPLE_JWT)};
+    sensitive_found_clear(&found);
+    sensitive_scan_headers(w, cookie, 1, &found);
+    assert_int_equal(found.types, BIT(JWT));
     const http_header_view basic[] = {HEADER("Authorization", "Basic dXNlcjpwYXNz")};
     sensitive_found_clear(&found);
     sensitive_scan_headers(w, basic, 1, &found);
@@ -395,6 +403,22 @@ static void scan_bound(void **state) {
     sensitive_stats st = sensitive_worker_get_stats(w);
     assert_int_equal(st.truncated, 1);
     assert_int_equal(st.bytes, 1024);
+    sensitive_worker_destroy(w);
+
+    /* 0 turns scanning off: nothing found, nothing counted */
+    lim.sensitive_scan_bytes = 0;
+    w = new_worker(&lim);
+    sensitive_found_clear(&found);
+    sensitive_scan_body(w, (str_view){"application/json", 16}, (const uint8_t *)body, strlen(body),
+                        NULL, &found, &anomalies);
+    sensitive_scan_query(w, "email=jane%40example.com", 24, &found);
+    const http_header_view auth = {{"Authorization", 13},
+                                   {"Bearer " SAMPLE_JWT, sizeof "Bearer " SAMPLE_JWT - 1}};
+    sensitive_scan_headers(w, &auth, 1, &found);
+    assert_int_equal(found.types, 0);
+    assert_int_equal(found.truncated, 0);
+    assert_int_equal(anomalies.count[ANOMALY_SENSITIVE_TRUNCATED], 1);
+    assert_int_equal(sensitive_worker_get_stats(w).parts, 0);
     sensitive_worker_destroy(w);
 }
 

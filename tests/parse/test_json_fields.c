@@ -153,6 +153,9 @@ static void names_are_decoded_and_checked(void **state) {
     assert_non_null(field(w, "caf\xc3\xa9"));
     assert_non_null(field(w, "q\"uote"));
     assert_non_null(field(w, "emoji\xf0\x9f\x98\x80"));
+    /* the same name sent as raw UTF-8 */
+    assert_int_equal(walk(w, "{\"caf\xc3\xa9\":1}", &an), JSON_WALK_OK);
+    assert_non_null(field(w, "caf\xc3\xa9"));
     assert_int_equal(an.count[ANOMALY_JSON_BAD_NAME], 0);
     /* a NUL escape, a lone surrogate and invalid UTF-8 bytes: not names */
     assert_int_equal(
