@@ -5,7 +5,8 @@
  * default limits except a 1 MiB file bound. When it loads, every view of the
  * spec is read, and every operation's own template is matched back with
  * its `{x}` segments filled in, under the first base path, bare, with a
- * trailing slash and with a query.
+ * trailing slash and with a query; then a few odd targets are matched
+ * under every method.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -85,6 +86,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 fuzz_sink += hit.op->index + hit.base_path.len;
         }
     }
+    /* truncated escapes, empty segments, absolute forms without a path */
+    static const char *const odd[] = {"/%",      "/a/%2",    "//",        "/?", "http://",
+                                      "HTTPS:/", "http://h", "/a/b/c/d/", "*",  ""};
+    for (int m = 0; m < OPENAPI_METHOD_COUNT; m++)
+        for (size_t k = 0; k < sizeof odd / sizeof odd[0]; k++) {
+            str_view method = {openapi_method_name((openapi_method)m),
+                               (uint32_t)strlen(openapi_method_name((openapi_method)m))};
+            str_view target = {odd[k], (uint32_t)strlen(odd[k])};
+            openapi_hit hit;
+            if (openapi_match(spec, method, target, &hit))
+                fuzz_sink += hit.op->index;
+        }
     openapi_destroy(spec);
     return 0;
 }

@@ -384,6 +384,15 @@ static void mixed_segments(void **state) {
     assert_string_equal(match_id(spec, "GET", "/v2/files/report.txt"), "getFile");
     assert_string_equal(match_id(spec, "GET", "/v2/files/r%2Ejson"), "getJsonFile");
     openapi_destroy(spec);
+
+    /* two parameters in one segment, each at least one byte */
+    spec = load_text_ok("openapi: 3.0.0\npaths:\n  /d/{a}-{b}.json:\n    get: {operationId: ab}\n");
+    assert_string_equal(match_id(spec, "GET", "/d/x-y-z.json"), "ab");
+    assert_string_equal(match_id(spec, "GET", "/d/x-y.json"), "ab");
+    assert_null(match(spec, "GET", "/d/x-.json"));
+    assert_null(match(spec, "GET", "/d/-y.json"));
+    assert_null(match(spec, "GET", "/d/xy.json"));
+    openapi_destroy(spec);
 }
 
 static void methods_are_exact(void **state) {
