@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inventory_cmd.h"
 #include "options.h"
 #include "pipeline.h"
 
@@ -81,6 +82,8 @@ static int run_source(pipeline *p, capture_source *src, const char *name, const 
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "inventory") == 0)
+        return inventory_cmd_main(argc - 1, argv + 1);
     app_options o;
     char err[512] = "";
     int rc = app_options_parse(&o, argc, argv, err, sizeof err);
@@ -105,11 +108,6 @@ int main(int argc, char **argv) {
                 "apisensor: warning: --spec %s: the spec diff is not in this build yet "
                 "(issue #3); the spec is not read\n",
                 o.spec_path);
-    if (o.db_path && strcmp(o.db_path, ":memory:") != 0 && strcmp(o.db_path, "apisensor.db") != 0)
-        fprintf(stderr,
-                "apisensor: warning: --db %s: no inventory is stored in this build yet "
-                "(issue #3)\n",
-                o.db_path);
 
     char hostname[256] = "apisensor";
     if (!o.sensor_name && gethostname(hostname, sizeof hostname) == 0)
@@ -146,11 +144,15 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    model_config mc = {&o.lim, config.sensor, events};
+    store *db = strcmp(o.db_path, ":memory:") != 0 ? model_open_store(o.db_path, 0, &rc) : NULL;
+    model_config mc = {&o.lim, config.sensor, events, db};
     model *m = NULL;
-    as_status st = model_create(&mc, &m);
-    if (st != AS_OK) {
-        fprintf(stderr, "apisensor: cannot start the inventory: %s\n", status_message(st));
+    as_status st = rc ? AS_ERR_IO : model_create(&mc, &m);
+    if (st != AS_OK && !rc) {
+        if (db && store_error(db)[0])
+            fprintf(stderr, "apisensor: %s\n", store_error(db));
+        else
+            fprintf(stderr, "apisensor: cannot start the inventory: %s\n", status_message(st));
         rc = 1;
     }
     config.model = m;
@@ -212,10 +214,11 @@ int main(int argc, char **argv) {
     }
     if (p && pipeline_get_totals(p).output_errors)
         rc = 1;
-    if (m && model_get_totals(m).output_errors)
+    if (m && (model_get_totals(m).output_errors || model_get_totals(m).db_errors))
         rc = 1;
     pipeline_destroy(p);
     model_destroy(m);
+    store_close(db);
     app_options_free(&o);
     return rc;
 }

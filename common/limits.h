@@ -61,7 +61,9 @@
     X(template_learn_positions, 65536, 16, 16777216, "stop learning new path positions",           \
       "positions under which literal values are counted")                                          \
     X(template_param_cardinality, 20, 2, 4096, "position becomes a {param}",                       \
-      "more distinct non-word values than any real set of sibling routes")
+      "more distinct non-word values than any real set of sibling routes")                         \
+    X(db_flush_seconds, 60, 1, 86400, "write the records changed since the last write",            \
+      "packet time between inventory writes to --db; a crash loses at most this much")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

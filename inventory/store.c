@@ -110,6 +110,8 @@ struct store {
 
 /* ---- errors -------------------------------------------------------------------- */
 
+static as_status fail(store *s, as_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static as_status fail(store *s, as_status st, const char *fmt, ...) {
     char what[512];
     va_list ap;
@@ -143,6 +145,7 @@ typedef struct text_buf {
     size_t len;
 } text_buf;
 
+static void buf_add(text_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void buf_add(text_buf *b, const char *fmt, ...) {
     if (b->len >= sizeof b->data)
         return;
@@ -257,7 +260,9 @@ static void status_word(void *ctx, const char *word, size_t len, uint64_t number
 /* NUL-terminated strings, one after the other, into slots. */
 static uint32_t blob_strings(const void *blob, int bytes, char *slots, size_t slot_bytes,
                              uint32_t slot_count) {
-    const char *p = blob, *end = p + (bytes > 0 ? bytes : 0);
+    if (!blob || bytes <= 0) /* SQLite gives NULL for an empty blob */
+        return 0;
+    const char *p = blob, *end = p + bytes;
     uint32_t n = 0;
     while (p < end && n < slot_count) {
         const char *nul = memchr(p, 0, (size_t)(end - p));
@@ -318,6 +323,8 @@ static as_status prepare(store *s, const char *sql, sqlite3_stmt **out) {
     return AS_OK;
 }
 
+static void sql_add(char *sql, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void sql_add(char *sql, size_t *len, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
