@@ -347,6 +347,13 @@ inventory_stats inventory_get_stats(const inventory *inv) {
 
 /* ---- keys ------------------------------------------------------------------ */
 
+/* Learning scope of an endpoint: its service (host and prefix) and method. */
+static uint64_t scope_key(const char *host, str_view prefix, const char *method) {
+    uint64_t scope = hash_bytes(HASH_SEED, host, strlen(host));
+    scope = hash_bytes(scope ^ 0x2f, prefix.ptr, prefix.len);
+    return hash_mix64(hash_bytes(scope ^ 0x20, method, strlen(method)));
+}
+
 static uint64_t endpoint_key(uint64_t scope, const char *path) {
     return nonzero(hash_mix64(hash_bytes(scope, path, strlen(path))));
 }
@@ -654,13 +661,6 @@ static int web_content(str_view content_type) {
             return 1;
     }
     return 0;
-}
-
-/* Learning scope of an endpoint: its service (host and prefix) and method. */
-static uint64_t scope_key(const char *host, str_view prefix, const char *method) {
-    uint64_t scope = hash_bytes(HASH_SEED, host, strlen(host));
-    scope = hash_bytes(scope ^ 0x2f, prefix.ptr, prefix.len);
-    return hash_mix64(hash_bytes(scope ^ 0x20, method, strlen(method)));
 }
 
 void inventory_observe(inventory *inv, const inventory_observation *obs) {
