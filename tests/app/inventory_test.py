@@ -12,8 +12,8 @@
     snapshot (same encoder: equal but for @timestamp and sensor);
   * `inventory` prints an aligned table sorted by host, path, method;
   * errors: a missing file or garbage exit 1 naming the file, a schema
-    version from the future exits 2, an unwritable --db exits 1, --json with
-    --openapi exits 2.
+    version from the future exits 2, an unwritable --db or one another
+    process keeps locked exits 1, --json with --openapi exits 2.
 Exit 0 pass, 1 fail, 77 when SHARED_DIR/pcaps/scenarios is absent.
 """
 import json
@@ -211,6 +211,16 @@ def check_errors(sensor, sample, workdir):
            "a run with --db in a missing directory")
     expect([sensor, "inventory", "--db", future, "--json", "--openapi"], 2, "cannot be combined",
            "--json with --openapi")
+    # another process holds the write lock for longer than the busy timeout (5 s)
+    locked = os.path.join(workdir, "locked.db")
+    expect([sensor, "-r", sample, "--db", locked, "-o", os.devnull, "-q"], 0, "",
+           "a run creating a database")
+    holder = sqlite3.connect(locked, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    expect([sensor, "-r", sample, "--db", locked, "-o", os.devnull], 1, "locked",
+           "a run on a locked database")
+    holder.execute("ROLLBACK")
+    holder.close()
     return failures
 
 
