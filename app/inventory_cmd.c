@@ -9,7 +9,8 @@
  *   --json   the CONTRACT.md "endpoint" events, built by the same conversion
  *            as the live output (model_endpoint_view_fill) and stamped with
  *            each endpoint's last_seen;
- *   --openapi an OpenAPI 3.1 document: one server per host, one path item per
+ *   --openapi an OpenAPI 3.1 document: one server per host (each operation
+ *            names its own when there are several), one path item per
  *            path template (templates that differ only in parameter names are
  *            one OpenAPI path), one operation per method, path parameters from
  *            the {...} segments (a repeated name is numbered: {id}, {id2}),
@@ -441,6 +442,8 @@ typedef struct doc_state {
     char query_keys[OPENAPI_QUERY_SCHEMES][INVENTORY_PARAM_BYTES]; /* token_in_url parameters */
     uint32_t query_key_count;
     uint64_t skipped_methods;
+    int multi_host;     /* more than one host: operations name their servers */
+    const char **hosts; /* scratch, one slot per endpoint */
 } doc_state;
 
 /* Security scheme name of an auth kind; NULL for kinds without one. */
@@ -534,6 +537,43 @@ static uint32_t media_types(const op_entry *group, uint32_t n, int response, con
     return count;
 }
 
+/* "http://host" with bytes a URL authority does not allow percent-encoded. */
+static void write_server(json_writer *w, const char *host) {
+    char url[INVENTORY_HOST_BYTES * 3 + 8];
+    size_t n = (size_t)snprintf(url, sizeof url, "http://");
+    for (const unsigned char *p = (const unsigned char *)host; *p && n + 4 < sizeof url; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr(".-_~:[]", *p))
+            url[n++] = (char)*p;
+        else
+            n += (size_t)snprintf(url + n, sizeof url - n, "%%%02X", *p);
+    }
+    url[n] = 0;
+    json_object_begin(w);
+    json_key(w, "url");
+    json_cstring(w, url);
+    json_object_end(w);
+}
+
+static int by_string(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One server per distinct host; sorts hosts. "/" when there is none. */
+static void write_servers(json_writer *w, const char **hosts, uint32_t n) {
+    qsort(hosts, n, sizeof *hosts, by_string);
+    json_array_begin(w);
+    for (uint32_t i = 0; i < n; i++)
+        if (i == 0 || strcmp(hosts[i], hosts[i - 1]) != 0)
+            write_server(w, hosts[i]);
+    if (n == 0) {
+        json_object_begin(w);
+        json_key(w, "url");
+        json_cstring(w, "/");
+        json_object_end(w);
+    }
+    json_array_end(w);
+}
+
 /* The operation of one method over the entries of one path (one per host). */
 static void write_operation(doc_state *d, const op_entry *group, uint32_t n, const char *path) {
     json_writer *w = d->w;
@@ -565,6 +605,12 @@ static void write_operation(doc_state *d, const op_entry *group, uint32_t n, con
     if (status == INVENTORY_ZOMBIE) {
         json_key(w, "deprecated");
         json_bool(w, 1);
+    }
+    if (d->multi_host) {
+        for (uint32_t g = 0; g < n; g++)
+            d->hosts[g] = group[g].ep->host;
+        json_key(w, "servers");
+        write_servers(w, d->hosts, n);
     }
 
     /* query parameters: the union over the hosts */
@@ -707,43 +753,6 @@ static void write_operation(doc_state *d, const op_entry *group, uint32_t n, con
     json_object_end(w);
 }
 
-/* "http://host" with bytes a URL authority does not allow percent-encoded. */
-static void write_server(json_writer *w, const char *host) {
-    char url[INVENTORY_HOST_BYTES * 3 + 8];
-    size_t n = (size_t)snprintf(url, sizeof url, "http://");
-    for (const unsigned char *p = (const unsigned char *)host; *p && n + 4 < sizeof url; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || strchr(".-_~:[]", *p))
-            url[n++] = (char)*p;
-        else
-            n += (size_t)snprintf(url + n, sizeof url - n, "%%%02X", *p);
-    }
-    url[n] = 0;
-    json_object_begin(w);
-    json_key(w, "url");
-    json_cstring(w, url);
-    json_object_end(w);
-}
-
-static int by_string(const void *a, const void *b) {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* One server per distinct host; sorts hosts. "/" when there is none. */
-static void write_servers(json_writer *w, const char **hosts, uint32_t n) {
-    qsort(hosts, n, sizeof *hosts, by_string);
-    json_array_begin(w);
-    for (uint32_t i = 0; i < n; i++)
-        if (i == 0 || strcmp(hosts[i], hosts[i - 1]) != 0)
-            write_server(w, hosts[i]);
-    if (n == 0) {
-        json_object_begin(w);
-        json_key(w, "url");
-        json_cstring(w, "/");
-        json_object_end(w);
-    }
-    json_array_end(w);
-}
-
 static void write_security_schemes(doc_state *d) {
     json_writer *w = d->w;
     json_key(w, "securitySchemes");
@@ -856,10 +865,9 @@ static int write_openapi(FILE *out, const inventory *inv, const listed *list, ui
         last = ep->last_seen_ns > last ? ep->last_seen_ns : last;
     }
     qsort(entries, n, sizeof *entries, by_shape_method_host_path);
-    /* path items name their servers only when there is more than one */
-    uint32_t host_count = 0;
-    for (uint32_t i = 0; i < count && host_count < 2; i++)
-        host_count += i == 0 || strcmp(list[i].ep->host, list[0].ep->host) != 0;
+    /* operations name their servers only when there is more than one */
+    for (uint32_t i = 1; i < count && !d.multi_host; i++)
+        d.multi_host = strcmp(list[i].ep->host, list[0].ep->host) != 0;
 
     char from[40] = "-", to[40] = "-", description[512];
     if (n) {
@@ -895,6 +903,7 @@ static int write_openapi(FILE *out, const inventory *inv, const listed *list, ui
         hosts[i] = entries[i].ep->host;
     json_key(&w, "servers");
     write_servers(&w, hosts, n);
+    d.hosts = hosts;
     json_key(&w, "paths");
     json_object_begin(&w);
     for (uint32_t start = 0; start < n;) {
@@ -909,12 +918,6 @@ static int write_openapi(FILE *out, const inventory *inv, const listed *list, ui
         json_key(&w, first_entry->path);
         json_object_begin(&w);
         write_path_parameters(&w, first_entry);
-        if (host_count > 1) {
-            for (uint32_t k = start; k < end; k++)
-                hosts[k - start] = entries[k].ep->host;
-            json_key(&w, "servers");
-            write_servers(&w, hosts, end - start);
-        }
         for (uint32_t m = start; m < end;) {
             uint32_t k = m;
             while (k < end && strcasecmp(entries[k].ep->method, entries[m].ep->method) == 0)
