@@ -369,6 +369,91 @@ static void test_merged_records_leave_the_file(void **state) {
     inventory_destroy(again);
 }
 
+static void test_restore_api(void **state) {
+    (void)state;
+    inventory *source = make_inventory();
+    observe_everything(source, 5000);
+    const inventory_endpoint *users = find_endpoint(source, "GET", "/users/{id}");
+    inventory_config c = {.max_endpoints = 16,
+                          .max_findings = 16,
+                          .max_services = 1,
+                          .learn_positions = 16,
+                          .param_cardinality = 4};
+    inventory *inv = NULL;
+    assert_int_equal(inventory_create(&c, &inv), AS_OK);
+    uint32_t a, b;
+    assert_int_equal(inventory_restore_endpoint(inv, users, &a), AS_OK);
+    assert_false(inventory_endpoint_dirty(inv, a)); /* restored as stored: nothing to write */
+    inventory_event ev;
+    assert_int_equal(inventory_next_event(inv, &ev), 0); /* and nothing to report */
+    /* the same key again folds into the record */
+    assert_int_equal(inventory_restore_endpoint(inv, users, &b), AS_OK);
+    assert_int_equal(a, b);
+    assert_int_equal(inventory_endpoint_at(inv, a)->requests, 2 * users->requests);
+    assert_true(inventory_endpoint_dirty(inv, a));
+    inventory_finding f = *find_finding(source, INVENTORY_SENSITIVE_DATA_EXPOSURE, "/users/{id}");
+    f.endpoint = a;
+    uint32_t fi;
+    assert_int_equal(inventory_restore_finding(inv, &f, &fi), AS_OK);
+    assert_int_equal(inventory_finding_at(inv, fi)->id, f.id); /* same key: same id */
+    f.endpoint = 7;                                            /* no such endpoint */
+    assert_int_equal(inventory_restore_finding(inv, &f, &fi), AS_ERR_ARG);
+    inventory_service svc = {"one.example", 3, 1}, other = {"two.example", 1, 0};
+    assert_int_equal(inventory_restore_service(inv, &svc), AS_OK);
+    assert_int_equal(inventory_restore_service(inv, &svc), AS_OK);
+    assert_int_equal(inventory_service_at(inv, 0)->noise, 6);
+    assert_int_equal(inventory_restore_service(inv, &other), AS_ERR_LIMIT); /* max_services 1 */
+    inventory_clear_dirty(inv);
+    assert_false(inventory_endpoint_dirty(inv, a));
+    inventory_destroy(source);
+    inventory_destroy(inv);
+}
+
+/* Two stored rows that key the same record once loaded (hosts that differ
+ * only past the record's host buffer) become one record and one row. */
+static void test_load_folds_colliding_rows(void **state) {
+    (void)state;
+    char path[128];
+    db_path(path, sizeof path, "collide.db");
+    inventory *inv = make_inventory();
+    inventory_observation o = obs(100, "GET", "/users/1", 200);
+    inventory_observe(inv, &o);
+    store *s = open_store(path, 0);
+    assert_int_equal(store_flush(s, inv), AS_OK);
+    store_close(s);
+    inventory_destroy(inv);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* 200 'h' then the row id: distinct rows, equal after 127 bytes */
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TEMP TABLE copy AS SELECT * FROM endpoints;"
+                                  "UPDATE copy SET id = id + 100, host = host || 'x';"
+                                  "INSERT INTO endpoints SELECT * FROM copy;"
+                                  "UPDATE endpoints SET host ="
+                                  " replace(hex(zeroblob(100)), '0', 'h') || id;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+
+    inv = make_inventory();
+    s = open_store(path, 0);
+    assert_int_equal(store_load(s, inv), AS_OK);
+    uint64_t endpoints, findings, services;
+    assert_int_equal(store_counts(s, &endpoints, &findings, &services), AS_OK);
+    assert_int_equal(endpoints, 1); /* the folded row is gone */
+    assert_int_equal(store_flush(s, inv), AS_OK);
+    store_close(s);
+    assert_int_equal(find_endpoint(inv, "GET", "/users/{id}")->requests, 2);
+    inventory_destroy(inv);
+
+    inv = make_inventory();
+    s = open_store(path, 1);
+    assert_int_equal(store_load(s, inv), AS_OK);
+    store_close(s);
+    assert_int_equal(find_endpoint(inv, "GET", "/users/{id}")->requests, 2);
+    inventory_destroy(inv);
+}
+
 static void test_file_mode_0600(void **state) {
     (void)state;
     char path[128], wal[160];
@@ -491,6 +576,8 @@ int main(void) {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_second_run_extends),
         cmocka_unit_test(test_merged_records_leave_the_file),
+        cmocka_unit_test(test_restore_api),
+        cmocka_unit_test(test_load_folds_colliding_rows),
         cmocka_unit_test(test_file_mode_0600),
         cmocka_unit_test(test_secret),
         cmocka_unit_test(test_schema_version),
