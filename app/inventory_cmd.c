@@ -225,7 +225,7 @@ static void fill_row(table_row *row, const inventory_endpoint *ep) {
     model_endpoint_view v;
     model_endpoint_view_fill(&v, ep, ep->last_seen_ns);
     const size_t cap = sizeof row->cells[0];
-    printable(row->cells[COL_SERVICE], cap, ep->host, "");
+    printable(row->cells[COL_SERVICE], cap, ep->host, ep->service_prefix); /* host/prefix */
     printable(row->cells[COL_METHOD], cap, ep->method, "");
     printable(row->cells[COL_PATH], cap, ep->path, "");
     snprintf(row->cells[COL_STATUS], cap, "%s", endpoint_event_status_name(v.record.status));
