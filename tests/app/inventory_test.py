@@ -8,6 +8,7 @@
     of what each capture gives alone, every request is counted once (on an
     endpoint or as noise), first_seen is kept from the first run;
   * the database file is created 0600;
+  * it is written every db_flush_seconds of packet time and at the end;
   * `inventory --json` prints the endpoint events of the live output's final
     snapshot (same encoder: equal but for @timestamp and sensor);
   * `inventory` prints an aligned table sorted by host, path, method;
@@ -18,6 +19,7 @@ Exit 0 pass, 1 fail, 77 when SHARED_DIR/pcaps/scenarios is absent.
 """
 import json
 import os
+import re
 import sqlite3
 import stat
 import sys
@@ -178,6 +180,23 @@ def check_table(sensor, db, records):
     return failures
 
 
+def check_flush_interval(sensor, scenarios, workdir):
+    """Writes every db_flush_seconds of packet time, and at the end of the file."""
+    failures = []
+    capture = os.path.join(scenarios, FIRST)  # spans more than ten minutes
+    for seconds, want in (("60", lambda n: n > 5), ("86400", lambda n: n == 1)):
+        db = os.path.join(workdir, "flush-%s.db" % seconds)
+        result = harness.run([sensor, "-r", capture, "--db", db, "-o", os.devnull,
+                              "--limit", "db_flush_seconds=" + seconds])
+        m = re.search(r"db: .*; (\d+) writes, (\d+) rows written", result.stderr)
+        if result.returncode != 0 or not m or not want(int(m.group(1))):
+            failures.append("db_flush_seconds=%s: %s, summary %r" % (
+                seconds, result.describe(), m.group(0) if m else result.stderr[-300:]))
+        else:
+            print("db_flush_seconds=%s: %s" % (seconds, m.group(0)))
+    return failures
+
+
 def check_errors(sensor, sample, workdir):
     failures = []
 
@@ -234,6 +253,7 @@ def main():
     failures = []
     with harness.temporary_directory("inventory") as workdir:
         failures += check_extends(sensor, scenarios, workdir)
+        failures += check_flush_interval(sensor, scenarios, workdir)
         failures += check_errors(sensor, sample, workdir)
     harness.finish("inventory", failures)
 
