@@ -15,6 +15,7 @@
 
 #include <openssl/rand.h>
 
+#include "inventory_cmd.h"
 #include "options.h"
 #include "pipeline.h"
 
@@ -83,6 +84,8 @@ static int run_source(pipeline *p, capture_source *src, const char *name, const 
 }
 
 int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "inventory") == 0)
+        return inventory_cmd_main(argc - 1, argv + 1);
     app_options o;
     char err[512] = "";
     int rc = app_options_parse(&o, argc, argv, err, sizeof err);
@@ -111,14 +114,6 @@ int main(int argc, char **argv) {
             return sst == AS_ERR_NOMEM ? 1 : 2;
         }
     }
-
-    /* Accepted because the contract fixes it; say that it does nothing yet
-     * rather than let a user believe an inventory was stored. */
-    if (o.db_path && strcmp(o.db_path, ":memory:") != 0 && strcmp(o.db_path, "apisensor.db") != 0)
-        fprintf(stderr,
-                "apisensor: warning: --db %s: no inventory is stored in this build yet "
-                "(issue #3)\n",
-                o.db_path);
 
     char hostname[256] = "apisensor";
     if (!o.sensor_name && gethostname(hostname, sizeof hostname) == 0)
@@ -158,20 +153,36 @@ int main(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
+    store *db = strcmp(o.db_path, ":memory:") != 0 ? model_open_store(o.db_path, 0, &rc) : NULL;
     /* Pseudonyms of secrets need a key that stays the same for a deployment:
-     * the store keeps one (issue #3); until then a per-run key is drawn. */
+     * the inventory database keeps one; without a database a key is drawn
+     * for this run only. */
     uint8_t pseudonym_key[32];
-    if (RAND_bytes(pseudonym_key, sizeof pseudonym_key) != 1) {
-        fprintf(stderr, "apisensor: cannot draw a pseudonym key\n");
+    if (db ? store_get_or_create_secret(db, "identity_hmac_key", pseudonym_key,
+                                        sizeof pseudonym_key) != AS_OK
+           : RAND_bytes(pseudonym_key, sizeof pseudonym_key) != 1) {
+        fprintf(stderr, "apisensor: cannot get the pseudonym key\n");
+        store_close(db);
+        openapi_destroy(spec);
         app_options_free(&o);
         return 1;
     }
-    model_config mc = {&o.lim,         config.sensor,    events,        spec,
-                       &o.credentials, o.raw_identities, pseudonym_key, sizeof pseudonym_key};
+    model_config mc = {.lim = &o.lim,
+                       .sensor = config.sensor,
+                       .events = events,
+                       .spec = spec,
+                       .credentials = &o.credentials,
+                       .raw_identities = o.raw_identities,
+                       .pseudonym_key = pseudonym_key,
+                       .pseudonym_key_len = sizeof pseudonym_key,
+                       .db = db};
     model *m = NULL;
-    as_status st = model_create(&mc, &m);
-    if (st != AS_OK) {
-        fprintf(stderr, "apisensor: cannot start the inventory: %s\n", status_message(st));
+    as_status st = rc ? AS_ERR_IO : model_create(&mc, &m);
+    if (st != AS_OK && !rc) {
+        if (db && store_error(db)[0])
+            fprintf(stderr, "apisensor: %s\n", store_error(db));
+        else
+            fprintf(stderr, "apisensor: cannot start the inventory: %s\n", status_message(st));
         rc = 1;
     }
     config.model = m;
@@ -233,11 +244,12 @@ int main(int argc, char **argv) {
     }
     if (p && pipeline_get_totals(p).output_errors)
         rc = 1;
-    if (m && model_get_totals(m).output_errors)
+    if (m && (model_get_totals(m).output_errors || model_get_totals(m).db_errors))
         rc = 1;
     pipeline_destroy(p);
     model_destroy(m);
     openapi_destroy(spec);
+    store_close(db);
     app_options_free(&o);
     return rc;
 }

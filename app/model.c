@@ -22,13 +22,15 @@
 #include "parse/login.h"
 #include "parse/pseudonym.h"
 
-/* CONTRACT.md auth kinds, by inventory auth bit (credential_kind order). */
+/* CONTRACT.md auth kinds, by inventory auth bit: the credential kinds of
+ * HTTP (credential_kind order), then client certificates (mtls), which only
+ * the TLS handshake shows. */
 static const char *const auth_names[] = {
 #define AUTH_NAME(id, name) name,
     CREDENTIAL_KIND_LIST(AUTH_NAME)
 #undef AUTH_NAME
-};
-#define AUTH_KINDS CREDENTIAL_KIND_COUNT
+        "mtls"};
+#define AUTH_KINDS (CREDENTIAL_KIND_COUNT + 1)
 
 /* CONTRACT.md sensitive data types, by inventory type bit (sensitive_type order). */
 static const char *const type_names[] = {
@@ -61,7 +63,31 @@ struct model {
     anomaly_counters anomalies;
     json_writer json;
     model_totals totals;
+    uint64_t flush_interval_ns; /* db_flush_seconds */
+    uint64_t last_flush_ns;     /* packet time of the last store flush; 0 = none yet */
 };
+
+const char *const *model_auth_kinds(uint32_t *count) {
+    *count = AUTH_KINDS;
+    return auth_names;
+}
+
+const char *const *model_data_types(uint32_t *count) {
+    *count = TYPE_COUNT;
+    return type_names;
+}
+
+store *model_open_store(const char *path, int read_only, int *exit_code) {
+    store_config sc = {path, read_only, auth_names, AUTH_KINDS, type_names, TYPE_COUNT};
+    char err[1100];
+    store *db = NULL;
+    as_status st = store_open(&sc, err, sizeof err, &db);
+    if (st != AS_OK) {
+        fprintf(stderr, "apisensor: %s\n", err);
+        *exit_code = st == AS_ERR_UNSUPPORTED ? 2 : 1;
+    }
+    return db;
+}
 
 static uint32_t type_bit(const char *name) {
     for (uint32_t i = 0; i < TYPE_COUNT; i++)
@@ -107,10 +133,13 @@ as_status model_create(const model_config *config, model **out) {
         if (!m->issued)
             st = AS_ERR_NOMEM;
     }
+    if (st == AS_OK && config->db)
+        st = store_load(config->db, m->inventory);
     if (st != AS_OK) {
         model_destroy(m);
         return st;
     }
+    m->flush_interval_ns = (uint64_t)lim->db_flush_seconds * 1000000000ull;
     *out = m;
     return AS_OK;
 }
@@ -156,56 +185,57 @@ static str_view text(const char *s) {
     return (str_view){s, (uint32_t)strlen(s)};
 }
 
-static void write_endpoint(model *m, const inventory_endpoint *ep, uint64_t ts) {
-    endpoint_record r;
-    memset(&r, 0, sizeof r);
-    r.ts_ns = ts;
-    r.endpoint = (record_endpoint){text(ep->method), text(ep->host), text(ep->path)};
-    r.status = (record_endpoint_status)ep->status;
-    str_view auth[AUTH_KINDS + 1];
-    r.auth = names_of(ep->auth_kinds, auth_names, AUTH_KINDS, auth, AUTH_KINDS);
+void model_endpoint_view_fill(model_endpoint_view *v, const inventory_endpoint *ep,
+                              uint64_t ts_ns) {
+    endpoint_record *r = &v->record;
+    memset(r, 0, sizeof *r);
+    r->ts_ns = ts_ns;
+    r->endpoint = (record_endpoint){text(ep->method), text(ep->host), text(ep->path)};
+    r->status = (record_endpoint_status)ep->status;
+    r->auth = names_of(ep->auth_kinds, auth_names, AUTH_KINDS, v->auth, AUTH_KINDS);
     if (ep->unauthenticated)
-        auth[r.auth.count++] = text("none");
-    str_view sensitive[INVENTORY_LOCATIONS][TYPE_COUNT];
+        v->auth[r->auth.count++] = text("none");
     record_str_list *lists[INVENTORY_LOCATIONS] = {
-        &r.sensitive_data.request_body, &r.sensitive_data.request_headers, &r.sensitive_data.query,
-        &r.sensitive_data.response_body};
+        &r->sensitive_data.request_body, &r->sensitive_data.request_headers,
+        &r->sensitive_data.query, &r->sensitive_data.response_body};
     for (int i = 0; i < INVENTORY_LOCATIONS; i++)
-        *lists[i] = names_of(ep->sensitive[i], type_names, TYPE_COUNT, sensitive[i], TYPE_COUNT);
-    r.requests = ep->requests;
-    record_status_count codes[INVENTORY_STATUS_SLOTS];
+        *lists[i] = names_of(ep->sensitive[i], type_names, TYPE_COUNT, v->sensitive[i], TYPE_COUNT);
+    r->requests = ep->requests;
     uint32_t ncodes = 0;
     for (int i = 0; i < INVENTORY_STATUS_SLOTS && ep->status_codes[i]; i++) {
         /* insertion in ascending code order */
         uint32_t at = ncodes++;
-        while (at > 0 && codes[at - 1].code > ep->status_codes[i]) {
-            codes[at] = codes[at - 1];
+        while (at > 0 && v->codes[at - 1].code > ep->status_codes[i]) {
+            v->codes[at] = v->codes[at - 1];
             at--;
         }
-        codes[at] = (record_status_count){ep->status_codes[i], ep->status_counts[i]};
+        v->codes[at] = (record_status_count){ep->status_codes[i], ep->status_counts[i]};
     }
-    r.status_codes = codes;
-    r.status_code_count = ncodes;
-    r.identities = inventory_endpoint_identities(ep);
-    r.clients = inventory_endpoint_clients(ep);
-    r.first_seen_ns = ep->first_seen_ns;
-    r.last_seen_ns = ep->last_seen_ns;
-    str_view req_types[INVENTORY_CONTENT_TYPES], resp_types[INVENTORY_CONTENT_TYPES];
-    r.request_content_types = (record_str_list){req_types, 0};
-    r.response_content_types = (record_str_list){resp_types, 0};
+    r->status_codes = v->codes;
+    r->status_code_count = ncodes;
+    r->identities = inventory_endpoint_identities(ep);
+    r->clients = inventory_endpoint_clients(ep);
+    r->first_seen_ns = ep->first_seen_ns;
+    r->last_seen_ns = ep->last_seen_ns;
+    r->request_content_types = (record_str_list){v->request_types, 0};
+    r->response_content_types = (record_str_list){v->response_types, 0};
     for (int i = 0; i < INVENTORY_CONTENT_TYPES; i++) {
         if (ep->request_types[i][0])
-            req_types[r.request_content_types.count++] = text(ep->request_types[i]);
+            v->request_types[r->request_content_types.count++] = text(ep->request_types[i]);
         if (ep->response_types[i][0])
-            resp_types[r.response_content_types.count++] = text(ep->response_types[i]);
+            v->response_types[r->response_content_types.count++] = text(ep->response_types[i]);
     }
-    record_parameter params[INVENTORY_PARAMS];
     for (uint32_t i = 0; i < ep->query_param_count; i++)
-        params[i] = (record_parameter){text(ep->query_params[i]), text("query"), {NULL, 0}};
-    r.parameters = ep->query_param_count ? params : NULL;
-    r.parameter_count = ep->query_param_count;
+        v->parameters[i] = (record_parameter){text(ep->query_params[i]), text("query"), {NULL, 0}};
+    r->parameters = ep->query_param_count ? v->parameters : NULL;
+    r->parameter_count = ep->query_param_count;
+}
+
+static void write_endpoint(model *m, const inventory_endpoint *ep, uint64_t ts) {
+    model_endpoint_view view;
+    model_endpoint_view_fill(&view, ep, ts);
     json_writer_reset(&m->json);
-    endpoint_event_write(&m->json, &m->config.sensor, &r);
+    endpoint_event_write(&m->json, &m->config.sensor, &view.record);
     write_event(m);
     m->totals.endpoint_events++;
 }
@@ -434,6 +464,15 @@ static void drain(model *m, uint64_t ts) {
     }
 }
 
+/* Writes what changed to the store; the first failure is reported. */
+static void flush(model *m, uint64_t ts) {
+    m->last_flush_ns = ts;
+    if (store_flush(m->config.db, m->inventory) == AS_OK)
+        return;
+    if (m->totals.db_errors++ == 0)
+        fprintf(stderr, "apisensor: %s\n", store_error(m->config.db));
+}
+
 /* ---- transactions ------------------------------------------------------------ */
 
 /* Path and query of a request-target (origin or absolute form). Returns 0
@@ -655,6 +694,12 @@ void model_transaction(model *m, const http_transaction *tx) {
     }
     analytics_observe(m->analytics, &b);
     drain_behaviour(m, o.ts_ns);
+    if (m->config.db) {
+        if (m->last_flush_ns == 0)
+            m->last_flush_ns = o.ts_ns;
+        else if (o.ts_ns >= m->last_flush_ns + m->flush_interval_ns)
+            flush(m, o.ts_ns);
+    }
 }
 
 /* Spec operations no request matched: {"event":"unseen_operation",
@@ -692,6 +737,8 @@ static void write_unseen(model *m, uint64_t ts) {
 void model_snapshot(model *m, uint64_t ts_ns) {
     drain(m, ts_ns);
     drain_behaviour(m, ts_ns);
+    if (m->config.db)
+        flush(m, ts_ns);
     if (!m->config.events)
         return;
     for (uint32_t i = 0; i < inventory_endpoint_count(m->inventory); i++) {
@@ -724,4 +771,14 @@ void model_write_summary(const model *m, FILE *out) {
             (unsigned long long)as.observed, (unsigned long long)as.findings,
             (unsigned long long)as.actors_evicted, (unsigned long long)as.objects_evicted,
             (unsigned long long)as.findings_full);
+    if (m->config.db) {
+        store_stats ss = store_get_stats(m->config.db);
+        fprintf(out,
+                "  db: loaded %llu endpoints, %llu findings (%llu refused: limits); "
+                "%llu writes, %llu rows written, %llu removed; %llu failed\n",
+                (unsigned long long)ss.endpoints_loaded, (unsigned long long)ss.findings_loaded,
+                (unsigned long long)ss.refused, (unsigned long long)ss.flushes,
+                (unsigned long long)ss.rows_written, (unsigned long long)ss.rows_deleted,
+                (unsigned long long)m->totals.db_errors);
+    }
 }

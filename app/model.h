@@ -9,6 +9,12 @@
  * every finding with its final counts, and the spec operations never seen
  * ("unseen_operation" events).
  *
+ * With a store (--db FILE) the model loads the stored inventory when it is
+ * created and writes what changed at every snapshot and every
+ * db_flush_seconds of packet time; a failed write is reported once on
+ * stderr and counted in db_errors (the records stay dirty and are written by
+ * the next flush).
+ *
  * Single-threaded; owned by the composition root.
  */
 #ifndef APISENSOR_APP_MODEL_H
@@ -20,7 +26,10 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
+#include "export/records.h"
+#include "inventory/inventory.h"
 #include "inventory/openapi.h"
+#include "inventory/store.h"
 #include "parse/credential.h"
 #include "parse/transaction.h"
 
@@ -35,6 +44,7 @@ typedef struct model_config {
     int raw_identities;                   /* write secrets-derived identities raw */
     const uint8_t *pseudonym_key;         /* HMAC key of pseudonyms */
     size_t pseudonym_key_len;
+    store *db; /* borrowed; NULL = the inventory lives in memory only */
 } model_config;
 
 typedef struct model_totals {
@@ -42,8 +52,11 @@ typedef struct model_totals {
     uint64_t endpoint_events;
     uint64_t finding_events;
     uint64_t output_errors;
+    uint64_t db_errors; /* failed store loads or flushes */
 } model_totals;
 
+/* With config->db, loads it; a failure returns its status and leaves the
+ * message in store_error(config->db). */
 as_status model_create(const model_config *config, model **out);
 void model_destroy(model *m);
 
@@ -56,5 +69,32 @@ model_totals model_get_totals(const model *m);
 
 /* Inventory lines of the run summary. */
 void model_write_summary(const model *m, FILE *out);
+
+/* Opens the --db store with the model's vocabulary (read_only for the
+ * inventory command). On failure prints the message naming the file and
+ * returns NULL with *exit_code set: 2 for a schema version this build does
+ * not read, 1 otherwise. */
+store *model_open_store(const char *path, int read_only, int *exit_code);
+
+/* CONTRACT.md names of the inventory's auth kind and sensitive type bits
+ * (bit i = names[i]), as the store and the inventory command name them. */
+const char *const *model_auth_kinds(uint32_t *count);
+const char *const *model_data_types(uint32_t *count);
+
+/* An endpoint as export's value record, with the storage its lists borrow.
+ * Shared by the live events and `apisensor inventory --json`. */
+typedef struct model_endpoint_view {
+    endpoint_record record;
+    str_view auth[INVENTORY_TYPE_BITS + 1];
+    str_view sensitive[INVENTORY_LOCATIONS][INVENTORY_TYPE_BITS];
+    record_status_count codes[INVENTORY_STATUS_SLOTS];
+    str_view request_types[INVENTORY_CONTENT_TYPES];
+    str_view response_types[INVENTORY_CONTENT_TYPES];
+    record_parameter parameters[INVENTORY_PARAMS];
+} model_endpoint_view;
+
+/* Fills view->record from ep (borrowing ep's strings) stamped ts_ns. */
+void model_endpoint_view_fill(model_endpoint_view *view, const inventory_endpoint *ep,
+                              uint64_t ts_ns);
 
 #endif

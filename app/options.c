@@ -406,6 +406,8 @@ void app_options_free(app_options *opts) {
 void app_options_usage(FILE *out) {
     fputs("usage: apisensor [OPTIONS] -r FILE [-r FILE ...]   analyse capture files\n"
           "       apisensor [OPTIONS] -i IFACE                capture live\n"
+          "       apisensor inventory [--db FILE] [--json | --openapi]\n"
+          "                                                   print the stored inventory\n"
           "\n"
           "  -r, --read FILE          capture file (pcap, pcapng; - = stdin); repeatable\n"
           "  -i, --interface IFACE    live capture interface\n"

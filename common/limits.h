@@ -117,7 +117,9 @@
     X(json_fields_per_body, 128, 1, 65536, "keep the first fields, count json.fields_dropped",     \
       "distinct field paths of one body kept as facts (arrays of records repeat paths)")           \
     X(json_field_name_bytes, 128, 8, 4096, "skip the field, count json.name_too_long",             \
-      "dotted path of a field (user.address.city); longer names are data, not schema")
+      "dotted path of a field (user.address.city); longer names are data, not schema")             \
+    X(db_flush_seconds, 60, 1, 86400, "write the records changed since the last write",            \
+      "packet time between inventory writes to --db; a crash loses at most this much")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

@@ -8,7 +8,8 @@
  * turns a position into a parameter) is marked dead and never reused, so an
  * index handed out in an event stays meaningful. Changes are queued in a
  * ring as large as both tables, with a flag per record so a record is queued
- * at most once: the ring cannot overflow.
+ * at most once: the ring cannot overflow. A second flag per record says it
+ * changed since the store last wrote it (inventory/store.c).
  */
 #include "inventory/inventory.h"
 
@@ -94,16 +95,19 @@ struct inventory {
     uint64_t *endpoint_keys;  /* 0 = dead (merged away) */
     uint64_t *endpoint_scope; /* hash of host, prefix, method */
     uint8_t *endpoint_queued;
+    uint8_t *endpoint_dirty;
     uint32_t endpoint_count;
     index_map endpoint_map;
 
     inventory_finding *findings;
     uint8_t *finding_queued;
     uint8_t *finding_dead;
+    uint8_t *finding_dirty;
     uint32_t finding_count;
     index_map finding_map;
 
     inventory_service *services;
+    uint8_t *service_dirty;
     uint32_t service_count;
     index_map service_map;
 
@@ -166,18 +170,22 @@ as_status inventory_create(const inventory_config *config, inventory **out) {
     inv->endpoint_keys = calloc(ne, sizeof *inv->endpoint_keys);
     inv->endpoint_scope = calloc(ne, sizeof *inv->endpoint_scope);
     inv->endpoint_queued = calloc(ne, 1);
+    inv->endpoint_dirty = calloc(ne, 1);
     inv->findings = calloc(nf, sizeof *inv->findings);
     inv->finding_queued = calloc(nf, 1);
     inv->finding_dead = calloc(nf, 1);
+    inv->finding_dirty = calloc(nf, 1);
     inv->services = calloc(config->max_services, sizeof *inv->services);
+    inv->service_dirty = calloc(config->max_services, 1);
     inv->ring_size = ne + nf;
     inv->ring = calloc(inv->ring_size, sizeof *inv->ring);
     inv->spec_seen = calloc(config->spec_operations + 1, 1);
     int ok = map_init(&inv->endpoint_map, ne) & map_init(&inv->finding_map, nf) &
              map_init(&inv->service_map, config->max_services);
     if (!ok || !inv->endpoints || !inv->endpoint_keys || !inv->endpoint_scope ||
-        !inv->endpoint_queued || !inv->findings || !inv->finding_queued || !inv->finding_dead ||
-        !inv->services || !inv->ring || !inv->spec_seen) {
+        !inv->endpoint_queued || !inv->endpoint_dirty || !inv->findings || !inv->finding_queued ||
+        !inv->finding_dead || !inv->finding_dirty || !inv->services || !inv->service_dirty ||
+        !inv->ring || !inv->spec_seen) {
         inventory_destroy(inv);
         return AS_ERR_NOMEM;
     }
@@ -193,12 +201,15 @@ void inventory_destroy(inventory *inv) {
     free(inv->endpoint_keys);
     free(inv->endpoint_scope);
     free(inv->endpoint_queued);
+    free(inv->endpoint_dirty);
     map_free(&inv->endpoint_map);
     free(inv->findings);
     free(inv->finding_queued);
     free(inv->finding_dead);
+    free(inv->finding_dirty);
     map_free(&inv->finding_map);
     free(inv->services);
+    free(inv->service_dirty);
     map_free(&inv->service_map);
     free(inv->ring);
     free(inv->spec_seen);
@@ -341,6 +352,13 @@ inventory_stats inventory_get_stats(const inventory *inv) {
 
 /* ---- keys ------------------------------------------------------------------ */
 
+/* Learning scope of an endpoint: its service (host and prefix) and method. */
+static uint64_t scope_key(const char *host, str_view prefix, const char *method) {
+    uint64_t scope = hash_bytes(HASH_SEED, host, strlen(host));
+    scope = hash_bytes(scope ^ 0x2f, prefix.ptr, prefix.len);
+    return hash_mix64(hash_bytes(scope ^ 0x20, method, strlen(method)));
+}
+
 static uint64_t endpoint_key(uint64_t scope, const char *path) {
     return nonzero(hash_mix64(hash_bytes(scope, path, strlen(path))));
 }
@@ -384,6 +402,7 @@ static void raise_finding(inventory *inv, inventory_finding_type type, uint32_t 
     } else {
         f = &inv->findings[index];
     }
+    inv->finding_dirty[index] = 1;
     if ((f->data_types | data_types) != f->data_types) {
         f->data_types |= data_types;
         queue(inv, INVENTORY_EVENT_FINDING, index);
@@ -508,12 +527,24 @@ static void fold_endpoint(inventory_endpoint *into, const inventory_endpoint *fr
     }
 }
 
+static void fold_finding(inventory_finding *into, const inventory_finding *from) {
+    into->count += from->count;
+    into->data_types |= from->data_types;
+    for (int c = 0; c < INVENTORY_FINDING_STATUS_CLASSES; c++)
+        into->status_classes[c] += from->status_classes[c];
+    if (from->first_seen_ns < into->first_seen_ns)
+        into->first_seen_ns = from->first_seen_ns;
+    if (from->last_seen_ns > into->last_seen_ns)
+        into->last_seen_ns = from->last_seen_ns;
+}
+
 /* Moves the findings of endpoint `from` (now keyed new_key) onto `to`. */
 static void move_findings(inventory *inv, uint32_t from, uint32_t to, uint64_t old_key) {
     for (uint32_t i = 0; i < inv->finding_count; i++) {
         inventory_finding *f = &inv->findings[i];
         if (inv->finding_dead[i] || f->endpoint != from)
             continue;
+        inv->finding_dirty[i] = 1;
         map_remove(&inv->finding_map, finding_key(f->type, old_key, f->parameter));
         uint64_t key = finding_key(f->type, inv->endpoint_keys[to], f->parameter);
         uint32_t other = map_get(&inv->finding_map, key);
@@ -524,16 +555,9 @@ static void move_findings(inventory *inv, uint32_t from, uint32_t to, uint64_t o
             queue(inv, INVENTORY_EVENT_FINDING, i);
             continue;
         }
-        inventory_finding *g = &inv->findings[other];
-        g->count += f->count;
-        g->data_types |= f->data_types;
-        for (int c = 0; c < INVENTORY_FINDING_STATUS_CLASSES; c++)
-            g->status_classes[c] += f->status_classes[c];
-        if (f->first_seen_ns < g->first_seen_ns)
-            g->first_seen_ns = f->first_seen_ns;
-        if (f->last_seen_ns > g->last_seen_ns)
-            g->last_seen_ns = f->last_seen_ns;
+        fold_finding(&inv->findings[other], f);
         inv->finding_dead[i] = 1;
+        inv->finding_dirty[other] = 1;
         queue(inv, INVENTORY_EVENT_FINDING, other);
     }
 }
@@ -551,6 +575,7 @@ static void relearn_scope(inventory *inv, uint64_t scope) {
             continue;
         uint64_t old_key = inv->endpoint_keys[i];
         uint64_t key = endpoint_key(scope, path);
+        inv->endpoint_dirty[i] = 1;
         map_remove(&inv->endpoint_map, old_key);
         uint32_t target = map_get(&inv->endpoint_map, key);
         if (target == UINT32_MAX) {
@@ -560,6 +585,7 @@ static void relearn_scope(inventory *inv, uint64_t scope) {
             move_findings(inv, i, i, old_key);
         } else {
             fold_endpoint(&inv->endpoints[target], ep);
+            inv->endpoint_dirty[target] = 1;
             inv->endpoint_keys[i] = 0;
             move_findings(inv, i, target, old_key);
             inv->stats.merged++;
@@ -582,6 +608,7 @@ static void count_noise(inventory *inv, const char *host, uint16_t status) {
         map_put(&inv->service_map, key, index);
         copy_text(inv->services[index].host, INVENTORY_HOST_BYTES, host, strlen(host));
     }
+    inv->service_dirty[index] = 1;
     inv->services[index].noise++;
     inv->services[index].not_found += status == 404;
 }
@@ -651,9 +678,7 @@ int inventory_observe(inventory *inv, const inventory_observation *obs) {
     int prefix = service_prefix(inv, obs->path);
     str_view prefix_text = prefix >= 0 ? inv->config.service_prefixes[prefix] : (str_view){"", 0};
 
-    uint64_t scope = hash_bytes(HASH_SEED, host, strlen(host));
-    scope = hash_bytes(scope ^ 0x2f, prefix_text.ptr, prefix_text.len);
-    scope = hash_mix64(hash_bytes(scope ^ 0x20, method, strlen(method)));
+    uint64_t scope = scope_key(host, prefix_text, method);
 
     int success = is_success(obs->status) && !web_content(obs->response_content_type);
     char path[INVENTORY_PATH_BYTES];
@@ -697,6 +722,7 @@ int inventory_observe(inventory *inv, const inventory_observation *obs) {
     }
     inventory_endpoint *ep = &inv->endpoints[index];
     int changed = 0;
+    inv->endpoint_dirty[index] = 1;
 
     ep->requests++;
     add_status(ep, obs->status, 1);
@@ -758,4 +784,102 @@ int inventory_observe(inventory *inv, const inventory_observation *obs) {
         queue(inv, INVENTORY_EVENT_ENDPOINT, index);
     posture(inv, index, obs);
     return (int)index;
+}
+
+/* ---- persistence ------------------------------------------------------------ */
+
+as_status inventory_restore_endpoint(inventory *inv, const inventory_endpoint *endpoint,
+                                     uint32_t *index) {
+    inventory_endpoint ep = *endpoint;
+    ep.host[sizeof ep.host - 1] = 0;
+    ep.service_prefix[sizeof ep.service_prefix - 1] = 0;
+    ep.method[sizeof ep.method - 1] = 0;
+    ep.path[sizeof ep.path - 1] = 0;
+    if (ep.query_param_count > INVENTORY_PARAMS)
+        ep.query_param_count = INVENTORY_PARAMS;
+    uint64_t scope = scope_key(
+        ep.host, (str_view){ep.service_prefix, (uint32_t)strlen(ep.service_prefix)}, ep.method);
+    uint64_t key = endpoint_key(scope, ep.path);
+    uint32_t at = map_get(&inv->endpoint_map, key);
+    if (at != UINT32_MAX) {
+        fold_endpoint(&inv->endpoints[at], &ep);
+        inv->endpoint_dirty[at] = 1;
+        *index = at;
+        return AS_OK;
+    }
+    if (inv->endpoint_count == inv->config.max_endpoints) {
+        inv->stats.endpoints_full++;
+        return AS_ERR_LIMIT;
+    }
+    at = inv->endpoint_count++;
+    map_put(&inv->endpoint_map, key, at);
+    inv->endpoint_keys[at] = key;
+    inv->endpoint_scope[at] = scope;
+    inv->endpoints[at] = ep;
+    *index = at;
+    return AS_OK;
+}
+
+as_status inventory_restore_finding(inventory *inv, const inventory_finding *finding,
+                                    uint32_t *index) {
+    if (finding->endpoint >= inv->endpoint_count || inv->endpoint_keys[finding->endpoint] == 0)
+        return AS_ERR_ARG;
+    inventory_finding f = *finding;
+    f.parameter[sizeof f.parameter - 1] = 0;
+    uint64_t key = finding_key(f.type, inv->endpoint_keys[f.endpoint], f.parameter);
+    uint32_t at = map_get(&inv->finding_map, key);
+    if (at != UINT32_MAX) {
+        fold_finding(&inv->findings[at], &f);
+        inv->finding_dirty[at] = 1;
+        *index = at;
+        return AS_OK;
+    }
+    if (inv->finding_count == inv->config.max_findings) {
+        inv->stats.findings_full++;
+        return AS_ERR_LIMIT;
+    }
+    at = inv->finding_count++;
+    map_put(&inv->finding_map, key, at);
+    f.id = key;
+    inv->findings[at] = f;
+    inv->stats.findings++;
+    *index = at;
+    return AS_OK;
+}
+
+as_status inventory_restore_service(inventory *inv, const inventory_service *service) {
+    char host[INVENTORY_HOST_BYTES];
+    copy_text(host, sizeof host, service->host, strnlen(service->host, sizeof host));
+    uint64_t key = nonzero(hash_bytes(HASH_SEED, host, strlen(host)));
+    uint32_t at = map_get(&inv->service_map, key);
+    if (at == UINT32_MAX) {
+        if (inv->service_count == inv->config.max_services) {
+            inv->stats.services_full++;
+            return AS_ERR_LIMIT;
+        }
+        at = inv->service_count++;
+        map_put(&inv->service_map, key, at);
+        memcpy(inv->services[at].host, host, sizeof host);
+    }
+    inv->services[at].noise += service->noise;
+    inv->services[at].not_found += service->not_found;
+    return AS_OK;
+}
+
+int inventory_endpoint_dirty(const inventory *inv, uint32_t index) {
+    return index < inv->endpoint_count && inv->endpoint_dirty[index];
+}
+
+int inventory_finding_dirty(const inventory *inv, uint32_t index) {
+    return index < inv->finding_count && inv->finding_dirty[index];
+}
+
+int inventory_service_dirty(const inventory *inv, uint32_t index) {
+    return index < inv->service_count && inv->service_dirty[index];
+}
+
+void inventory_clear_dirty(inventory *inv) {
+    memset(inv->endpoint_dirty, 0, inv->endpoint_count);
+    memset(inv->finding_dirty, 0, inv->finding_count);
+    memset(inv->service_dirty, 0, inv->service_count);
 }

@@ -219,4 +219,28 @@ const inventory_service *inventory_service_at(const inventory *inv, uint32_t ind
 
 inventory_stats inventory_get_stats(const inventory *inv);
 
+/* ---- persistence (inventory/store.c) ----------------------------------------
+ * Restoring adds a stored record to the table as if it had been observed: it
+ * is keyed exactly as inventory_observe keys it (host, service prefix, method,
+ * path template), and a record whose key is already present is folded into
+ * that one (counts added, first_seen kept as the earliest). Restoring queues
+ * no event and leaves the record clean; call it before the first
+ * inventory_observe. AS_ERR_LIMIT when the table is full (counted as for
+ * observations), AS_ERR_ARG for a finding whose endpoint index is not live.
+ * A restored finding's endpoint is an index returned by
+ * inventory_restore_endpoint; its id is recomputed. */
+as_status inventory_restore_endpoint(inventory *inv, const inventory_endpoint *endpoint,
+                                     uint32_t *index);
+as_status inventory_restore_finding(inventory *inv, const inventory_finding *finding,
+                                    uint32_t *index);
+as_status inventory_restore_service(inventory *inv, const inventory_service *service);
+
+/* Dirty flags: 1 for a record changed since the last inventory_clear_dirty()
+ * (an endpoint or finding merged away since is dirty and no longer live:
+ * inventory_endpoint_at / inventory_finding_at return NULL for it). */
+int inventory_endpoint_dirty(const inventory *inv, uint32_t index);
+int inventory_finding_dirty(const inventory *inv, uint32_t index);
+int inventory_service_dirty(const inventory *inv, uint32_t index);
+void inventory_clear_dirty(inventory *inv);
+
 #endif

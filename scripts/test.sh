@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# test.sh - THE test command: install dependencies, configure, build and run
+# test.sh - THE test command: install dependencies (Debian packages and the
+# npm test tools of scripts/install-test-tools.sh), configure, build and run
 # every test (cmocka unit tests, fuzz corpus replays, end-to-end tests).
 #
 #   bash scripts/test.sh
@@ -21,6 +22,7 @@ build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-$(nproc)}
 
 bash scripts/install-deps.sh
+bash scripts/install-test-tools.sh # @redocly/cli from npm, for the OpenAPI export test
 
 cmake_args=(-S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAPISENSOR_WERROR=ON)
 if [[ -n ${CC:-} ]]; then
