@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "parse/tls_keylog.h"
 #include "pipeline.h"
 
 static volatile int stop_requested;
@@ -119,12 +120,23 @@ int main(int argc, char **argv) {
         .sensor = {o.sensor_name ? o.sensor_name : hostname, APISENSOR_VERSION},
         .transactions = NULL,
     };
+    tls_keylog *keylog = NULL;
+    if (o.keylog_path) {
+        as_status kst = tls_keylog_open(o.keylog_path, &o.lim, err, sizeof err, &keylog);
+        if (kst != AS_OK) {
+            fprintf(stderr, "apisensor: %s\n", kst == AS_ERR_NOMEM ? status_message(kst) : err);
+            app_options_free(&o);
+            return kst == AS_ERR_CONFIG ? 2 : 1;
+        }
+        config.keylog = keylog;
+    }
     static char out_buffer[1 << 16];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
     FILE *events = open_output(o.out_path, stdout);
     if (!events) {
         fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.out_path,
                 strerror(errno));
+        tls_keylog_destroy(keylog);
         app_options_free(&o);
         return 1;
     }
@@ -135,6 +147,7 @@ int main(int argc, char **argv) {
                     strerror(errno));
             if (events != stdout)
                 fclose(events);
+            tls_keylog_destroy(keylog);
             app_options_free(&o);
             return 1;
         }
@@ -200,6 +213,7 @@ int main(int argc, char **argv) {
     if (p && pipeline_get_totals(p).output_errors)
         rc = 1;
     pipeline_destroy(p);
+    tls_keylog_destroy(keylog);
     app_options_free(&o);
     return rc;
 }

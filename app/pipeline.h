@@ -18,6 +18,7 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
+#include "parse/tls_keylog.h"
 
 typedef struct pipeline pipeline;
 
@@ -25,6 +26,7 @@ typedef struct pipeline_config {
     limits lim;
     event_sensor sensor;
     FILE *transactions; /* NULL = no transaction events */
+    tls_keylog *keylog; /* TLS key log (borrowed, outlives the pipeline); NULL = none */
 } pipeline_config;
 
 typedef struct pipeline_totals {

@@ -85,7 +85,16 @@
     X(HTTP_DECODE_RATIO, "http.body.decompression_ratio_limit")                                    \
     X(HTTP_NOT_HTTP, "http.not_http_stream")                                                       \
     X(HTTP_TX_QUEUE_FULL, "http.tx_queue_full")                                                    \
-    X(HTTP_ALLOC_FAILED, "http.alloc_failed")
+    X(HTTP_ALLOC_FAILED, "http.alloc_failed")                                                      \
+    /* TLS */                                                                                      \
+    X(TLS_MALFORMED_RECORD, "tls.malformed_record")                                                \
+    X(TLS_MALFORMED_HANDSHAKE, "tls.malformed_handshake")                                          \
+    X(TLS_RECORD_LIMIT, "tls.record_limit")                                                        \
+    X(TLS_HANDSHAKE_LIMIT, "tls.handshake_limit")                                                  \
+    X(TLS_AUTH_FAILED, "tls.auth_failed")                                                          \
+    X(TLS_MISSING_KEY, "tls.missing_key")                                                          \
+    X(TLS_GAP, "tls.gap_undecryptable")                                                            \
+    X(TLS_ALLOC_FAILED, "tls.alloc_failed")
 
 typedef enum {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

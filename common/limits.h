@@ -51,7 +51,15 @@
     X(http_headers_per_message, 256, 8, 65536, "keep the first fields, flag head_truncated",       \
       "real messages carry fewer than 64 header fields")                                           \
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
-      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")
+      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")                       \
+    X(tls_keylog_entries, 65536, 16, 16777216, "evict the oldest entry, count it",                 \
+      "client randoms held from the key log; 288 bytes each, 18 MiB at the default")               \
+    X(tls_record_bytes, 18437, 1024, 1048576, "flow undecryptable, count tls.record_limit",        \
+      "largest TLS 1.2 ciphertext record: 5 + 2^14 + 2048 bytes, buffered per direction")          \
+    X(tls_handshake_bytes, 65536, 1024, 16777216, "skip the hello, count tls.handshake_limit",     \
+      "ClientHello/ServerHello kept whole to parse; real ones are < 2 KiB (PQ key shares)")        \
+    X(tls_fingerprint_pairs, 256, 0, 65536, "count the flow under other pairs",                    \
+      "distinct (SNI, JA4) pairs listed in the run summary")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

@@ -1,0 +1,247 @@
+/*
+ * TLS key derivation and AEAD record opening over libcrypto (see
+ * tls_crypto.h). The KDFs go through EVP_KDF ("TLS1-PRF", "HKDF" in
+ * expand-only mode); records through one reusable EVP_CIPHER_CTX per
+ * direction: the key is set once per key change, each record only sets its
+ * nonce.
+ */
+#include "tls_crypto.h"
+
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+
+/* The AEAD suites, TLS 1.3 first. TLS 1.2 GCM suites of RFC 5288/5289/5487
+ * and ChaCha20-Poly1305 suites of RFC 7905. */
+static const tls_suite suites[] = {
+    {0x1301, "TLS_AES_128_GCM_SHA256", 0x0304, TLS_AEAD_AES_128_GCM, 16, 0},
+    {0x1302, "TLS_AES_256_GCM_SHA384", 0x0304, TLS_AEAD_AES_256_GCM, 32, 1},
+    {0x1303, "TLS_CHACHA20_POLY1305_SHA256", 0x0304, TLS_AEAD_CHACHA20_POLY1305, 32, 0},
+    {0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
+    {0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
+    {0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
+    {0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
+    {0x00a8, "TLS_PSK_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
+    {0x00a9, "TLS_PSK_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
+    {0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
+    {0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
+    {0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
+    {0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
+    {0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32,
+     0},
+    {0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305,
+     32, 0},
+    {0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32,
+     0},
+    {0xccab, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32, 0},
+    {0xccac, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32,
+     0},
+};
+
+const tls_suite *tls_suite_find(uint16_t id) {
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
+        if (suites[i].id == id)
+            return &suites[i];
+    return NULL;
+}
+
+size_t tls_suite_hash_bytes(const tls_suite *suite) {
+    return suite->hash_sha384 ? 48 : 32;
+}
+
+static const char *digest_name(int sha384) {
+    return sha384 ? "SHA384" : "SHA256";
+}
+
+/* Runs the named KDF with params; AS_OK when it produced out_len bytes. */
+static as_status run_kdf(const char *kdf_name, OSSL_PARAM *params, uint8_t *out, size_t out_len) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, kdf_name, NULL);
+    if (!kdf)
+        return AS_ERR_UNSUPPORTED;
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (!ctx)
+        return AS_ERR_NOMEM;
+    int ok = EVP_KDF_derive(ctx, out, out_len, params) > 0;
+    EVP_KDF_CTX_free(ctx);
+    return ok ? AS_OK : AS_ERR_INTERNAL;
+}
+
+as_status tls12_prf(int sha384, const uint8_t *secret, size_t secret_len, const char *label,
+                    const uint8_t *seed, size_t seed_len, uint8_t *out, size_t out_len) {
+    /* label || seed: labels are short ASCII, seeds two randoms. */
+    uint8_t full_seed[128];
+    size_t label_len = strlen(label);
+    if (label_len + seed_len > sizeof full_seed)
+        return AS_ERR_ARG;
+    memcpy(full_seed, label, label_len);
+    memcpy(full_seed + label_len, seed, seed_len);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest_name(sha384), 0),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, secret_len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, full_seed, label_len + seed_len),
+        OSSL_PARAM_construct_end(),
+    };
+    return run_kdf("TLS1-PRF", params, out, out_len);
+}
+
+as_status tls13_expand_label(int sha384, const uint8_t *secret, size_t secret_len,
+                             const char *label, const uint8_t *context, size_t context_len,
+                             uint8_t *out, size_t out_len) {
+    /* struct HkdfLabel { uint16 length; opaque label<7..255> = "tls13 " + label;
+     *                    opaque context<0..255>; } (RFC 8446 section 7.1) */
+    static const char prefix[] = "tls13 ";
+    uint8_t info[2 + 1 + 255 + 1 + 255];
+    size_t label_len = strlen(label);
+    size_t full_label = sizeof prefix - 1 + label_len;
+    if (full_label > 255 || context_len > 255 || out_len > 0xffff)
+        return AS_ERR_ARG;
+    size_t n = 0;
+    info[n++] = (uint8_t)(out_len >> 8);
+    info[n++] = (uint8_t)out_len;
+    info[n++] = (uint8_t)full_label;
+    memcpy(info + n, prefix, sizeof prefix - 1);
+    n += sizeof prefix - 1;
+    memcpy(info + n, label, label_len);
+    n += label_len;
+    info[n++] = (uint8_t)context_len;
+    if (context_len)
+        memcpy(info + n, context, context_len);
+    n += context_len;
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest_name(sha384), 0),
+        OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len),
+        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
+        OSSL_PARAM_construct_end(),
+    };
+    return run_kdf("HKDF", params, out, out_len);
+}
+
+static const EVP_CIPHER *aead_cipher(tls_aead aead) {
+    switch (aead) {
+    case TLS_AEAD_AES_128_GCM:
+        return EVP_aes_128_gcm();
+    case TLS_AEAD_AES_256_GCM:
+        return EVP_aes_256_gcm();
+    case TLS_AEAD_CHACHA20_POLY1305:
+        return EVP_chacha20_poly1305();
+    }
+    return NULL;
+}
+
+static as_status install_key(tls_cipher *c, const tls_suite *suite, uint16_t version) {
+    if (!c->ctx) {
+        c->ctx = EVP_CIPHER_CTX_new();
+        if (!c->ctx)
+            return AS_ERR_NOMEM;
+    }
+    if (EVP_DecryptInit_ex(c->ctx, aead_cipher(suite->aead), NULL, c->key, NULL) != 1)
+        return AS_ERR_INTERNAL;
+    c->suite = suite;
+    c->version = version;
+    c->seq = 0;
+    c->active = 1;
+    return AS_OK;
+}
+
+as_status tls_cipher_set12(tls_cipher *c, const tls_suite *suite, const uint8_t *key,
+                           const uint8_t *iv) {
+    memset(c->iv, 0, sizeof c->iv);
+    memcpy(c->key, key, suite->key_bytes);
+    /* GCM: 4-byte implicit salt (the rest of the nonce is explicit in each
+     * record); ChaCha20-Poly1305: a 12-byte IV XORed with the sequence. */
+    memcpy(c->iv, iv, suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4);
+    return install_key(c, suite, 0x0303);
+}
+
+as_status tls_cipher_set13(tls_cipher *c, const tls_suite *suite, const uint8_t *secret,
+                           size_t secret_len) {
+    as_status st = tls13_expand_label(suite->hash_sha384, secret, secret_len, "key", NULL, 0,
+                                      c->key, suite->key_bytes);
+    if (st == AS_OK)
+        st = tls13_expand_label(suite->hash_sha384, secret, secret_len, "iv", NULL, 0, c->iv,
+                                TLS_AEAD_NONCE_BYTES);
+    if (st != AS_OK)
+        return st;
+    return install_key(c, suite, 0x0304);
+}
+
+/* nonce = iv XOR (0^32 || seq as 64-bit big-endian) */
+static void xor_nonce(const uint8_t iv[12], uint64_t seq, uint8_t nonce[12]) {
+    memcpy(nonce, iv, 12);
+    for (int i = 0; i < 8; i++)
+        nonce[11 - i] ^= (uint8_t)(seq >> (8 * i));
+}
+
+as_status tls_cipher_open(tls_cipher *c, const uint8_t header[5], const uint8_t *body,
+                          size_t body_len, uint8_t *out, size_t *out_len, uint8_t *inner_type) {
+    if (!c->active)
+        return AS_ERR_ARG;
+    uint8_t nonce[TLS_AEAD_NONCE_BYTES];
+    uint8_t aad[13];
+    size_t aad_len;
+    const uint8_t *ct = body;
+    size_t ct_len;
+    if (c->version == 0x0304) {
+        if (body_len < TLS_AEAD_TAG_BYTES + 1)
+            return AS_ERR_FORMAT;
+        ct_len = body_len - TLS_AEAD_TAG_BYTES;
+        xor_nonce(c->iv, c->seq, nonce);
+        memcpy(aad, header, 5); /* the record header is the additional data */
+        aad_len = 5;
+    } else {
+        size_t explicit_len =
+            c->suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 0 : TLS12_EXPLICIT_NONCE_BYTES;
+        if (body_len < explicit_len + TLS_AEAD_TAG_BYTES)
+            return AS_ERR_FORMAT;
+        ct = body + explicit_len;
+        ct_len = body_len - explicit_len - TLS_AEAD_TAG_BYTES;
+        if (explicit_len) {
+            memcpy(nonce, c->iv, 4);
+            memcpy(nonce + 4, body, 8);
+        } else {
+            xor_nonce(c->iv, c->seq, nonce);
+        }
+        /* seq_num || type || version || length of the plaintext */
+        for (int i = 0; i < 8; i++)
+            aad[i] = (uint8_t)(c->seq >> (56 - 8 * i));
+        aad[8] = header[0];
+        aad[9] = header[1];
+        aad[10] = header[2];
+        aad[11] = (uint8_t)(ct_len >> 8);
+        aad[12] = (uint8_t)ct_len;
+        aad_len = 13;
+    }
+    EVP_CIPHER_CTX *ctx = c->ctx;
+    int n = 0, fin = 0;
+    if (EVP_DecryptInit_ex(ctx, NULL, NULL, NULL, nonce) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1 ||
+        EVP_DecryptUpdate(ctx, out, &n, ct, (int)ct_len) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TLS_AEAD_TAG_BYTES,
+                            (void *)(ct + ct_len)) != 1 ||
+        EVP_DecryptFinal_ex(ctx, out + n, &fin) != 1)
+        return AS_ERR_FORMAT;
+    size_t len = (size_t)n + (size_t)fin;
+    c->seq++;
+    if (c->version == 0x0304) {
+        /* TLSInnerPlaintext: content || type || zero padding */
+        while (len > 0 && out[len - 1] == 0)
+            len--;
+        if (len == 0)
+            return AS_ERR_FORMAT;
+        *inner_type = out[--len];
+    } else {
+        *inner_type = header[0];
+    }
+    *out_len = len;
+    return AS_OK;
+}
+
+void tls_cipher_clear(tls_cipher *c) {
+    EVP_CIPHER_CTX_free(c->ctx);
+    memset(c, 0, sizeof *c);
+}
