@@ -377,9 +377,9 @@ static void on_server_hello(tls_engine *e, tls_session *s, const uint8_t *body, 
 static void on_handshake_message(tls_engine *e, tls_session *s, uint8_t dir, uint8_t type,
                                  const uint8_t *body, uint32_t len, int protected) {
     tls_dir *d = &s->dir[dir];
-    if (type == HS_CLIENT_HELLO && !protected)
+    if (type == HS_CLIENT_HELLO && !protected && body)
         on_client_hello(e, s, dir, body, len);
-    else if (type == HS_SERVER_HELLO && !protected)
+    else if (type == HS_SERVER_HELLO && !protected && body)
         on_server_hello(e, s, body, len);
     else if (protected && s->facts.version == 0x0304 && type == HS_FINISHED)
         d->switch_pending = SWITCH_APPLICATION;

@@ -24,9 +24,10 @@ static void list_add(tls_u16_list *l, uint16_t v) {
 
 /* A sub-cursor over the next len bytes of c (failing c when short). */
 static cursor sub_cursor(cursor *c, size_t len) {
+    static const uint8_t nothing[1];
     const uint8_t *p = cursor_take(c, len);
     if (!p) {
-        cursor bad = cursor_make(NULL, 0);
+        cursor bad = cursor_make(nothing, 0);
         bad.error = 1;
         return bad;
     }

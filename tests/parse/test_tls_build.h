@@ -33,7 +33,8 @@ static inline void put24(tbuf *t, unsigned v) {
     put16(t, v & 0xffff);
 }
 static inline void putn(tbuf *t, const void *p, size_t n) {
-    memcpy(t->b + t->n, p, n);
+    if (n)
+        memcpy(t->b + t->n, p, n);
     t->n += n;
 }
 /* Writes a 16-bit length placeholder; returns its offset for end16(). */
