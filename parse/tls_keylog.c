@@ -34,6 +34,7 @@ struct tls_keylog {
     keylog_entry *entries;
     uint32_t capacity; /* ring slots */
     uint32_t head;     /* the slot the next new entry takes */
+    uint32_t touched;  /* slots below this were ever used */
     uint32_t *buckets; /* first entry index + 1 of each chain, 0 = empty */
     uint32_t bucket_mask;
     uint64_t offset; /* bytes of the file consumed */
@@ -98,6 +99,8 @@ static keylog_entry *insert(tls_keylog *kl, const uint8_t *random) {
     e->next = *bucket;
     *bucket = index + 1;
     kl->head = (index + 1) % kl->capacity;
+    if (index >= kl->touched)
+        kl->touched = index + 1;
     kl->stats.entries++;
     return e;
 }
@@ -308,9 +311,7 @@ void tls_keylog_destroy(tls_keylog *kl) {
     uint32_t buckets = kl->bucket_mask + 1;
     if (kl->entries) {
         /* secrets do not outlive the store */
-        for (uint32_t i = 0; i < kl->capacity; i++)
-            if (kl->entries[i].used)
-                OPENSSL_cleanse(&kl->entries[i], sizeof kl->entries[i]);
+        OPENSSL_cleanse(kl->entries, (size_t)kl->touched * sizeof *kl->entries);
         bigmem_free(kl->entries, (size_t)kl->capacity * sizeof *kl->entries);
     }
     bigmem_free(kl->buckets, (size_t)buckets * sizeof *kl->buckets);
