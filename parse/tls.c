@@ -33,6 +33,9 @@
 #include "tls_crypto.h"
 #include "tls_hello.h"
 
+/* Ended sessions kept for reuse, with their cipher contexts and carry
+ * buffers: a steady load of short connections allocates nothing. */
+#define TLS_SESSION_POOL 64
 /* Plaintext handed out in one chunk once it reaches this size. */
 #define TLS_OUT_FLUSH_BYTES 16384
 #define TLS_HEADER_BYTES 5
@@ -91,6 +94,7 @@ typedef struct tls_session {
     char alpn[TLS_ALPN_MAX + 1];
     char ja3[TLS_JA3_HEX + 1];
     char ja4[TLS_JA4_CHARS + 1];
+    struct tls_session *next_free; /* in the engine's pool */
 } tls_session;
 
 typedef struct tls_pair {
@@ -122,6 +126,8 @@ struct tls_engine {
     tls_job job;
     uint8_t *out; /* plaintext for HTTP */
     uint32_t out_len, out_cap;
+    tls_session *free_sessions; /* pool of at most TLS_SESSION_POOL */
+    uint32_t free_count;
     tls_pair *pairs;
     uint32_t pair_count;
     uint32_t *pair_index; /* open addressing: pair index + 1, 0 = empty */
@@ -186,8 +192,49 @@ static void dir_free(tls_dir *d) {
     free(d->hs_body);
 }
 
+static void session_free(tls_session *s) {
+    dir_free(&s->dir[0]);
+    dir_free(&s->dir[1]);
+    OPENSSL_cleanse(s, sizeof *s);
+    free(s);
+}
+
+/* Wipes an ended session and pools it, keeping its cipher contexts (rekeyed
+ * before any use) and carry buffers. */
+static void session_release(tls_engine *e, tls_session *s) {
+    if (e->free_count >= TLS_SESSION_POOL) {
+        session_free(s);
+        return;
+    }
+    void *ctx[2];
+    uint8_t *carry[2];
+    uint32_t carry_cap[2];
+    for (int i = 0; i < 2; i++) {
+        ctx[i] = s->dir[i].cipher.ctx;
+        carry[i] = s->dir[i].carry;
+        carry_cap[i] = s->dir[i].carry_cap;
+        free(s->dir[i].hs_body);
+    }
+    OPENSSL_cleanse(s, sizeof *s);
+    for (int i = 0; i < 2; i++) {
+        s->dir[i].cipher.ctx = ctx[i];
+        s->dir[i].carry = carry[i];
+        s->dir[i].carry_cap = carry_cap[i];
+    }
+    s->next_free = e->free_sessions;
+    e->free_sessions = s;
+    e->free_count++;
+}
+
 static tls_session *session_new(tls_engine *e, const flow *f) {
-    tls_session *s = calloc(1, sizeof *s);
+    tls_session *s = e->free_sessions;
+    if (s) {
+        e->free_sessions = s->next_free;
+        e->free_count--;
+        s->next_free = NULL;
+    } else {
+        s = calloc(1, sizeof *s);
+    }
     if (!s) {
         anomaly_count(e->job.anomalies, ANOMALY_TLS_ALLOC_FAILED);
         return NULL;
@@ -691,10 +738,7 @@ void tls_engine_close(tls_engine *e, const flow *f) {
     if (s->reason)
         st->flows_undecryptable[s->reason - 1]++;
     count_pair(e, s);
-    dir_free(&s->dir[0]);
-    dir_free(&s->dir[1]);
-    OPENSSL_cleanse(s->key_block, sizeof s->key_block);
-    free(s);
+    session_release(e, s);
 }
 
 tls_engine_stats tls_engine_get_stats(const tls_engine *e) {
@@ -714,14 +758,14 @@ void tls_engine_destroy(tls_engine *e) {
         return;
     if (e->sessions) {
         for (uint32_t i = 0; i < e->slot_count; i++) {
-            tls_session *s = e->sessions[i];
-            if (!s)
-                continue;
-            dir_free(&s->dir[0]);
-            dir_free(&s->dir[1]);
-            OPENSSL_cleanse(s, sizeof *s);
-            free(s);
+            if (e->sessions[i])
+                session_free(e->sessions[i]);
         }
+    }
+    while (e->free_sessions) {
+        tls_session *s = e->free_sessions;
+        e->free_sessions = s->next_free;
+        session_free(s);
     }
     bigmem_free(e->route, e->slot_count);
     bigmem_free(e->sessions, (size_t)e->slot_count * sizeof *e->sessions);

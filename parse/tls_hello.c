@@ -176,6 +176,19 @@ static void append(char *buf, size_t size, size_t *len, const char *text, size_t
     *len += n;
 }
 
+/* Writes v in decimal to out (room for 5 digits); returns the length. */
+static size_t format_decimal(unsigned v, char *out) {
+    char digits[5];
+    size_t n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = digits[n - 1 - i];
+    return n;
+}
+
 static void append_decimal_list(char *buf, size_t size, size_t *len, const tls_u16_list *l,
                                 int skip_grease) {
     int first = 1;
@@ -183,8 +196,11 @@ static void append_decimal_list(char *buf, size_t size, size_t *len, const tls_u
         if (skip_grease && tls_is_grease(l->v[i]))
             continue;
         char num[8];
-        int n = snprintf(num, sizeof num, "%s%u", first ? "" : "-", (unsigned)l->v[i]);
-        append(buf, size, len, num, (size_t)n);
+        size_t n = 0;
+        if (!first)
+            num[n++] = '-';
+        n += format_decimal(l->v[i], num + n);
+        append(buf, size, len, num, n);
         first = 0;
     }
 }
@@ -192,8 +208,9 @@ static void append_decimal_list(char *buf, size_t size, size_t *len, const tls_u
 size_t tls_ja3_string(const tls_client_hello *ch, char *text, size_t size) {
     size_t len = 0;
     char num[8];
-    int n = snprintf(num, sizeof num, "%u,", (unsigned)ch->legacy_version);
-    append(text, size, &len, num, (size_t)n);
+    size_t n = format_decimal(ch->legacy_version, num);
+    num[n++] = ',';
+    append(text, size, &len, num, n);
     append_decimal_list(text, size, &len, &ch->ciphers, 1);
     append(text, size, &len, ",", 1);
     append_decimal_list(text, size, &len, &ch->extensions, 1);
@@ -259,10 +276,11 @@ static void append_hex_list(char *buf, size_t size, size_t *len, const tls_u16_l
     }
     if (sort)
         qsort(values, n, sizeof values[0], compare_u16);
+    static const char digits[] = "0123456789abcdef";
     for (uint16_t i = 0; i < n; i++) {
-        char item[8];
-        int k = snprintf(item, sizeof item, "%s%04x", i ? "," : "", (unsigned)values[i]);
-        append(buf, size, len, item, (size_t)k);
+        char item[5] = {',', digits[values[i] >> 12], digits[(values[i] >> 8) & 15],
+                        digits[(values[i] >> 4) & 15], digits[values[i] & 15]};
+        append(buf, size, len, i ? item : item + 1, i ? 5 : 4);
     }
 }
 
