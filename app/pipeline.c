@@ -227,6 +227,14 @@ static void write_tls_summary(const pipeline *p, FILE *out) {
             (unsigned long long)ts.flows_decrypted, (unsigned long long)ts.records,
             (unsigned long long)ts.records_decrypted, (double)ts.bytes / 1e6,
             (double)ts.plaintext_bytes / 1e6);
+    if (p->config.keylog) {
+        tls_keylog_stats ks = tls_keylog_get_stats(p->config.keylog);
+        fprintf(out,
+                "    key log: %llu client randoms, %llu lines kept, %llu malformed, %llu evicted "
+                "(tls_keylog_entries)\n",
+                (unsigned long long)ks.entries, (unsigned long long)ks.lines,
+                (unsigned long long)ks.lines_bad, (unsigned long long)ks.evicted);
+    }
     for (int r = 0; r < TLS_REASON_COUNT; r++)
         if (ts.flows_undecryptable[r])
             fprintf(out, "    undecryptable: %-44s %8llu\n", tls_reason_name((tls_reason)r),
