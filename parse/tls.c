@@ -122,6 +122,7 @@ struct tls_engine {
     uint8_t *route;         /* per slot */
     tls_session **sessions; /* per slot */
     tls_keylog *keylog;     /* borrowed */
+    tls_crypto *crypto;
     tls_client_hello hello; /* scratch */
     tls_job job;
     uint8_t *out; /* plaintext for HTTP */
@@ -154,6 +155,11 @@ as_status tls_engine_create(const limits *lim, uint32_t slot_count, tls_keylog *
     e->lim = *lim;
     e->slot_count = slot_count;
     e->keylog = keylog;
+    as_status st = tls_crypto_create(&e->crypto);
+    if (st != AS_OK) {
+        tls_engine_destroy(e);
+        return st;
+    }
     e->route = bigmem_alloc(slot_count);
     e->sessions = bigmem_alloc((size_t)slot_count * sizeof *e->sessions);
     e->out_cap = TLS_OUT_FLUSH_BYTES + (uint32_t)lim->tls_record_bytes;
@@ -291,7 +297,7 @@ static int install13(tls_engine *e, tls_session *s, tls_dir *d, tls_secret_kind 
         missing_key(e, s);
         return 0;
     }
-    if (tls_cipher_set13(&d->cipher, s->suite, secret, len) != AS_OK) {
+    if (tls_cipher_set13(e->crypto, &d->cipher, s->suite, secret, len) != AS_OK) {
         fail(e, s, TLS_REASON_MISSING_KEY, ANOMALY_TLS_ALLOC_FAILED, 1);
         return 0;
     }
@@ -323,9 +329,9 @@ static void switch13(tls_engine *e, tls_session *s, uint8_t dir) {
     } else if (kind == SWITCH_KEY_UPDATE && d->application) {
         uint8_t next[TLS_MAX_SECRET_BYTES];
         size_t len = d->secret_len;
-        if (tls13_expand_label(s->suite->hash_sha384, d->secret, len, "traffic upd", NULL, 0, next,
-                               len) != AS_OK ||
-            tls_cipher_set13(&d->cipher, s->suite, next, len) != AS_OK) {
+        if (tls13_expand_label(e->crypto, s->suite->hash_sha384, d->secret, len, "traffic upd",
+                               NULL, 0, next, len) != AS_OK ||
+            tls_cipher_set13(e->crypto, &d->cipher, s->suite, next, len) != AS_OK) {
             fail(e, s, TLS_REASON_MISSING_KEY, ANOMALY_TLS_ALLOC_FAILED, 1);
             return;
         }
@@ -351,8 +357,8 @@ static void start12(tls_engine *e, tls_session *s, uint8_t dir) {
         uint8_t seed[2 * TLS_RANDOM_BYTES];
         memcpy(seed, s->server_random, TLS_RANDOM_BYTES);
         memcpy(seed + TLS_RANDOM_BYTES, s->client_random, TLS_RANDOM_BYTES);
-        if (tls12_prf(suite->hash_sha384, master, len, "key expansion", seed, sizeof seed,
-                      s->key_block, 2 * key + 2 * iv) != AS_OK) {
+        if (tls12_prf(e->crypto, suite->hash_sha384, master, len, "key expansion", seed,
+                      sizeof seed, s->key_block, 2 * key + 2 * iv) != AS_OK) {
             fail(e, s, TLS_REASON_MISSING_KEY, ANOMALY_TLS_ALLOC_FAILED, 1);
             return;
         }
@@ -363,7 +369,7 @@ static void start12(tls_engine *e, tls_session *s, uint8_t dir) {
     int client = dir == s->client_dir;
     const uint8_t *k = s->key_block + (client ? 0 : key);
     const uint8_t *v = s->key_block + 2 * key + (client ? 0 : iv);
-    if (tls_cipher_set12(&s->dir[dir].cipher, suite, k, v) != AS_OK)
+    if (tls_cipher_set12(e->crypto, &s->dir[dir].cipher, suite, k, v) != AS_OK)
         fail(e, s, TLS_REASON_MISSING_KEY, ANOMALY_TLS_ALLOC_FAILED, 1);
 }
 
@@ -769,6 +775,7 @@ void tls_engine_destroy(tls_engine *e) {
     }
     bigmem_free(e->route, e->slot_count);
     bigmem_free(e->sessions, (size_t)e->slot_count * sizeof *e->sessions);
+    tls_crypto_destroy(e->crypto);
     free(e->out);
     free(e->pairs);
     free(e->pair_index);

@@ -3,10 +3,13 @@
  * tls_crypto.h). The KDFs go through EVP_KDF ("TLS1-PRF", "HKDF" in
  * expand-only mode); records through one reusable EVP_CIPHER_CTX per
  * direction: the key is set once per key change, each record only sets its
- * nonce.
+ * nonce. A tls_crypto fetches the algorithms once: with OpenSSL 3 a fetch
+ * by name per call (locks, lookups, allocations) cost more than the
+ * decryption of a short connection.
  */
 #include "tls_crypto.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -51,26 +54,74 @@ size_t tls_suite_hash_bytes(const tls_suite *suite) {
     return suite->hash_sha384 ? 48 : 32;
 }
 
+struct tls_crypto {
+    EVP_KDF_CTX *hkdf[2]; /* [sha384]: expand-only HKDF with its digest set */
+    EVP_KDF *prf;         /* TLS1-PRF; a context per use (it appends seeds, has no dup) */
+    EVP_CIPHER *aead[3];  /* by tls_aead */
+};
+
 static const char *digest_name(int sha384) {
     return sha384 ? "SHA384" : "SHA256";
 }
 
-/* Runs the named KDF with params; AS_OK when it produced out_len bytes. */
-static as_status run_kdf(const char *kdf_name, OSSL_PARAM *params, uint8_t *out, size_t out_len) {
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, kdf_name, NULL);
+static EVP_KDF_CTX *hkdf_context(int sha384) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     if (!kdf)
-        return AS_ERR_UNSUPPORTED;
+        return NULL;
     EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(kdf);
     EVP_KDF_free(kdf);
-    if (!ctx)
-        return AS_ERR_NOMEM;
-    int ok = EVP_KDF_derive(ctx, out, out_len, params) > 0;
-    EVP_KDF_CTX_free(ctx);
-    return ok ? AS_OK : AS_ERR_INTERNAL;
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest_name(sha384), 0),
+        OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+        OSSL_PARAM_construct_end(),
+    };
+    if (ctx && EVP_KDF_CTX_set_params(ctx, params) != 1) {
+        EVP_KDF_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }
 
-as_status tls12_prf(int sha384, const uint8_t *secret, size_t secret_len, const char *label,
-                    const uint8_t *seed, size_t seed_len, uint8_t *out, size_t out_len) {
+as_status tls_crypto_create(tls_crypto **out) {
+    static const char *const aead_names[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
+    *out = NULL;
+    tls_crypto *cx = calloc(1, sizeof *cx);
+    if (!cx)
+        return AS_ERR_NOMEM;
+    int ok = 1;
+    for (int sha384 = 0; sha384 < 2; sha384++) {
+        cx->hkdf[sha384] = hkdf_context(sha384);
+        ok = ok && cx->hkdf[sha384];
+    }
+    cx->prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+    ok = ok && cx->prf;
+    for (int i = 0; i < 3; i++) {
+        cx->aead[i] = EVP_CIPHER_fetch(NULL, aead_names[i], NULL);
+        ok = ok && cx->aead[i];
+    }
+    if (!ok) {
+        tls_crypto_destroy(cx);
+        return AS_ERR_UNSUPPORTED;
+    }
+    *out = cx;
+    return AS_OK;
+}
+
+void tls_crypto_destroy(tls_crypto *cx) {
+    if (!cx)
+        return;
+    for (int i = 0; i < 2; i++)
+        EVP_KDF_CTX_free(cx->hkdf[i]);
+    EVP_KDF_free(cx->prf);
+    for (int i = 0; i < 3; i++)
+        EVP_CIPHER_free(cx->aead[i]);
+    free(cx);
+}
+
+as_status tls12_prf(tls_crypto *cx, int sha384, const uint8_t *secret, size_t secret_len,
+                    const char *label, const uint8_t *seed, size_t seed_len, uint8_t *out,
+                    size_t out_len) {
     /* label || seed: labels are short ASCII, seeds two randoms. */
     uint8_t full_seed[128];
     size_t label_len = strlen(label);
@@ -84,10 +135,15 @@ as_status tls12_prf(int sha384, const uint8_t *secret, size_t secret_len, const 
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, full_seed, label_len + seed_len),
         OSSL_PARAM_construct_end(),
     };
-    return run_kdf("TLS1-PRF", params, out, out_len);
+    EVP_KDF_CTX *ctx = EVP_KDF_CTX_new(cx->prf);
+    if (!ctx)
+        return AS_ERR_NOMEM;
+    int ok = EVP_KDF_derive(ctx, out, out_len, params) > 0;
+    EVP_KDF_CTX_free(ctx);
+    return ok ? AS_OK : AS_ERR_INTERNAL;
 }
 
-as_status tls13_expand_label(int sha384, const uint8_t *secret, size_t secret_len,
+as_status tls13_expand_label(tls_crypto *cx, int sha384, const uint8_t *secret, size_t secret_len,
                              const char *label, const uint8_t *context, size_t context_len,
                              uint8_t *out, size_t out_len) {
     /* struct HkdfLabel { uint16 length; opaque label<7..255> = "tls13 " + label;
@@ -110,36 +166,24 @@ as_status tls13_expand_label(int sha384, const uint8_t *secret, size_t secret_le
     if (context_len)
         memcpy(info + n, context, context_len);
     n += context_len;
-    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    /* the context keeps its digest and mode; key and info replace the last ones */
     OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest_name(sha384), 0),
-        OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len),
         OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
         OSSL_PARAM_construct_end(),
     };
-    return run_kdf("HKDF", params, out, out_len);
+    return EVP_KDF_derive(cx->hkdf[sha384 ? 1 : 0], out, out_len, params) > 0 ? AS_OK
+                                                                              : AS_ERR_INTERNAL;
 }
 
-static const EVP_CIPHER *aead_cipher(tls_aead aead) {
-    switch (aead) {
-    case TLS_AEAD_AES_128_GCM:
-        return EVP_aes_128_gcm();
-    case TLS_AEAD_AES_256_GCM:
-        return EVP_aes_256_gcm();
-    case TLS_AEAD_CHACHA20_POLY1305:
-        return EVP_chacha20_poly1305();
-    }
-    return NULL;
-}
-
-static as_status install_key(tls_cipher *c, const tls_suite *suite, uint16_t version) {
+static as_status install_key(tls_crypto *cx, tls_cipher *c, const tls_suite *suite,
+                             uint16_t version) {
     if (!c->ctx) {
         c->ctx = EVP_CIPHER_CTX_new();
         if (!c->ctx)
             return AS_ERR_NOMEM;
     }
-    if (EVP_DecryptInit_ex(c->ctx, aead_cipher(suite->aead), NULL, c->key, NULL) != 1)
+    if (EVP_DecryptInit_ex(c->ctx, cx->aead[suite->aead], NULL, c->key, NULL) != 1)
         return AS_ERR_INTERNAL;
     c->suite = suite;
     c->version = version;
@@ -148,26 +192,26 @@ static as_status install_key(tls_cipher *c, const tls_suite *suite, uint16_t ver
     return AS_OK;
 }
 
-as_status tls_cipher_set12(tls_cipher *c, const tls_suite *suite, const uint8_t *key,
-                           const uint8_t *iv) {
+as_status tls_cipher_set12(tls_crypto *cx, tls_cipher *c, const tls_suite *suite,
+                           const uint8_t *key, const uint8_t *iv) {
     memset(c->iv, 0, sizeof c->iv);
     memcpy(c->key, key, suite->key_bytes);
     /* GCM: 4-byte implicit salt (the rest of the nonce is explicit in each
      * record); ChaCha20-Poly1305: a 12-byte IV XORed with the sequence. */
     memcpy(c->iv, iv, suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4);
-    return install_key(c, suite, 0x0303);
+    return install_key(cx, c, suite, 0x0303);
 }
 
-as_status tls_cipher_set13(tls_cipher *c, const tls_suite *suite, const uint8_t *secret,
-                           size_t secret_len) {
-    as_status st = tls13_expand_label(suite->hash_sha384, secret, secret_len, "key", NULL, 0,
+as_status tls_cipher_set13(tls_crypto *cx, tls_cipher *c, const tls_suite *suite,
+                           const uint8_t *secret, size_t secret_len) {
+    as_status st = tls13_expand_label(cx, suite->hash_sha384, secret, secret_len, "key", NULL, 0,
                                       c->key, suite->key_bytes);
     if (st == AS_OK)
-        st = tls13_expand_label(suite->hash_sha384, secret, secret_len, "iv", NULL, 0, c->iv,
+        st = tls13_expand_label(cx, suite->hash_sha384, secret, secret_len, "iv", NULL, 0, c->iv,
                                 TLS_AEAD_NONCE_BYTES);
     if (st != AS_OK)
         return st;
-    return install_key(c, suite, 0x0304);
+    return install_key(cx, c, suite, 0x0304);
 }
 
 /* nonce = iv XOR (0^32 || seq as 64-bit big-endian) */

@@ -5,13 +5,15 @@
  * opening for the suites this sensor decrypts (AES-128/256-GCM and
  * ChaCha20-Poly1305, TLS 1.2 and 1.3).
  *
- * A tls_suite describes one cipher suite; tls_suite_find() returns NULL
+ * A tls_crypto holds what libcrypto would otherwise look up on every call
+ * (fetched ciphers, HKDF contexts with their digest set): one per thread,
+ * created once, passed to every derivation and key change. A tls_suite
+ * describes one cipher suite; tls_suite_find() returns NULL
  * for suites that cannot be decrypted (CBC, export, RC4, ...). A
  * tls_cipher is one direction's record protection: key, IV and sequence
  * number; it owns one EVP_CIPHER_CTX (allocated once when keys are first
- * set, reused for every record and every key change). The functions here
- * keep no global state beyond what libcrypto caches; a tls_cipher is used
- * by one thread.
+ * set, reused for every record and every key change). No global state; a
+ * tls_crypto and a tls_cipher are used by one thread.
  */
 #ifndef APISENSOR_PARSE_TLS_CRYPTO_H
 #define APISENSOR_PARSE_TLS_CRYPTO_H
@@ -42,6 +44,11 @@ typedef struct tls_suite {
     uint8_t hash_sha384;
 } tls_suite;
 
+typedef struct tls_crypto tls_crypto;
+
+as_status tls_crypto_create(tls_crypto **out);
+void tls_crypto_destroy(tls_crypto *cx);
+
 /* The suite with that id if it can be decrypted, else NULL. */
 const tls_suite *tls_suite_find(uint16_t id);
 
@@ -49,11 +56,12 @@ const tls_suite *tls_suite_find(uint16_t id);
 size_t tls_suite_hash_bytes(const tls_suite *suite);
 
 /* TLS 1.2 PRF: P_hash(secret, label || seed), out_len bytes. */
-as_status tls12_prf(int sha384, const uint8_t *secret, size_t secret_len, const char *label,
-                    const uint8_t *seed, size_t seed_len, uint8_t *out, size_t out_len);
+as_status tls12_prf(tls_crypto *cx, int sha384, const uint8_t *secret, size_t secret_len,
+                    const char *label, const uint8_t *seed, size_t seed_len, uint8_t *out,
+                    size_t out_len);
 
 /* TLS 1.3 HKDF-Expand-Label(secret, label, context, out_len); label without "tls13 ". */
-as_status tls13_expand_label(int sha384, const uint8_t *secret, size_t secret_len,
+as_status tls13_expand_label(tls_crypto *cx, int sha384, const uint8_t *secret, size_t secret_len,
                              const char *label, const uint8_t *context, size_t context_len,
                              uint8_t *out, size_t out_len);
 
@@ -68,12 +76,12 @@ typedef struct tls_cipher {
 } tls_cipher;
 
 /* TLS 1.2: installs key and IV (from the key block) for the suite; seq = 0. */
-as_status tls_cipher_set12(tls_cipher *c, const tls_suite *suite, const uint8_t *key,
-                           const uint8_t *iv);
+as_status tls_cipher_set12(tls_crypto *cx, tls_cipher *c, const tls_suite *suite,
+                           const uint8_t *key, const uint8_t *iv);
 
 /* TLS 1.3: derives key and IV from a traffic secret; seq = 0. */
-as_status tls_cipher_set13(tls_cipher *c, const tls_suite *suite, const uint8_t *secret,
-                           size_t secret_len);
+as_status tls_cipher_set13(tls_crypto *cx, tls_cipher *c, const tls_suite *suite,
+                           const uint8_t *secret, size_t secret_len);
 
 /*
  * Opens one record: header is its 5-byte header, body its fragment. On

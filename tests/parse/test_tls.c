@@ -126,7 +126,8 @@ static void build13(convo *c, uint16_t suite_id, uint8_t random_byte, int retry,
         handshake(&m, 24, &update_requested, 1);
         seal(&c->client_rest, &c_app, 22, m.b, m.n);
         uint8_t next[48];
-        tls13_expand_label(suite->hash_sha384, cts, hash, "traffic upd", NULL, 0, next, hash);
+        tls13_expand_label(test_crypto(), suite->hash_sha384, cts, hash, "traffic upd", NULL, 0,
+                           next, hash);
         seal_init13(&c_app, suite_id, next, hash);
     }
     seal(&c->client_rest, &c_app, 23, request2, strlen(request2));
@@ -144,7 +145,8 @@ static void build12(convo *c, uint16_t suite_id, uint8_t random_byte) {
     uint8_t seed[64];
     memcpy(seed, server_random, 32);
     memcpy(seed + 32, random, 32);
-    tls12_prf(suite->hash_sha384, master, 48, "key expansion", seed, 64, block, 2 * key + 2 * iv);
+    tls12_prf(test_crypto(), suite->hash_sha384, master, 48, "key expansion", seed, 64, block,
+              2 * key + 2 * iv);
     tseal cw, sw;
     seal_init12(&cw, suite_id, block, block + 2 * key);
     seal_init12(&sw, suite_id, block + key, block + 2 * key + iv);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "parse/tls_crypto.h"
+#include "test_tls_build.h"
 
 static size_t unhex(const char *hex, uint8_t *out) {
     size_t n = 0;
@@ -41,7 +42,8 @@ static void test_prf_sha256(void **state) {
     uint8_t secret[16], seed[16], out[100];
     unhex("9bbe436ba940f017b17652849a71db35", secret);
     unhex("a0ba9f936cda311827a6f796ffd5198c", seed);
-    assert_int_equal(tls12_prf(0, secret, 16, "test label", seed, 16, out, sizeof out), AS_OK);
+    assert_int_equal(
+        tls12_prf(test_crypto(), 0, secret, 16, "test label", seed, 16, out, sizeof out), AS_OK);
     assert_hex(out, sizeof out,
                "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a"
                "6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab"
@@ -54,7 +56,8 @@ static void test_prf_sha384(void **state) {
     uint8_t secret[16], seed[16], out[32];
     unhex("b80b733d6ceefcdc71566ea48e5567df", secret);
     unhex("cd665cf6a8447dd6ff8b27555edb7465", seed);
-    assert_int_equal(tls12_prf(1, secret, 16, "test label", seed, 16, out, sizeof out), AS_OK);
+    assert_int_equal(
+        tls12_prf(test_crypto(), 1, secret, 16, "test label", seed, 16, out, sizeof out), AS_OK);
     assert_hex(out, sizeof out, "7b0c18e9ced410ed1804f2cfa34a336a1c14dffb4900bb5fd7942107e81c83cd");
 }
 
@@ -62,8 +65,10 @@ static void test_prf_sha384(void **state) {
 static void check_keys(const char *secret_hex, const char *key_hex, const char *iv_hex) {
     uint8_t secret[32], key[16], iv[12];
     unhex(secret_hex, secret);
-    assert_int_equal(tls13_expand_label(0, secret, 32, "key", NULL, 0, key, 16), AS_OK);
-    assert_int_equal(tls13_expand_label(0, secret, 32, "iv", NULL, 0, iv, 12), AS_OK);
+    assert_int_equal(tls13_expand_label(test_crypto(), 0, secret, 32, "key", NULL, 0, key, 16),
+                     AS_OK);
+    assert_int_equal(tls13_expand_label(test_crypto(), 0, secret, 32, "iv", NULL, 0, iv, 12),
+                     AS_OK);
     assert_hex(key, 16, key_hex);
     assert_hex(iv, 12, iv_hex);
 }
@@ -92,7 +97,8 @@ static void open_trace_record(const char *secret_hex, uint64_t seq, const char *
     size_t len = unhex(record_hex, rec);
     tls_cipher c;
     memset(&c, 0, sizeof c);
-    assert_int_equal(tls_cipher_set13(&c, tls_suite_find(0x1301), secret, 32), AS_OK);
+    assert_int_equal(tls_cipher_set13(test_crypto(), &c, tls_suite_find(0x1301), secret, 32),
+                     AS_OK);
     c.seq = seq;
     size_t out_len = 0;
     uint8_t inner = 0;
