@@ -498,8 +498,10 @@ static void on_record(tls_engine *e, tls_session *s, uint8_t dir, const uint8_t 
     uint8_t type = header[0];
     e->stats.records++;
     if (type == CT_CHANGE_CIPHER_SPEC) {
-        /* TLS 1.3 sends it only for middlebox compatibility */
-        if (s->facts.version != 0x0304)
+        /* TLS 1.2: protection starts. TLS 1.3 sends it only for middlebox
+         * compatibility, from the client possibly before any ServerHello
+         * (after a HelloRetryRequest, or before early data). */
+        if (s->have_server_hello && s->facts.version == 0x0303)
             start12(e, s, dir);
         return;
     }

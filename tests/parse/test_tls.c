@@ -91,6 +91,8 @@ static void build13(convo *c, uint16_t suite_id, uint8_t random_byte, int retry,
         handshake(&m, 2, body, server_hello_body(body, retry_random, suite_id, 1));
         record(&c->server, 22, m.b, m.n);
         m.n = 0;
+        uint8_t compat_ccs = 1; /* D.4: the client's CCS before its second hello */
+        record(&c->client_rest, 20, &compat_ccs, 1);
         client_hello_record(&c->client_rest, random, 1);
     }
     handshake(&m, 2, body, server_hello_body(body, server_random, suite_id, 1));
@@ -295,6 +297,32 @@ static void test_tls13_retry_and_key_update(void **state) {
     check_decrypts(&c, 1);
     build13(&c, 0x1302, 0x15, 0, 1);
     check_decrypts(&c, 1);
+}
+
+/* RFC 8446 D.4: a client may send its compatibility ChangeCipherSpec
+ * before any ServerHello (ahead of its second hello or of early data). */
+static void test_tls13_early_compat_ccs(void **state) {
+    (void)state;
+    static convo c;
+    build13(&c, 0x1301, 0x16, 0, 0);
+    limits lim = limits_default();
+    tls_keylog *kl = keylog_with(c.keylog, &lim);
+    tls_engine *e = NULL;
+    assert_int_equal(tls_engine_create(&lim, 4, kl, &e), AS_OK);
+    flow f = make_flow(0);
+    outcome o;
+    memset(&o, 0, sizeof o);
+    anomaly_counters a = {{0}};
+    tbuf ccs = {.n = 0};
+    uint8_t one = 1;
+    record(&ccs, 20, &one, 1);
+    feed(e, &f, FLOW_TO_SERVER, c.client_hello.b, c.client_hello.n, 1000, &o, &a);
+    feed(e, &f, FLOW_TO_SERVER, ccs.b, ccs.n, 1000, &o, &a);
+    feed(e, &f, FLOW_TO_CLIENT, c.server.b, c.server.n, 1000, &o, &a);
+    feed(e, &f, FLOW_TO_SERVER, c.client_rest.b, c.client_rest.n, 1000, &o, &a);
+    assert_plaintext(&o);
+    tls_engine_destroy(e);
+    tls_keylog_destroy(kl);
 }
 
 static void test_tls12_suites(void **state) {
@@ -570,6 +598,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tls13_suites),
         cmocka_unit_test(test_tls13_retry_and_key_update),
+        cmocka_unit_test(test_tls13_early_compat_ccs),
         cmocka_unit_test(test_tls12_suites),
         cmocka_unit_test(test_auth_failure),
         cmocka_unit_test(test_missing_key),
