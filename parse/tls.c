@@ -591,12 +591,16 @@ static void frame_records(tls_engine *e, tls_job *j) {
         memcpy(d->carry + d->carry_len, p, take);
         d->carry_len += take;
         j->pos += take;
-        if (d->carry_len == TLS_HEADER_BYTES && want == TLS_HEADER_BYTES) {
+        if (d->carry_len < TLS_HEADER_BYTES)
+            continue;                   /* the chunk ended inside the header */
+        if (want == TLS_HEADER_BYTES) { /* the header just completed */
             if (!check_header(e, s, d->carry))
                 return;
-            continue; /* now the body length is known */
+            want += (uint32_t)d->carry[3] << 8 | d->carry[4];
+            if (d->carry_cap < want)
+                continue; /* grow the buffer on the next turn */
         }
-        if (d->carry_len == want && want > TLS_HEADER_BYTES) {
+        if (d->carry_len == want) { /* also an empty record */
             d->carry_len = 0;
             on_record(e, s, j->dir, d->carry, d->carry + TLS_HEADER_BYTES, want - TLS_HEADER_BYTES);
         }
