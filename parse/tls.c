@@ -89,7 +89,8 @@ typedef struct tls_session {
     const tls_suite *suite;
     uint8_t client_random[TLS_RANDOM_BYTES];
     uint8_t server_random[TLS_RANDOM_BYTES];
-    uint8_t key_block[2 * TLS_MAX_KEY_BYTES + 2 * TLS_AEAD_NONCE_BYTES];
+    uint8_t encrypt_then_mac; /* RFC 7366, from the ServerHello */
+    uint8_t key_block[2 * TLS_MAX_SECRET_BYTES + 2 * TLS_MAX_KEY_BYTES + 2 * TLS_AEAD_NONCE_BYTES];
     char sni[TLS_SNI_MAX + 1];
     char alpn[TLS_ALPN_MAX + 1];
     char ja3[TLS_JA3_HEX + 1];
@@ -212,18 +213,19 @@ static void session_release(tls_engine *e, tls_session *s) {
         session_free(s);
         return;
     }
-    void *ctx[2];
+    tls_cipher cipher[2];
     uint8_t *carry[2];
     uint32_t carry_cap[2];
     for (int i = 0; i < 2; i++) {
-        ctx[i] = s->dir[i].cipher.ctx;
+        tls_cipher_forget(&s->dir[i].cipher);
+        cipher[i] = s->dir[i].cipher;
         carry[i] = s->dir[i].carry;
         carry_cap[i] = s->dir[i].carry_cap;
         free(s->dir[i].hs_body);
     }
     OPENSSL_cleanse(s, sizeof *s);
     for (int i = 0; i < 2; i++) {
-        s->dir[i].cipher.ctx = ctx[i];
+        s->dir[i].cipher = cipher[i];
         s->dir[i].carry = carry[i];
         s->dir[i].carry_cap = carry_cap[i];
     }
@@ -345,8 +347,10 @@ static void start12(tls_engine *e, tls_session *s, uint8_t dir) {
     if (keys_unavailable(e, s))
         return;
     const tls_suite *suite = s->suite;
-    size_t key = suite->key_bytes;
-    size_t iv = suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4;
+    size_t mac = suite->mac_bytes, key = suite->key_bytes;
+    size_t iv = suite->mac_bytes                            ? 0 /* CBC: explicit record IVs */
+                : suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12
+                                                            : 4;
     if (!s->tls12_keys) {
         const uint8_t *master;
         size_t len;
@@ -358,18 +362,21 @@ static void start12(tls_engine *e, tls_session *s, uint8_t dir) {
         memcpy(seed, s->server_random, TLS_RANDOM_BYTES);
         memcpy(seed + TLS_RANDOM_BYTES, s->client_random, TLS_RANDOM_BYTES);
         if (tls12_prf(e->crypto, suite->hash_sha384, master, len, "key expansion", seed,
-                      sizeof seed, s->key_block, 2 * key + 2 * iv) != AS_OK) {
+                      sizeof seed, s->key_block, 2 * mac + 2 * key + 2 * iv) != AS_OK) {
             fail(e, s, TLS_REASON_MISSING_KEY, ANOMALY_TLS_ALLOC_FAILED, 1);
             return;
         }
         s->tls12_keys = 1;
         s->keys_found = 1;
     }
-    /* key block: client key, server key, client IV, server IV */
+    /* key block: client MAC key, server MAC key, client key, server key,
+     * client IV, server IV (RFC 5246 section 6.3) */
     int client = dir == s->client_dir;
-    const uint8_t *k = s->key_block + (client ? 0 : key);
-    const uint8_t *v = s->key_block + 2 * key + (client ? 0 : iv);
-    if (tls_cipher_set12(e->crypto, &s->dir[dir].cipher, suite, k, v) != AS_OK)
+    const uint8_t *m = s->key_block + (client ? 0 : mac);
+    const uint8_t *k = s->key_block + 2 * mac + (client ? 0 : key);
+    const uint8_t *v = s->key_block + 2 * mac + 2 * key + (client ? 0 : iv);
+    if (tls_cipher_set12(e->crypto, &s->dir[dir].cipher, suite, mac ? m : NULL, k, iv ? v : NULL,
+                         s->encrypt_then_mac) != AS_OK)
         fail(e, s, TLS_REASON_MISSING_KEY, ANOMALY_TLS_ALLOC_FAILED, 1);
 }
 
@@ -414,6 +421,7 @@ static void on_server_hello(tls_engine *e, tls_session *s, const uint8_t *body, 
     s->facts.version = sh.version;
     s->facts.cipher = sh.cipher;
     memcpy(s->server_random, sh.random, TLS_RANDOM_BYTES);
+    s->encrypt_then_mac = sh.encrypt_then_mac;
     if (sh.version != 0x0303 && sh.version != 0x0304) {
         fail(e, s, TLS_REASON_UNSUPPORTED_VERSION, ANOMALY_TLS_MISSING_KEY, 0);
         return;

@@ -13,34 +13,52 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 
-/* The AEAD suites, TLS 1.3 first. TLS 1.2 GCM suites of RFC 5288/5289/5487
- * and ChaCha20-Poly1305 suites of RFC 7905. */
+/* The suites decrypted: TLS 1.3 first, then the TLS 1.2 GCM suites of RFC
+ * 5288/5289/5487, ChaCha20-Poly1305 suites of RFC 7905 and AES-CBC suites. */
 static const tls_suite suites[] = {
-    {0x1301, "TLS_AES_128_GCM_SHA256", 0x0304, TLS_AEAD_AES_128_GCM, 16, 0},
-    {0x1302, "TLS_AES_256_GCM_SHA384", 0x0304, TLS_AEAD_AES_256_GCM, 32, 1},
-    {0x1303, "TLS_CHACHA20_POLY1305_SHA256", 0x0304, TLS_AEAD_CHACHA20_POLY1305, 32, 0},
-    {0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
-    {0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
-    {0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
-    {0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
-    {0x00a8, "TLS_PSK_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
-    {0x00a9, "TLS_PSK_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
-    {0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
-    {0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
-    {0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0},
-    {0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1},
+    {0x1301, "TLS_AES_128_GCM_SHA256", 0x0304, TLS_AEAD_AES_128_GCM, 16, 0, 0},
+    {0x1302, "TLS_AES_256_GCM_SHA384", 0x0304, TLS_AEAD_AES_256_GCM, 32, 1, 0},
+    {0x1303, "TLS_CHACHA20_POLY1305_SHA256", 0x0304, TLS_AEAD_CHACHA20_POLY1305, 32, 0, 0},
+    {0x009c, "TLS_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0, 0},
+    {0x009d, "TLS_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1, 0},
+    {0x009e, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0, 0},
+    {0x009f, "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1, 0},
+    {0x00a8, "TLS_PSK_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0, 0},
+    {0x00a9, "TLS_PSK_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1, 0},
+    {0xc02b, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0, 0},
+    {0xc02c, "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1, 0},
+    {0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0x0303, TLS_AEAD_AES_128_GCM, 16, 0, 0},
+    {0xc030, "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", 0x0303, TLS_AEAD_AES_256_GCM, 32, 1, 0},
     {0xcca8, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32,
-     0},
+     0, 0},
     {0xcca9, "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305,
-     32, 0},
-    {0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32,
+     32, 0, 0},
+    {0xccaa, "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32, 0,
      0},
-    {0xccab, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32, 0},
+    {0xccab, "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32, 0, 0},
     {0xccac, "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256", 0x0303, TLS_AEAD_CHACHA20_POLY1305, 32,
-     0},
+     0, 0},
+    /* TLS 1.2 AES-CBC suites (RFC 5246, 4492, 5289): HMAC length last */
+    {0x002f, "TLS_RSA_WITH_AES_128_CBC_SHA", 0x0303, TLS_CBC_AES_128, 16, 0, 20},
+    {0x0035, "TLS_RSA_WITH_AES_256_CBC_SHA", 0x0303, TLS_CBC_AES_256, 32, 0, 20},
+    {0x003c, "TLS_RSA_WITH_AES_128_CBC_SHA256", 0x0303, TLS_CBC_AES_128, 16, 0, 32},
+    {0x003d, "TLS_RSA_WITH_AES_256_CBC_SHA256", 0x0303, TLS_CBC_AES_256, 32, 0, 32},
+    {0x0033, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", 0x0303, TLS_CBC_AES_128, 16, 0, 20},
+    {0x0039, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA", 0x0303, TLS_CBC_AES_256, 32, 0, 20},
+    {0x0067, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", 0x0303, TLS_CBC_AES_128, 16, 0, 32},
+    {0x006b, "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256", 0x0303, TLS_CBC_AES_256, 32, 0, 32},
+    {0xc009, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", 0x0303, TLS_CBC_AES_128, 16, 0, 20},
+    {0xc00a, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", 0x0303, TLS_CBC_AES_256, 32, 0, 20},
+    {0xc013, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 0x0303, TLS_CBC_AES_128, 16, 0, 20},
+    {0xc014, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", 0x0303, TLS_CBC_AES_256, 32, 0, 20},
+    {0xc023, "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", 0x0303, TLS_CBC_AES_128, 16, 0, 32},
+    {0xc024, "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384", 0x0303, TLS_CBC_AES_256, 32, 1, 48},
+    {0xc027, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", 0x0303, TLS_CBC_AES_128, 16, 0, 32},
+    {0xc028, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384", 0x0303, TLS_CBC_AES_256, 32, 1, 48},
 };
 
 const tls_suite *tls_suite_find(uint16_t id) {
@@ -57,7 +75,8 @@ size_t tls_suite_hash_bytes(const tls_suite *suite) {
 struct tls_crypto {
     EVP_KDF_CTX *hkdf[2]; /* [sha384]: expand-only HKDF with its digest set */
     EVP_KDF *prf;         /* TLS1-PRF; a context per use (it appends seeds, has no dup) */
-    EVP_CIPHER *aead[3];  /* by tls_aead */
+    EVP_CIPHER *aead[TLS_BULK_COUNT]; /* by tls_aead */
+    EVP_MAC *hmac;
 };
 
 static const char *digest_name(int sha384) {
@@ -84,7 +103,8 @@ static EVP_KDF_CTX *hkdf_context(int sha384) {
 }
 
 as_status tls_crypto_create(tls_crypto **out) {
-    static const char *const aead_names[] = {"AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305"};
+    static const char *const aead_names[TLS_BULK_COUNT] = {
+        "AES-128-GCM", "AES-256-GCM", "ChaCha20-Poly1305", "AES-128-CBC", "AES-256-CBC"};
     *out = NULL;
     tls_crypto *cx = calloc(1, sizeof *cx);
     if (!cx)
@@ -96,10 +116,12 @@ as_status tls_crypto_create(tls_crypto **out) {
     }
     cx->prf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
     ok = ok && cx->prf;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < TLS_BULK_COUNT; i++) {
         cx->aead[i] = EVP_CIPHER_fetch(NULL, aead_names[i], NULL);
         ok = ok && cx->aead[i];
     }
+    cx->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    ok = ok && cx->hmac;
     if (!ok) {
         tls_crypto_destroy(cx);
         return AS_ERR_UNSUPPORTED;
@@ -114,8 +136,9 @@ void tls_crypto_destroy(tls_crypto *cx) {
     for (int i = 0; i < 2; i++)
         EVP_KDF_CTX_free(cx->hkdf[i]);
     EVP_KDF_free(cx->prf);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < TLS_BULK_COUNT; i++)
         EVP_CIPHER_free(cx->aead[i]);
+    EVP_MAC_free(cx->hmac);
     free(cx);
 }
 
@@ -185,6 +208,8 @@ static as_status install_key(tls_crypto *cx, tls_cipher *c, const tls_suite *sui
     }
     if (EVP_DecryptInit_ex(c->ctx, cx->aead[suite->aead], NULL, c->key, NULL) != 1)
         return AS_ERR_INTERNAL;
+    if (suite->mac_bytes)
+        EVP_CIPHER_CTX_set_padding(c->ctx, 0); /* TLS padding is checked here */
     c->suite = suite;
     c->version = version;
     c->seq = 0;
@@ -192,10 +217,32 @@ static as_status install_key(tls_crypto *cx, tls_cipher *c, const tls_suite *sui
     return AS_OK;
 }
 
+static const char *mac_digest(size_t mac_bytes) {
+    return mac_bytes == 20 ? "SHA1" : mac_bytes == 32 ? "SHA256" : "SHA384";
+}
+
 as_status tls_cipher_set12(tls_crypto *cx, tls_cipher *c, const tls_suite *suite,
-                           const uint8_t *key, const uint8_t *iv) {
+                           const uint8_t *mac_key, const uint8_t *key, const uint8_t *iv,
+                           int encrypt_then_mac) {
     memset(c->iv, 0, sizeof c->iv);
     memcpy(c->key, key, suite->key_bytes);
+    EVP_MAC_CTX_free(c->mac);
+    c->mac = NULL;
+    if (suite->mac_bytes) {
+        /* CBC: the record IV is explicit; a keyed HMAC context is copied per record */
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                             (char *)mac_digest(suite->mac_bytes), 0),
+            OSSL_PARAM_construct_end(),
+        };
+        c->mac = EVP_MAC_CTX_new(cx->hmac);
+        if (!c->mac)
+            return AS_ERR_NOMEM;
+        if (EVP_MAC_init(c->mac, mac_key, suite->mac_bytes, params) != 1)
+            return AS_ERR_INTERNAL;
+        c->encrypt_then_mac = (uint8_t)(encrypt_then_mac != 0);
+        return install_key(cx, c, suite, 0x0303);
+    }
     /* GCM: 4-byte implicit salt (the rest of the nonce is explicit in each
      * record); ChaCha20-Poly1305: a 12-byte IV XORed with the sequence. */
     memcpy(c->iv, iv, suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4);
@@ -204,6 +251,8 @@ as_status tls_cipher_set12(tls_crypto *cx, tls_cipher *c, const tls_suite *suite
 
 as_status tls_cipher_set13(tls_crypto *cx, tls_cipher *c, const tls_suite *suite,
                            const uint8_t *secret, size_t secret_len) {
+    EVP_MAC_CTX_free(c->mac);
+    c->mac = NULL;
     as_status st = tls13_expand_label(cx, suite->hash_sha384, secret, secret_len, "key", NULL, 0,
                                       c->key, suite->key_bytes);
     if (st == AS_OK)
@@ -212,6 +261,76 @@ as_status tls_cipher_set13(tls_crypto *cx, tls_cipher *c, const tls_suite *suite
     if (st != AS_OK)
         return st;
     return install_key(cx, c, suite, 0x0304);
+}
+
+/* HMAC over seq || type || version || length || data (RFC 5246 6.2.3.1;
+ * RFC 7366: the data is IV and ciphertext); 1 when it equals expected. */
+static int mac_matches(tls_cipher *c, const uint8_t header[5], const uint8_t *data, size_t len,
+                       const uint8_t *expected) {
+    uint8_t pseudo[13], mac[EVP_MAX_MD_SIZE];
+    for (int i = 0; i < 8; i++)
+        pseudo[i] = (uint8_t)(c->seq >> (56 - 8 * i));
+    pseudo[8] = header[0];
+    pseudo[9] = header[1];
+    pseudo[10] = header[2];
+    pseudo[11] = (uint8_t)(len >> 8);
+    pseudo[12] = (uint8_t)len;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(c->mac);
+    size_t mac_len = 0;
+    int ok = ctx && EVP_MAC_update(ctx, pseudo, sizeof pseudo) == 1 &&
+             EVP_MAC_update(ctx, data, len) == 1 &&
+             EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) == 1 && mac_len == c->suite->mac_bytes &&
+             CRYPTO_memcmp(mac, expected, mac_len) == 0;
+    EVP_MAC_CTX_free(ctx);
+    return ok;
+}
+
+/* Decrypts AES-CBC data (whole blocks) with iv into out and strips the TLS
+ * padding: the plaintext length, or -1. */
+static long cbc_decrypt(tls_cipher *c, const uint8_t *iv, const uint8_t *data, size_t len,
+                        uint8_t *out) {
+    int n = 0, fin = 0;
+    if (len == 0 || len % 16 || EVP_DecryptInit_ex(c->ctx, NULL, NULL, NULL, iv) != 1 ||
+        EVP_DecryptUpdate(c->ctx, out, &n, data, (int)len) != 1 ||
+        EVP_DecryptFinal_ex(c->ctx, out + n, &fin) != 1)
+        return -1;
+    size_t total = (size_t)n + (size_t)fin;
+    uint8_t pad = out[total - 1];
+    if ((size_t)pad + 1 > total)
+        return -1;
+    for (size_t i = total - 1 - pad; i < total; i++)
+        if (out[i] != pad)
+            return -1;
+    return (long)(total - 1 - pad);
+}
+
+/* TLS 1.2 AES-CBC record: IV || ciphertext (|| MAC when encrypt-then-MAC). */
+static as_status open_cbc(tls_cipher *c, const uint8_t header[5], const uint8_t *body,
+                          size_t body_len, uint8_t *out, size_t *out_len) {
+    size_t mac = c->suite->mac_bytes;
+    long len;
+    if (c->encrypt_then_mac) {
+        if (body_len < 16 + 16 + mac)
+            return AS_ERR_FORMAT;
+        size_t sealed = body_len - mac;
+        if (!mac_matches(c, header, body, sealed, body + sealed))
+            return AS_ERR_FORMAT;
+        len = cbc_decrypt(c, body, body + 16, sealed - 16, out);
+        if (len < 0)
+            return AS_ERR_FORMAT;
+    } else {
+        if (body_len < 16 + 16)
+            return AS_ERR_FORMAT;
+        len = cbc_decrypt(c, body, body + 16, body_len - 16, out);
+        if (len < (long)mac)
+            return AS_ERR_FORMAT;
+        len -= (long)mac;
+        if (!mac_matches(c, header, out, (size_t)len, out + len))
+            return AS_ERR_FORMAT;
+    }
+    c->seq++;
+    *out_len = (size_t)len;
+    return AS_OK;
 }
 
 /* nonce = iv XOR (0^32 || seq as 64-bit big-endian) */
@@ -225,6 +344,10 @@ as_status tls_cipher_open(tls_cipher *c, const uint8_t header[5], const uint8_t 
                           size_t body_len, uint8_t *out, size_t *out_len, uint8_t *inner_type) {
     if (!c->active)
         return AS_ERR_ARG;
+    if (c->mac) {
+        *inner_type = header[0];
+        return open_cbc(c, header, body, body_len, out, out_len);
+    }
     uint8_t nonce[TLS_AEAD_NONCE_BYTES];
     uint8_t aad[13];
     size_t aad_len;
@@ -287,5 +410,13 @@ as_status tls_cipher_open(tls_cipher *c, const uint8_t header[5], const uint8_t 
 
 void tls_cipher_clear(tls_cipher *c) {
     EVP_CIPHER_CTX_free(c->ctx);
-    memset(c, 0, sizeof *c);
+    EVP_MAC_CTX_free(c->mac);
+    OPENSSL_cleanse(c, sizeof *c);
+}
+
+void tls_cipher_forget(tls_cipher *c) {
+    void *ctx = c->ctx;
+    EVP_MAC_CTX_free(c->mac);
+    OPENSSL_cleanse(c, sizeof *c);
+    c->ctx = ctx;
 }

@@ -162,6 +162,8 @@ as_status tls_server_hello_parse(const uint8_t *body, size_t len, tls_server_hel
         cursor ext = sub_cursor(&exts, cursor_be16(&exts));
         if (type == TLS_EXT_SUPPORTED_VERSIONS && cursor_left(&ext) == 2)
             sh->version = cursor_be16(&ext);
+        else if (type == TLS_EXT_ENCRYPT_THEN_MAC)
+            sh->encrypt_then_mac = 1;
     }
     return cursor_ok(&exts) ? AS_OK : AS_ERR_FORMAT;
 }

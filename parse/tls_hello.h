@@ -34,6 +34,7 @@ enum {
     TLS_EXT_EC_POINT_FORMATS = 0x000b,
     TLS_EXT_SIGNATURE_ALGORITHMS = 0x000d,
     TLS_EXT_ALPN = 0x0010,
+    TLS_EXT_ENCRYPT_THEN_MAC = 0x0016,
     TLS_EXT_SUPPORTED_VERSIONS = 0x002b,
 };
 
@@ -65,7 +66,8 @@ typedef struct tls_server_hello {
     uint16_t version; /* negotiated: supported_versions if present, else legacy_version */
     uint8_t random[32];
     uint16_t cipher;
-    uint8_t retry_request; /* a HelloRetryRequest (RFC 8446 section 4.1.3) */
+    uint8_t retry_request;    /* a HelloRetryRequest (RFC 8446 section 4.1.3) */
+    uint8_t encrypt_then_mac; /* the encrypt_then_mac extension (RFC 7366) */
 } tls_server_hello;
 
 /* 1 for a GREASE value (RFC 8701: 0x0a0a, 0x1a1a, ... 0xfafa). */

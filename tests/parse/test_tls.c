@@ -135,28 +135,31 @@ static void build13(convo *c, uint16_t suite_id, uint8_t random_byte, int retry,
     seal(&c->client_rest, &c_app, 23, request2, strlen(request2));
 }
 
-static void build12(convo *c, uint16_t suite_id, uint8_t random_byte) {
+static void build12(convo *c, uint16_t suite_id, uint8_t random_byte, int encrypt_then_mac) {
     memset(c, 0, sizeof *c);
     const tls_suite *suite = tls_suite_find(suite_id);
-    uint8_t random[32], server_random[32], master[48], block[128];
+    uint8_t random[32], server_random[32], master[48], block[256];
     memset(random, random_byte, 32);
     memset(server_random, 0x66, 32);
     memset(master, 0x33, 48);
     hex_line(c->keylog, sizeof c->keylog, "CLIENT_RANDOM", random, master, 48);
-    size_t key = suite->key_bytes, iv = suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4;
+    size_t mac = suite->mac_bytes, key = suite->key_bytes;
+    size_t iv = mac ? 0 : suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4;
     uint8_t seed[64];
     memcpy(seed, server_random, 32);
     memcpy(seed + 32, random, 32);
     tls12_prf(test_crypto(), suite->hash_sha384, master, 48, "key expansion", seed, 64, block,
-              2 * key + 2 * iv);
+              2 * mac + 2 * key + 2 * iv);
     tseal cw, sw;
-    seal_init12(&cw, suite_id, block, block + 2 * key);
-    seal_init12(&sw, suite_id, block + key, block + 2 * key + iv);
+    const uint8_t *keys = block + 2 * mac, *ivs = keys + 2 * key;
+    seal_init12(&cw, suite_id, block, keys, ivs, encrypt_then_mac);
+    seal_init12(&sw, suite_id, block + mac, keys + key, ivs + iv, encrypt_then_mac);
 
     client_hello_record(&c->client_hello, random, 0);
     uint8_t body[256], zeros[12] = {0}, ccs = 1;
     tbuf m = {.n = 0};
-    handshake(&m, 2, body, server_hello_body(body, server_random, suite_id, 0));
+    handshake(&m, 2, body,
+              server_hello_body(body, server_random, suite_id, encrypt_then_mac ? 2 : 0));
     handshake(&m, 11, zeros, 3); /* Certificate, empty list */
     handshake(&m, 14, NULL, 0);  /* ServerHelloDone */
     record(&c->server, 22, m.b, m.n);
@@ -328,11 +331,11 @@ static void test_tls13_early_compat_ccs(void **state) {
 static void test_tls12_suites(void **state) {
     (void)state;
     static convo c;
-    build12(&c, 0xc02f, 0x41);
+    build12(&c, 0xc02f, 0x41, 0);
     check_decrypts(&c, 0);
-    build12(&c, 0xc030, 0x42);
+    build12(&c, 0xc030, 0x42, 0);
     check_decrypts(&c, 0);
-    build12(&c, 0xcca8, 0x43);
+    build12(&c, 0xcca8, 0x43, 0);
     check_decrypts(&c, 0);
 }
 
@@ -380,10 +383,34 @@ static void test_auth_failure(void **state) {
     tls_keylog_destroy(kl);
 }
 
+/* AES-CBC with HMAC-SHA1/SHA256/SHA384, MAC-then-encrypt and (RFC 7366)
+ * encrypt-then-MAC. */
+static void test_tls12_cbc_suites(void **state) {
+    (void)state;
+    static convo c;
+    static const uint16_t suites[] = {0xc013, 0x0035, 0xc027, 0xc028};
+    for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+        for (int etm = 0; etm < 2; etm++) {
+            build12(&c, suites[i], (uint8_t)(0x50 + 2 * i + (size_t)etm), etm);
+            check_decrypts(&c, 0);
+        }
+    }
+    /* a bad MAC is an authentication failure */
+    build12(&c, 0xc013, 0x5f, 0);
+    c.client_rest.b[c.client_rest.n - 5] ^= 1; /* inside the padding or MAC */
+    limits lim = limits_default();
+    tls_keylog *kl = keylog_with(c.keylog, &lim);
+    outcome o;
+    anomaly_counters a = {{0}};
+    tls_engine_stats st = run_beside_good_flow(&c, kl, &lim, &o, &a);
+    assert_int_equal(st.flows_undecryptable[TLS_REASON_AUTH_FAILED], 1);
+    tls_keylog_destroy(kl);
+}
+
 static void test_missing_key(void **state) {
     (void)state;
     static convo c;
-    build12(&c, 0xc02f, 0x22);
+    build12(&c, 0xc02f, 0x22, 0);
     limits lim = limits_default();
     tls_keylog *kl = keylog_with("", &lim);
     outcome o;
@@ -470,7 +497,7 @@ static void count_pair(const char *sni, const char *ja4, uint64_t flows, void *a
 static void test_pairs_and_limits(void **state) {
     (void)state;
     static convo c;
-    build12(&c, 0xc02f, 0x25);
+    build12(&c, 0xc02f, 0x25, 0);
     limits lim = limits_default();
     lim.tls_record_bytes = 1024;
     lim.tls_fingerprint_pairs = 1;
@@ -607,6 +634,7 @@ int main(void) {
         cmocka_unit_test(test_tls13_retry_and_key_update),
         cmocka_unit_test(test_tls13_early_compat_ccs),
         cmocka_unit_test(test_tls12_suites),
+        cmocka_unit_test(test_tls12_cbc_suites),
         cmocka_unit_test(test_auth_failure),
         cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_gap),

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "parse/tls_crypto.h"
 
@@ -108,7 +109,8 @@ static inline size_t client_hello_body(uint8_t *out, const uint8_t random[32], c
     return t.n;
 }
 
-/* A ServerHello body choosing cipher; supported_versions 0x0304 when tls13. */
+/* A ServerHello body choosing cipher; supported_versions 0x0304 when
+ * tls13 is 1; encrypt_then_mac (RFC 7366) when tls13 is 2. */
 static inline size_t server_hello_body(uint8_t *out, const uint8_t random[32], unsigned cipher,
                                        int tls13) {
     tbuf t = {.n = 0};
@@ -118,10 +120,13 @@ static inline size_t server_hello_body(uint8_t *out, const uint8_t random[32], u
     put16(&t, cipher);
     put8(&t, 0);
     size_t exts = begin16(&t);
-    if (tls13) {
+    if (tls13 == 1) {
         put16(&t, 0x002b);
         put16(&t, 2);
         put16(&t, 0x0304);
+    } else if (tls13 == 2) {
+        put16(&t, 0x0016);
+        put16(&t, 0);
     }
     end16(&t, exts);
     memcpy(out, t.b, t.n);
@@ -140,7 +145,8 @@ static inline tls_crypto *test_crypto(void) {
 typedef struct tseal {
     const tls_suite *suite;
     int tls13;
-    uint8_t key[32], iv[12];
+    int encrypt_then_mac; /* CBC */
+    uint8_t key[32], iv[12], mac_key[48];
     uint64_t seq;
 } tseal;
 
@@ -153,15 +159,78 @@ static inline void seal_init13(tseal *s, uint16_t suite, const uint8_t *secret, 
     tls13_expand_label(test_crypto(), s->suite->hash_sha384, secret, len, "iv", NULL, 0, s->iv, 12);
 }
 
-static inline void seal_init12(tseal *s, uint16_t suite, const uint8_t *key, const uint8_t *iv) {
+/* TLS 1.2: AEAD (key, iv) or CBC (mac_key, key, encrypt_then_mac). */
+static inline void seal_init12(tseal *s, uint16_t suite, const uint8_t *mac_key, const uint8_t *key,
+                               const uint8_t *iv, int encrypt_then_mac) {
     memset(s, 0, sizeof *s);
     s->suite = tls_suite_find(suite);
     memcpy(s->key, key, s->suite->key_bytes);
-    memcpy(s->iv, iv, s->suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4);
+    if (s->suite->mac_bytes)
+        memcpy(s->mac_key, mac_key, s->suite->mac_bytes);
+    else
+        memcpy(s->iv, iv, s->suite->aead == TLS_AEAD_CHACHA20_POLY1305 ? 12 : 4);
+    s->encrypt_then_mac = encrypt_then_mac;
+}
+
+/* HMAC of seq || type || 0303 || length || data with the suite's digest. */
+static inline void cbc_mac(const tseal *s, unsigned type, const uint8_t *data, size_t len,
+                           uint8_t *out) {
+    uint8_t buf[20000];
+    for (int i = 0; i < 8; i++)
+        buf[i] = (uint8_t)(s->seq >> (56 - 8 * i));
+    buf[8] = (uint8_t)type;
+    buf[9] = 3;
+    buf[10] = 3;
+    buf[11] = (uint8_t)(len >> 8);
+    buf[12] = (uint8_t)len;
+    memcpy(buf + 13, data, len);
+    const EVP_MD *md = s->suite->mac_bytes == 20   ? EVP_sha1()
+                       : s->suite->mac_bytes == 32 ? EVP_sha256()
+                                                   : EVP_sha384();
+    unsigned out_len = 0;
+    HMAC(md, s->mac_key, (int)s->suite->mac_bytes, buf, 13 + len, out, &out_len);
+}
+
+/* Appends one AES-CBC record (TLS 1.2), MAC-then-encrypt or encrypt-then-MAC. */
+static inline void seal_cbc(tbuf *t, tseal *s, unsigned type, const void *content, size_t len) {
+    size_t mac = s->suite->mac_bytes;
+    uint8_t plain[17000], iv[16], sealed[17100];
+    memcpy(plain, content, len);
+    size_t n = len;
+    if (!s->encrypt_then_mac) {
+        cbc_mac(s, type, plain, len, plain + n);
+        n += mac;
+    }
+    size_t pad = 15 - n % 16; /* n + pad + 1 is a whole number of blocks */
+    memset(plain + n, (int)pad, pad + 1);
+    n += pad + 1;
+    memset(iv, (int)(0xa0 + s->seq), sizeof iv);
+    memcpy(sealed, iv, 16);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int k = 0;
+    EVP_EncryptInit_ex(ctx, s->suite->key_bytes == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc(), NULL,
+                       s->key, iv);
+    EVP_CIPHER_CTX_set_padding(ctx, 0);
+    EVP_EncryptUpdate(ctx, sealed + 16, &k, plain, (int)n);
+    EVP_CIPHER_CTX_free(ctx);
+    size_t body = 16 + n;
+    if (s->encrypt_then_mac) {
+        cbc_mac(s, type, sealed, body, sealed + body);
+        body += mac;
+    }
+    put8(t, type);
+    put16(t, 0x0303);
+    put16(t, (unsigned)body);
+    putn(t, sealed, body);
+    s->seq++;
 }
 
 /* Appends one protected record carrying content of the given type. */
 static inline void seal(tbuf *t, tseal *s, unsigned type, const void *content, size_t len) {
+    if (s->suite->mac_bytes) {
+        seal_cbc(t, s, type, content, len);
+        return;
+    }
     const EVP_CIPHER *cipher = s->suite->aead == TLS_AEAD_AES_128_GCM   ? EVP_aes_128_gcm()
                                : s->suite->aead == TLS_AEAD_AES_256_GCM ? EVP_aes_256_gcm()
                                                                         : EVP_chacha20_poly1305();

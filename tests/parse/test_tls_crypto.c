@@ -137,7 +137,9 @@ static void test_suites(void **state) {
     assert_non_null(tls_suite_find(0x1303));
     assert_int_equal(tls_suite_hash_bytes(tls_suite_find(0x1302)), 48);
     assert_int_equal(tls_suite_find(0xc030)->key_bytes, 32);
-    assert_null(tls_suite_find(0x002f)); /* TLS_RSA_WITH_AES_128_CBC_SHA: not decrypted */
+    assert_int_equal(tls_suite_find(0x002f)->mac_bytes, 20); /* AES_128_CBC_SHA */
+    assert_null(tls_suite_find(0x000a)); /* TLS_RSA_WITH_3DES_EDE_CBC_SHA: not decrypted */
+    assert_null(tls_suite_find(0x0005)); /* TLS_RSA_WITH_RC4_128_SHA */
     assert_null(tls_suite_find(0x0a0a)); /* GREASE */
 }
 
