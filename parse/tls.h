@@ -56,7 +56,7 @@
     X(MISSING_KEY, "key not in the key log")                                                       \
     X(AUTH_FAILED, "record authentication failed")                                                 \
     X(GAP, "capture gap")                                                                          \
-    X(UNSUPPORTED_CIPHER, "cipher suite not decrypted (RC4, 3DES, ...)")                            \
+    X(UNSUPPORTED_CIPHER, "cipher suite not decrypted (RC4, 3DES, ...)")                           \
     X(UNSUPPORTED_VERSION, "protocol version before TLS 1.2")                                      \
     X(NO_HANDSHAKE, "handshake not seen (picked up mid-stream)")                                   \
     X(MALFORMED, "malformed record or handshake")                                                  \
