@@ -263,18 +263,26 @@ as_status tls_cipher_set13(tls_crypto *cx, tls_cipher *c, const tls_suite *suite
     return install_key(cx, c, suite, 0x0304);
 }
 
+/* TLS 1.2 record pseudo-header: seq_num || type || version || length, the
+ * HMAC input prefix (RFC 5246 6.2.3.1) and the AEAD additional data
+ * (RFC 5246 6.2.3.3). */
+static void pseudo_header(const tls_cipher *c, const uint8_t header[5], size_t length,
+                          uint8_t out[13]) {
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(c->seq >> (56 - 8 * i));
+    out[8] = header[0];
+    out[9] = header[1];
+    out[10] = header[2];
+    out[11] = (uint8_t)(length >> 8);
+    out[12] = (uint8_t)length;
+}
+
 /* HMAC over seq || type || version || length || data (RFC 5246 6.2.3.1;
  * RFC 7366: the data is IV and ciphertext); 1 when it equals expected. */
 static int mac_matches(tls_cipher *c, const uint8_t header[5], const uint8_t *data, size_t len,
                        const uint8_t *expected) {
     uint8_t pseudo[13], mac[EVP_MAX_MD_SIZE];
-    for (int i = 0; i < 8; i++)
-        pseudo[i] = (uint8_t)(c->seq >> (56 - 8 * i));
-    pseudo[8] = header[0];
-    pseudo[9] = header[1];
-    pseudo[10] = header[2];
-    pseudo[11] = (uint8_t)(len >> 8);
-    pseudo[12] = (uint8_t)len;
+    pseudo_header(c, header, len, pseudo);
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(c->mac);
     size_t mac_len = 0;
     int ok = ctx && EVP_MAC_update(ctx, pseudo, sizeof pseudo) == 1 &&
@@ -373,14 +381,7 @@ as_status tls_cipher_open(tls_cipher *c, const uint8_t header[5], const uint8_t 
         } else {
             xor_nonce(c->iv, c->seq, nonce);
         }
-        /* seq_num || type || version || length of the plaintext */
-        for (int i = 0; i < 8; i++)
-            aad[i] = (uint8_t)(c->seq >> (56 - 8 * i));
-        aad[8] = header[0];
-        aad[9] = header[1];
-        aad[10] = header[2];
-        aad[11] = (uint8_t)(ct_len >> 8);
-        aad[12] = (uint8_t)ct_len;
+        pseudo_header(c, header, ct_len, aad); /* with the plaintext length */
         aad_len = 13;
     }
     EVP_CIPHER_CTX *ctx = c->ctx;
