@@ -17,6 +17,7 @@
 
 #include "inventory_cmd.h"
 #include "options.h"
+#include "parse/tls_keylog.h"
 #include "pipeline.h"
 
 static volatile int stop_requested;
@@ -124,6 +125,16 @@ int main(int argc, char **argv) {
         .transactions = NULL,
         .spec = spec,
     };
+    tls_keylog *keylog = NULL;
+    if (o.keylog_path) {
+        as_status kst = tls_keylog_open(o.keylog_path, &o.lim, err, sizeof err, &keylog);
+        if (kst != AS_OK) {
+            fprintf(stderr, "apisensor: %s\n", kst == AS_ERR_NOMEM ? status_message(kst) : err);
+            app_options_free(&o);
+            return kst == AS_ERR_CONFIG ? 2 : 1;
+        }
+        config.keylog = keylog;
+    }
     static char out_buffer[1 << 16];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
     FILE *events = open_output(o.out_path, stdout);
@@ -131,6 +142,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.out_path,
                 strerror(errno));
         openapi_destroy(spec);
+        tls_keylog_destroy(keylog);
         app_options_free(&o);
         return 1;
     }
@@ -142,6 +154,7 @@ int main(int argc, char **argv) {
             if (events != stdout)
                 fclose(events);
             openapi_destroy(spec);
+            tls_keylog_destroy(keylog);
             app_options_free(&o);
             return 1;
         }
@@ -250,6 +263,7 @@ int main(int argc, char **argv) {
     model_destroy(m);
     openapi_destroy(spec);
     store_close(db);
+    tls_keylog_destroy(keylog);
     app_options_free(&o);
     return rc;
 }

@@ -678,7 +678,7 @@ void model_transaction(model *m, const http_transaction *tx) {
     b.login_attempt = lf->user.ptr && lf->user.len > 0 && lf->has_password;
     b.username = lf->user;
     b.login_success = success && b.login_attempt && (lf->returns_token || lf->sets_session_cookie);
-    b.cleartext = 1;
+    b.cleartext = tx->tls == NULL;
     b.basic_auth = basic;
     if (jwt_cred) {
         const jwt_claims *claims = credential_jwt(creds, jwt_cred);

@@ -40,6 +40,8 @@ static const setting settings[] = {
     {"transactions", SET_STRING, FIELD(transactions_path),
      "one JSON line per HTTP transaction (- = stdout; off by default)"},
     {"format", SET_STRING, FIELD(format), "shape of exported events: native (default)"},
+    {"keylog", SET_STRING, FIELD(keylog_path),
+     "TLS key log (NSS format, SSLKEYLOGFILE) for decryption; re-read as it grows"},
     {"sensor-name", SET_STRING, FIELD(sensor_name), "sensor name in events (default: host name)"},
     {"filter", SET_STRING, FIELD(bpf_filter), "BPF filter for live capture"},
     {"snaplen", SET_INT, FIELD(snaplen), "bytes kept per packet in live capture (default 262144)"},
@@ -364,8 +366,8 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
                      c == 'X' ? "-X" : "--kafka");
             return 2;
         case OPT_KEYLOG:
-            snprintf(err, errlen, "--keylog: TLS decryption is not in this build yet (issue #6)");
-            return 2;
+            key = "keylog";
+            break;
         case ':':
             snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
             return 2;
@@ -418,7 +420,7 @@ void app_options_usage(FILE *out) {
           "      --db FILE            sqlite3 inventory (default apisensor.db; :memory:)\n"
           "      --format FORMAT      native (ecs, ocsf, splunk: #5)\n"
           "      --kafka BROKERS      Kafka export (#5); -X key=value librdkafka settings\n"
-          "      --keylog FILE        TLS key log for decryption (#6)\n"
+          "      --keylog FILE        TLS key log (SSLKEYLOGFILE format) for decryption\n"
           "      --raw-identities     write credential-derived identities raw (lab audits)\n"
           "      --sensor-name NAME   sensor name in events (default: host name)\n"
           "      --filter BPF         BPF filter for live capture\n"

@@ -28,6 +28,7 @@ typedef struct app_options {
     const char *db_path;
     const char *out_path;          /* events; "-" = stdout */
     const char *transactions_path; /* NULL = off */
+    const char *keylog_path;       /* TLS key log; NULL = none */
     const char *format;
     const char *sensor_name;
     const char *bpf_filter;

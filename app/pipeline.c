@@ -25,6 +25,7 @@
 #include "export/transaction_event.h"
 #include "parse/classify.h"
 #include "parse/http1.h"
+#include "parse/tls.h"
 
 struct pipeline {
     pipeline_config config;
@@ -33,6 +34,7 @@ struct pipeline {
     tcp_reassembler *reasm;
     classifier *classifier;
     http_engine *http;
+    tls_engine *tls;
     classify_flow *classify_state; /* per flow slot */
     uint32_t slot_count;           /* flow slots of the flow table */
     community_id *community_id;
@@ -62,6 +64,8 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
         p->slot_count = flow_table_slot_count(p->flows);
         st = http_engine_create(&config->lim, p->slot_count, &p->http);
     }
+    if (st == AS_OK)
+        st = tls_engine_create(&config->lim, p->slot_count, config->keylog, &p->tls);
     if (st == AS_OK) {
         p->classify_state = bigmem_alloc((size_t)p->slot_count * sizeof *p->classify_state);
         if (!p->classify_state)
@@ -75,9 +79,10 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
     return AS_OK;
 }
 
-static void emit_transactions(pipeline *p) {
+static void emit_transactions(pipeline *p, const flow *f) {
     http_transaction tx;
     while (http_engine_next(p->http, &tx)) {
+        tls_engine_annotate(p->tls, f, &tx);
         p->totals.transactions++;
         if (p->config.model)
             model_transaction(p->config.model, &tx);
@@ -95,8 +100,16 @@ static void emit_transactions(pipeline *p) {
 static void drain_stream(pipeline *p, flow *f, flow_direction dir) {
     tcp_chunk chunk;
     while (tcp_reasm_next(p->reasm, &f->stream[dir], &chunk)) {
-        http_engine_feed(p->http, f, dir, &chunk, &p->anomalies);
-        emit_transactions(p);
+        if (!tls_engine_feed(p->tls, f, dir, &chunk, &p->anomalies)) {
+            http_engine_feed(p->http, f, dir, &chunk, &p->anomalies);
+            emit_transactions(p, f);
+            continue;
+        }
+        tcp_chunk plain; /* TLS: decrypted data goes to HTTP like cleartext */
+        while (tls_engine_next(p->tls, &plain)) {
+            http_engine_feed(p->http, f, dir, &plain, &p->anomalies);
+            emit_transactions(p, f);
+        }
     }
 }
 
@@ -110,7 +123,8 @@ static void close_ended_flows(pipeline *p) {
             }
         }
         http_engine_close(p->http, f, &p->anomalies);
-        emit_transactions(p);
+        emit_transactions(p, f);
+        tls_engine_close(p->tls, f);
         classifier_finish(p->classifier, &p->classify_state[f->slot]);
         tcp_reasm_release(p->reasm, &f->stream[0]);
         tcp_reasm_release(p->reasm, &f->stream[1]);
@@ -200,6 +214,44 @@ static void write_protocol(const char *name, uint64_t flows, void *arg) {
     fprintf((FILE *)arg, "  %-28s %12llu\n", name, (unsigned long long)flows);
 }
 
+static void write_tls_pair(const char *sni, const char *ja4, uint64_t flows, void *arg) {
+    fprintf((FILE *)arg, "    %-40s %-36s %8llu\n", *sni ? sni : "(no SNI)",
+            *ja4 ? ja4 : "(no hello)", (unsigned long long)flows);
+}
+
+static void write_tls_summary(const pipeline *p, FILE *out) {
+    tls_engine_stats ts = tls_engine_get_stats(p->tls);
+    if (!ts.flows)
+        return;
+    fprintf(out,
+            "  tls: %llu flows (%llu with SNI, %llu with a ClientHello; TLS 1.2 %llu, TLS 1.3 "
+            "%llu), %llu with keys, %llu decrypted; %llu records (%llu opened), %.1f MB, "
+            "%.1f MB plaintext\n",
+            (unsigned long long)ts.flows, (unsigned long long)ts.flows_sni,
+            (unsigned long long)ts.flows_hello, (unsigned long long)ts.flows_tls12,
+            (unsigned long long)ts.flows_tls13, (unsigned long long)ts.flows_with_keys,
+            (unsigned long long)ts.flows_decrypted, (unsigned long long)ts.records,
+            (unsigned long long)ts.records_decrypted, (double)ts.bytes / 1e6,
+            (double)ts.plaintext_bytes / 1e6);
+    if (p->config.keylog) {
+        tls_keylog_stats ks = tls_keylog_get_stats(p->config.keylog);
+        fprintf(out,
+                "    key log: %llu client randoms, %llu lines kept, %llu malformed, %llu evicted "
+                "(tls_keylog_entries)\n",
+                (unsigned long long)ks.entries, (unsigned long long)ks.lines,
+                (unsigned long long)ks.lines_bad, (unsigned long long)ks.evicted);
+    }
+    for (int r = 0; r < TLS_REASON_COUNT; r++)
+        if (ts.flows_undecryptable[r])
+            fprintf(out, "    undecryptable: %-44s %8llu\n", tls_reason_name((tls_reason)r),
+                    (unsigned long long)ts.flows_undecryptable[r]);
+    fprintf(out, "   tls flows by (SNI, JA4):\n");
+    tls_engine_foreach_pair(p->tls, write_tls_pair, out);
+    if (ts.pairs_other)
+        fprintf(out, "    %-77s %8llu\n", "(other pairs, over tls_fingerprint_pairs)",
+                (unsigned long long)ts.pairs_other);
+}
+
 void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds) {
     const pipeline_totals *t = &p->totals;
     flow_table_stats fs = flow_table_get_stats(p->flows);
@@ -243,6 +295,7 @@ void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds
             (unsigned long long)rs.gaps, (unsigned long long)rs.gap_bytes,
             (unsigned long long)rs.retransmitted_bytes, (unsigned long long)rs.overlap_conflicts,
             (unsigned long long)rs.ooo_bytes_peak, (unsigned long long)rs.ooo_limit_hits);
+    write_tls_summary(p, out);
     if (t->output_errors)
         fprintf(out, "  output errors: %llu events not written\n",
                 (unsigned long long)t->output_errors);
@@ -263,6 +316,7 @@ void pipeline_destroy(pipeline *p) {
     if (!p)
         return;
     http_engine_destroy(p->http);
+    tls_engine_destroy(p->tls);
     classifier_destroy(p->classifier);
     tcp_reasm_destroy(p->reasm);
     flow_table_destroy(p->flows);

@@ -20,6 +20,7 @@
 #include "export/event.h"
 #include "model.h"
 #include "inventory/openapi.h"
+#include "parse/tls_keylog.h"
 
 typedef struct pipeline pipeline;
 
@@ -29,6 +30,7 @@ typedef struct pipeline_config {
     FILE *transactions;       /* NULL = no transaction events */
     model *model;             /* borrowed; NULL = transactions go nowhere else */
     const openapi_spec *spec; /* declared inventory (--spec), borrowed; NULL = none */
+    tls_keylog *keylog;       /* TLS key log (borrowed, outlives the pipeline); NULL = none */
 } pipeline_config;
 
 typedef struct pipeline_totals {

@@ -103,7 +103,16 @@
     X(JSON_FIELDS_DROPPED, "json.fields_dropped")                                                  \
     X(JSON_NAME_TOO_LONG, "json.name_too_long")                                                    \
     X(JSON_BAD_NAME, "json.bad_name")                                                              \
-    X(SENSITIVE_TRUNCATED, "sensitive.truncated")
+    X(SENSITIVE_TRUNCATED, "sensitive.truncated")                                                  \
+    /* TLS */                                                                                      \
+    X(TLS_MALFORMED_RECORD, "tls.malformed_record")                                                \
+    X(TLS_MALFORMED_HANDSHAKE, "tls.malformed_handshake")                                          \
+    X(TLS_RECORD_LIMIT, "tls.record_limit")                                                        \
+    X(TLS_HANDSHAKE_LIMIT, "tls.handshake_limit")                                                  \
+    X(TLS_AUTH_FAILED, "tls.auth_failed")                                                          \
+    X(TLS_MISSING_KEY, "tls.missing_key")                                                          \
+    X(TLS_GAP, "tls.gap_undecryptable")                                                            \
+    X(TLS_ALLOC_FAILED, "tls.alloc_failed")
 
 typedef enum {
 #define ANOMALY_ENUM(id, name) ANOMALY_##id,

@@ -119,7 +119,15 @@
     X(json_field_name_bytes, 128, 8, 4096, "skip the field, count json.name_too_long",             \
       "dotted path of a field (user.address.city); longer names are data, not schema")             \
     X(db_flush_seconds, 60, 1, 86400, "write the records changed since the last write",            \
-      "packet time between inventory writes to --db; a crash loses at most this much")
+      "packet time between inventory writes to --db; a crash loses at most this much")             \
+    X(tls_keylog_entries, 65536, 16, 16777216, "evict the oldest entry, count it",                 \
+      "client randoms held from the key log; 288 bytes each, 18 MiB at the default")               \
+    X(tls_record_bytes, 18437, 1024, 1048576, "flow undecryptable, count tls.record_limit",        \
+      "largest TLS 1.2 ciphertext record: 5 + 2^14 + 2048 bytes, buffered per direction")          \
+    X(tls_handshake_bytes, 65536, 1024, 16777216, "skip the hello, count tls.handshake_limit",     \
+      "ClientHello/ServerHello kept whole to parse; real ones are < 2 KiB (PQ key shares)")        \
+    X(tls_fingerprint_pairs, 256, 0, 65536, "count the flow under other pairs",                    \
+      "distinct (SNI, JA4) pairs listed in the run summary")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

@@ -5,7 +5,9 @@
  * response body_bytes null; a body whose length is unknown (the message did
  * not complete) gives body_bytes null. latency_us is the time from the last
  * byte of the request to the first byte of the response (server think time
- * plus network), null without both.
+ * plus network), null without both. A transaction carried by TLS has a
+ * "tls" object (version, cipher, sni, alpn, ja3, ja4: null when unknown);
+ * cleartext transactions have no "tls" key.
  */
 #include "transaction_event.h"
 
@@ -39,6 +41,41 @@ static void write_message(json_writer *w, const char *key, const http_message *m
         json_uint(w, m->body_bytes);
     else
         json_null(w);
+    json_object_end(w);
+}
+
+static void write_cstring_or_null(json_writer *w, const char *key, const char *text) {
+    json_key(w, key);
+    if (text)
+        json_cstring(w, text);
+    else
+        json_null(w);
+}
+
+static void write_tls(json_writer *w, const tx_tls *tls) {
+    static const char *const versions[] = {"1.0", "1.1", "1.2", "1.3"};
+    json_key(w, "tls");
+    json_object_begin(w);
+    write_cstring_or_null(
+        w, "version",
+        tls->version >= 0x0301 && tls->version <= 0x0304 ? versions[tls->version - 0x0301] : NULL);
+    char cipher[8];
+    if (!tls->cipher_name && tls->cipher) {
+        static const char digits[] = "0123456789abcdef";
+        cipher[0] = '0';
+        cipher[1] = 'x';
+        for (int i = 0; i < 4; i++)
+            cipher[2 + i] = digits[(tls->cipher >> (12 - 4 * i)) & 15];
+        cipher[6] = '\0';
+    }
+    write_cstring_or_null(w, "cipher",
+                          tls->cipher_name ? tls->cipher_name
+                          : tls->cipher    ? cipher
+                                           : NULL);
+    write_view(w, "sni", tls->sni);
+    write_view(w, "alpn", tls->alpn);
+    write_cstring_or_null(w, "ja3", tls->ja3);
+    write_cstring_or_null(w, "ja4", tls->ja4);
     json_object_end(w);
 }
 
@@ -80,6 +117,9 @@ void transaction_event_write(json_writer *w, const event_sensor *sensor, communi
     write_message(w, "request", &tx->request);
     write_message(w, "response", &tx->response);
     json_object_end(w);
+
+    if (tx->tls)
+        write_tls(w, tx->tls);
 
     json_key(w, "flags");
     json_array_begin(w);

@@ -70,6 +70,18 @@ typedef struct http_message {
     int body_decoded;          /* 1 when body holds content-decoded bytes */
 } http_message;
 
+/* What the TLS layer knew of the connection that carried a transaction
+ * (parse/tls.h). Views and strings live as long as the transaction's. */
+typedef struct tx_tls {
+    uint16_t version;        /* negotiated: 0x0303 TLS 1.2, 0x0304 TLS 1.3; 0 unknown */
+    uint16_t cipher;         /* negotiated cipher suite; 0 unknown */
+    const char *cipher_name; /* IANA name of a decrypted suite, NULL otherwise */
+    str_view sni;            /* server_name of the ClientHello, absent without one */
+    str_view alpn;           /* first ALPN protocol the client offered, absent without one */
+    const char *ja3;         /* 32 hex digits; NULL without a ClientHello */
+    const char *ja4;         /* JA4 (FoxIO); NULL without a ClientHello */
+} tx_tls;
+
 typedef struct http_transaction {
     uint64_t flow_serial; /* flow_table serial of the connection */
     ip_address client_ip, server_ip;
@@ -84,6 +96,7 @@ typedef struct http_transaction {
     uint32_t flags;         /* TX_FLAG_* */
     http_message request;
     http_message response;
+    const tx_tls *tls; /* NULL for cleartext HTTP */
 } http_transaction;
 
 #endif
