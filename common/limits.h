@@ -55,7 +55,9 @@
     X(jwt_max_bytes, 8192, 64, 16384, "treat the token as opaque, count jwt.too_long",             \
       "access tokens are < 2 KiB; Azure AD tokens with group claims reach 4-6 KiB")                \
     X(credentials_per_request, 8, 1, 16, "keep the first ones, count credential.too_many",         \
-      "a request carries one or two credentials; cookies can add a few")
+      "a request carries one or two credentials; cookies can add a few")                           \
+    X(jwt_cache_entries, 1024, 0, 1048576, "replace the entry in its slot (direct-mapped)",        \
+      "decoded JWTs of about 1000 active clients per worker, 1.2 KiB each")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

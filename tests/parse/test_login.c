@@ -115,7 +115,7 @@ static void test_json_login_issues_jwt(void **state) {
     later.request.headers = &h;
     later.request.header_count = 1;
     static credential_set set;
-    credential_extract(&later, &cfg, &set, NULL);
+    credential_extract(&later, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 1);
     assert_true(set.items[0].fingerprint == facts.token_fingerprint);
 }
