@@ -161,6 +161,17 @@ static void test_failed_login_and_deleted_cookies(void **state) {
     assert_false(facts.returns_token);
     assert_false(facts.sets_session_cookie);
 
+    /* escaped strings before the user name do not use up the decoding space */
+    static char big[4096];
+    size_t n = (size_t)snprintf(big, sizeof big, "{\"notes\":[");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "\"line\\n%02d\",", i);
+    snprintf(big + n, sizeof big - n, "\"end\"],\"login\":\"h\\u00e9l\xc3\xa8ne\",\"pwd\":\"x\"}");
+    make_exchange(&x, "application/json", big, 0, NULL, NULL);
+    login_extract(&x.tx, &cfg, &facts, NULL);
+    assert_true(view_equals(facts.user, "h\xc3\xa9l\xc3\xa8ne"));
+    assert_true(facts.has_password);
+
     /* an empty password is no password; a request without a response */
     make_exchange(&x, "application/json", "{\"username\":\"dave\",\"password\":\"\"}", 0, NULL,
                   NULL);
