@@ -127,7 +127,9 @@
     X(tls_handshake_bytes, 65536, 1024, 16777216, "skip the hello, count tls.handshake_limit",     \
       "ClientHello/ServerHello kept whole to parse; real ones are < 2 KiB (PQ key shares)")        \
     X(tls_fingerprint_pairs, 256, 0, 65536, "count the flow under other pairs",                    \
-      "distinct (SNI, JA4) pairs listed in the run summary")
+      "distinct (SNI, JA4) pairs listed in the run summary")                                       \
+    X(jwt_cache_entries, 1024, 0, 1048576, "replace the entry in its slot (direct-mapped)",        \
+      "decoded JWTs of about 1000 active clients per worker, 1.2 KiB each")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

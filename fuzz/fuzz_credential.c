@@ -5,7 +5,8 @@
  * The input is five parts separated by 0xff bytes: the request URI, the
  * request head fields ("Name: value" lines), the request body, the response
  * head fields and the response body. Each part is copied into a buffer of
- * its exact size so that a read past a part shows under ASan. Byte 0 of the
+ * its exact size so that a read past a part shows under ASan. Extraction
+ * runs with a small JWT cache and without one; both must agree. Byte 0 of the
  * URI part, when it is '!', makes the client 10.0.0.1 a trusted proxy and
  * limits the request to two credentials.
  */
@@ -97,9 +98,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tx.response.body = (const uint8_t *)part[4];
     tx.response.body_len = (uint32_t)part_len[4];
 
-    static credential_set set;
-    anomaly_counters counters = {0};
-    credential_extract(&tx, trust ? &trusting : &cfg, &set, &counters);
+    static credential_set set, uncached;
+    static credential_cache *cache;
+    if (!cache && credential_cache_create(4, &cache) != AS_OK)
+        __builtin_trap();
+    anomaly_counters counters = {0}, plain = {0};
+    credential_extract(&tx, trust ? &trusting : &cfg, cache, &set, &counters);
+    /* the cache changes nothing but speed */
+    credential_extract(&tx, trust ? &trusting : &cfg, NULL, &uncached, &plain);
+    if (memcmp(&counters, &plain, sizeof plain) != 0 || set.count != uncached.count ||
+        set.identity.kind != uncached.identity.kind ||
+        set.identity.id.len != uncached.identity.id.len ||
+        (set.identity.id.len &&
+         memcmp(set.identity.id.ptr, uncached.identity.id.ptr, set.identity.id.len) != 0))
+        __builtin_trap();
     if (set.count > CREDENTIAL_MAX || set.jwt_count > CREDENTIAL_MAX_JWT ||
         set.decoded_used > CREDENTIAL_DECODE_BYTES)
         __builtin_trap();

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -77,14 +78,37 @@ static const char *const default_session_cookies[] = {
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
+static char lower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/* The filter bit of a name: most header names share no (length, first and
+ * last letter) with a listed name and are rejected by one test. */
+static uint64_t name_bit(const char *name, size_t len) {
+    unsigned mix = (unsigned)len * 11u + (unsigned char)lower(name[0]) * 5u +
+                   (unsigned char)lower(name[len - 1]);
+    return (uint64_t)1 << ((mix ^ (mix >> 6)) & 63);
+}
+
+/* Appends a name to a list that has room. */
+static void list_add(credential_name_list *list, const char *name, size_t n) {
+    uint32_t i = list->count++;
+    memcpy(list->name[i], name, n);
+    list->name[i][n] = '\0';
+    list->len[i] = (uint8_t)n;
+    list->wildcard[i] = memchr(name, '*', n) != NULL;
+    if (list->wildcard[i])
+        list->wildcards++;
+    else
+        list->filter |= name_bit(name, n);
+}
+
 static void config_fill(credential_name_list *list, const char *const *names, size_t count) {
     list->count = 0;
-    for (size_t i = 0; i < count && list->count < CREDENTIAL_NAMES_MAX; i++) {
-        size_t n = strlen(names[i]);
-        memcpy(list->name[list->count], names[i], n + 1);
-        list->wildcard[list->count] = strchr(names[i], '*') != NULL;
-        list->len[list->count++] = (uint8_t)n;
-    }
+    list->wildcards = 0;
+    list->filter = 0;
+    for (size_t i = 0; i < count && list->count < CREDENTIAL_NAMES_MAX; i++)
+        list_add(list, names[i], strlen(names[i]));
 }
 
 void credential_config_set_limits(credential_config *cfg, const limits *lim) {
@@ -125,10 +149,13 @@ as_status credential_config_set_names(credential_config *cfg, credential_list_id
         return AS_ERR_CONFIG;
     }
     credential_name_list next = cfg->lists[list];
-    if (*csv == '+')
+    if (*csv == '+') {
         csv++;
-    else
+    } else {
         next.count = 0;
+        next.wildcards = 0;
+        next.filter = 0;
+    }
     for (const char *p = csv;;) {
         const char *comma = strchr(p, ',');
         const char *end = comma ? comma : p + strlen(p);
@@ -144,10 +171,7 @@ as_status credential_config_set_names(credential_config *cfg, credential_list_id
             snprintf(err, errlen, "at most %d names", CREDENTIAL_NAMES_MAX);
             return AS_ERR_CONFIG;
         }
-        memcpy(next.name[next.count], start, n);
-        next.name[next.count][n] = '\0';
-        next.wildcard[next.count] = memchr(start, '*', n) != NULL;
-        next.len[next.count++] = (uint8_t)n;
+        list_add(&next, start, n);
         if (!comma)
             break;
         p = comma + 1;
@@ -249,10 +273,6 @@ as_status credential_config_set_proxies(credential_config *cfg, const char *csv,
 
 /* ---- matching and hashing ----------------------------------------------- */
 
-static char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
 /* Glob match ignoring ASCII case: '*' matches any run (backtracking to the
  * last star only, so the work is bounded by len * pattern length). */
 static int glob_match(const char *pat, size_t plen, const char *s, size_t len) {
@@ -277,6 +297,8 @@ static int glob_match(const char *pat, size_t plen, const char *s, size_t len) {
 }
 
 int credential_name_matches(const credential_name_list *list, const char *name, size_t len) {
+    if (len == 0 || (!list->wildcards && !(list->filter & name_bit(name, len))))
+        return 0;
     for (uint32_t i = 0; i < list->count; i++) {
         const char *pat = list->name[i];
         if (list->wildcard[i]) {
@@ -368,25 +390,122 @@ static char *decode_space(credential_set *set, size_t n, anomaly_counters *count
     return set->decoded + set->decoded_used;
 }
 
+/* ---- JWT cache ---------------------------------------------------------- */
+
+#define CACHE_TAIL_BYTES 16 /* last bytes of the token kept to confirm a hit */
+
+typedef struct cache_entry {
+    uint64_t fingerprint;
+    uint32_t len;      /* 0: empty */
+    uint8_t truncated; /* the claims had a cut claim (replays jwt.claim_truncated) */
+    uint8_t tail[CACHE_TAIL_BYTES];
+    jwt_claims claims;
+} cache_entry;
+
+struct credential_cache {
+    uint32_t mask;  /* count - 1 */
+    uint32_t count; /* entries; 0 holds nothing */
+    uint64_t hits, misses;
+    cache_entry entries[];
+};
+
+as_status credential_cache_create(uint32_t entries, credential_cache **out) {
+    *out = NULL;
+    uint32_t count = 0;
+    if (entries > 0)
+        for (count = 1; count <= entries / 2;)
+            count *= 2;
+    credential_cache *cache = calloc(1, sizeof *cache + (size_t)count * sizeof(cache_entry));
+    if (!cache)
+        return AS_ERR_NOMEM;
+    cache->count = count;
+    cache->mask = count ? count - 1 : 0;
+    *out = cache;
+    return AS_OK;
+}
+
+void credential_cache_destroy(credential_cache *cache) {
+    free(cache);
+}
+
+void credential_cache_stats(const credential_cache *cache, uint64_t *hits, uint64_t *misses) {
+    *hits = cache ? cache->hits : 0;
+    *misses = cache ? cache->misses : 0;
+}
+
+/* The first bytes of every JWT (jwt.h): a cheap filter before hashing and decoding. */
+static int has_jwt_prefix(str_view value) {
+    return value.len >= 3 && !memcmp(value.ptr, "eyJ", 3);
+}
+
+static int claims_truncated(const jwt_claims *c) {
+    return c->alg.truncated || c->typ.truncated || c->kid.truncated || c->sub.truncated ||
+           c->iss.truncated || c->aud.truncated || c->email.truncated ||
+           c->preferred_username.truncated;
+}
+
+static size_t tail_bytes(str_view value) {
+    return value.len < CACHE_TAIL_BYTES ? value.len : CACHE_TAIL_BYTES;
+}
+
+static const cache_entry *cache_find(credential_cache *cache, str_view value,
+                                     uint64_t fingerprint) {
+    if (!cache || !cache->count)
+        return NULL;
+    const cache_entry *e = &cache->entries[fingerprint & cache->mask];
+    size_t n = tail_bytes(value);
+    if (e->len == value.len && e->fingerprint == fingerprint &&
+        !memcmp(e->tail, value.ptr + value.len - n, n)) {
+        cache->hits++;
+        return e;
+    }
+    cache->misses++;
+    return NULL;
+}
+
+static void cache_store(credential_cache *cache, str_view value, uint64_t fingerprint,
+                        const jwt_claims *claims) {
+    if (!cache || !cache->count)
+        return;
+    cache_entry *e = &cache->entries[fingerprint & cache->mask];
+    size_t n = tail_bytes(value);
+    e->fingerprint = fingerprint;
+    e->len = value.len;
+    e->truncated = (uint8_t)claims_truncated(claims);
+    memcpy(e->tail, value.ptr + value.len - n, n);
+    e->claims = *claims;
+}
+
 /* Decodes value as a JWT into the next claims slot; returns the slot or -1
- * (*malformed set when it had the shape but did not decode). */
+ * (*malformed set when it had the shape but did not decode). Only decoded
+ * tokens are cached: a malformed one is decoded (and counted) every time. */
 static int8_t decode_jwt(credential_set *set, const credential_config *cfg, str_view value,
-                         uint8_t *malformed, anomaly_counters *counters) {
+                         uint64_t fingerprint, uint8_t *malformed, anomaly_counters *counters) {
     *malformed = 0;
-    if (set->jwt_count == CREDENTIAL_MAX_JWT)
+    if (set->jwt_count == CREDENTIAL_MAX_JWT || !has_jwt_prefix(value))
         return -1;
     jwt_claims *claims = &set->jwt[set->jwt_count];
+    const cache_entry *hit =
+        value.len <= cfg->jwt_max_bytes ? cache_find(set->cache, value, fingerprint) : NULL;
+    if (hit) {
+        *claims = hit->claims;
+        if (hit->truncated)
+            anomaly_count(counters, ANOMALY_JWT_CLAIM_TRUNCATED);
+        return (int8_t)set->jwt_count++;
+    }
     as_status st = jwt_decode(value.ptr, value.len, cfg->jwt_max_bytes, claims, counters);
     if (st != AS_OK) {
         *malformed = st != AS_SKIP;
         return -1;
     }
+    cache_store(set->cache, value, fingerprint, claims);
     return (int8_t)set->jwt_count++;
 }
 
 static credential *add_credential(credential_set *set, const credential_config *cfg,
                                   credential_kind kind, credential_location location, str_view name,
-                                  str_view value, anomaly_counters *counters) {
+                                  str_view value, uint64_t fingerprint,
+                                  anomaly_counters *counters) {
     if (set->count >= cfg->credentials_per_request || set->count >= CREDENTIAL_MAX) {
         if (set->dropped++ == 0)
             anomaly_count(counters, ANOMALY_CREDENTIAL_TOO_MANY);
@@ -397,7 +516,7 @@ static credential *add_credential(credential_set *set, const credential_config *
     c->location = location;
     c->name = name;
     c->value = value;
-    c->fingerprint = value.ptr ? credential_fingerprint(value.ptr, value.len) : 0;
+    c->fingerprint = fingerprint;
     c->jwt = -1;
     c->jwt_malformed = 0;
     c->has_password = 0;
@@ -412,12 +531,15 @@ static credential *add_credential(credential_set *set, const credential_config *
 static void add_value(credential_set *set, const credential_config *cfg, credential_kind kind,
                       credential_kind jwt_kind, int require_jwt, credential_location location,
                       str_view name, str_view value, anomaly_counters *counters) {
+    if (require_jwt && !has_jwt_prefix(value))
+        return;
     uint8_t malformed;
-    int8_t jwt = decode_jwt(set, cfg, value, &malformed, counters);
+    uint64_t fingerprint = credential_fingerprint(value.ptr, value.len);
+    int8_t jwt = decode_jwt(set, cfg, value, fingerprint, &malformed, counters);
     if (require_jwt && jwt < 0)
         return;
-    credential *c =
-        add_credential(set, cfg, jwt >= 0 ? jwt_kind : kind, location, name, value, counters);
+    credential *c = add_credential(set, cfg, jwt >= 0 ? jwt_kind : kind, location, name, value,
+                                   fingerprint, counters);
     if (c) {
         c->jwt = jwt;
         c->jwt_malformed = malformed;
@@ -451,7 +573,8 @@ static void add_basic(credential_set *set, const credential_config *cfg, str_vie
         OPENSSL_cleanse(out + user.len, room - user.len);
     }
     credential *c =
-        add_credential(set, cfg, CREDENTIAL_BASIC, CREDENTIAL_IN_HEADER, name, user, counters);
+        add_credential(set, cfg, CREDENTIAL_BASIC, CREDENTIAL_IN_HEADER, name, user,
+                       user.ptr ? credential_fingerprint(user.ptr, user.len) : 0, counters);
     if (c)
         c->has_password = (uint8_t)has_password;
 }
@@ -694,7 +817,8 @@ static void identify(const http_transaction *tx, const credential_config *cfg, c
 /* ---- entry points ------------------------------------------------------- */
 
 void credential_extract(const http_transaction *tx, const credential_config *cfg,
-                        credential_set *set, anomaly_counters *counters) {
+                        credential_cache *cache, credential_set *set, anomaly_counters *counters) {
+    set->cache = cache;
     set->count = 0;
     set->dropped = 0;
     set->jwt_count = 0;

@@ -5,6 +5,7 @@
  */
 #include "jwt.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -277,10 +278,10 @@ as_status jwt_decode(const char *token, size_t len, uint32_t max_bytes, jwt_clai
 
 /* ---- HMAC check --------------------------------------------------------- */
 
-int jwt_hs_key_matches(const char *token, size_t len, const void *key, size_t key_len) {
+int jwt_hs_key_find(const char *token, size_t len, const jwt_key *keys, size_t count) {
     jwt_claims claims;
     if (jwt_decode(token, len, JWT_MAX_BYTES_CEILING, &claims, NULL) != AS_OK)
-        return 0;
+        return -1;
     const EVP_MD *md = NULL;
     if (!strcmp(claims.alg.text, "HS256"))
         md = EVP_sha256();
@@ -289,19 +290,29 @@ int jwt_hs_key_matches(const char *token, size_t len, const void *key, size_t ke
     else if (!strcmp(claims.alg.text, "HS512"))
         md = EVP_sha512();
     if (!md)
-        return 0;
+        return -1;
     jwt_segments seg;
     jwt_split(token, len, &seg);
     uint8_t sig[EVP_MAX_MD_SIZE + 3];
     int sig_len = jwt_b64_decode(seg.part[2], seg.len[2], sig, sizeof sig);
     if (sig_len != EVP_MD_get_size(md))
-        return 0;
-    uint8_t mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    static const uint8_t empty_key[1] = {0};
+        return -1;
     size_t signed_len = seg.len[0] + 1 + seg.len[1];
-    if (!HMAC(md, key_len ? key : empty_key, (int)key_len, (const uint8_t *)token, signed_len, mac,
-              &mac_len))
-        return 0;
-    return mac_len == (unsigned)sig_len && CRYPTO_memcmp(mac, sig, mac_len) == 0;
+    static const uint8_t empty_key[1] = {0};
+    for (size_t i = 0; i < count; i++) {
+        uint8_t mac[EVP_MAX_MD_SIZE];
+        unsigned int mac_len = 0;
+        if (keys[i].len > INT_MAX)
+            continue;
+        if (HMAC(md, keys[i].len ? keys[i].bytes : empty_key, (int)keys[i].len,
+                 (const uint8_t *)token, signed_len, mac, &mac_len) &&
+            mac_len == (unsigned)sig_len && CRYPTO_memcmp(mac, sig, mac_len) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int jwt_hs_key_matches(const char *token, size_t len, const void *key, size_t key_len) {
+    jwt_key k = {key, key_len};
+    return jwt_hs_key_find(token, len, &k, 1) == 0;
 }

@@ -82,4 +82,13 @@ as_status jwt_decode(const char *token, size_t len, uint32_t max_bytes, jwt_clai
  */
 int jwt_hs_key_matches(const char *token, size_t len, const void *key, size_t key_len);
 
+typedef struct jwt_key {
+    const void *bytes;
+    size_t len;
+} jwt_key;
+
+/* The index of the first of count candidate keys that signed token (as
+ * jwt_hs_key_matches, decoding the token once), or -1. */
+int jwt_hs_key_find(const char *token, size_t len, const jwt_key *keys, size_t count);
+
 #endif

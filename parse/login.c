@@ -123,15 +123,14 @@ static int body_is_json(const http_message *m) {
 
 /* ---- request ------------------------------------------------------------ */
 
-static void request_field(login_facts *out, str_view name, str_view value, int non_empty) {
-    if (is_password_name(name)) {
-        if (non_empty)
-            out->has_password = 1;
-    } else if (!out->user_field.ptr && value.ptr && value.len > 0 &&
-               normal_in(name, user_names, COUNT_OF(user_names))) {
-        out->user_field = name;
-        out->user = value;
-    }
+/* What a request member is: 1 password-like, 2 a username-like member still
+ * wanted (the first one wins), 0 neither. */
+static int request_member(const login_facts *out, str_view name) {
+    if (is_password_name(name))
+        return 1;
+    if (!out->user_field.ptr && normal_in(name, user_names, COUNT_OF(user_names)))
+        return 2;
+    return 0;
 }
 
 static void read_request_json(login_facts *out, const http_message *m) {
@@ -139,16 +138,18 @@ static void read_request_json(login_facts *out, const http_message *m) {
     json_walk_item item;
     json_walk_init(&w, m->body, m->body_len);
     while (json_walk_next(&w, &item) == AS_OK) {
-        if (!item.key.ptr)
+        if (!item.key.ptr || (item.type != JSON_WALK_STRING && item.type != JSON_WALK_NUMBER))
             continue;
-        if (item.type == JSON_WALK_STRING) {
-            str_view none = {NULL, 0};
-            int password = is_password_name(item.key);
-            request_field(out, item.key, password ? none : json_text(out, &item),
-                          item.value.len > 0);
-        } else if (item.type == JSON_WALK_NUMBER) {
-            str_view none = {NULL, 0};
-            request_field(out, item.key, none, 1);
+        int member = request_member(out, item.key);
+        int non_empty = item.type == JSON_WALK_NUMBER || item.value.len > 0;
+        if (member == 1 && non_empty) {
+            out->has_password = 1;
+        } else if (member == 2 && item.type == JSON_WALK_STRING && non_empty) {
+            str_view user = json_text(out, &item); /* decoded only when kept */
+            if (user.ptr && user.len > 0) {
+                out->user_field = item.key;
+                out->user = user;
+            }
         }
     }
 }
@@ -160,12 +161,19 @@ static void read_request_form(login_facts *out, const http_message *m) {
         const char *amp = memchr(p, '&', (size_t)(end - p));
         const char *pair_end = amp ? amp : end;
         const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-        if (eq) {
+        if (eq && eq + 1 < pair_end) {
             str_view name = {p, (uint32_t)(eq - p)};
             str_view raw = {eq + 1, (uint32_t)(pair_end - eq - 1)};
-            str_view none = {NULL, 0};
-            int password = is_password_name(name);
-            request_field(out, name, password ? none : form_text(out, raw), raw.len > 0);
+            int member = request_member(out, name);
+            if (member == 1) {
+                out->has_password = 1;
+            } else if (member == 2) {
+                str_view user = form_text(out, raw);
+                if (user.ptr) {
+                    out->user_field = name;
+                    out->user = user;
+                }
+            }
         }
         p = pair_end + 1;
     }

@@ -105,7 +105,7 @@ static void test_bearer_jwt_and_opaque(void **state) {
     fake_request r;
     make_request(&r, "10.0.0.5", "/users/17", "Host", "api.example", "Authorization", header, NULL);
     anomaly_counters counters = {0};
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.count, 1);
     const credential *c = &set.items[0];
     assert_int_equal(c->kind, CREDENTIAL_BEARER_JWT);
@@ -125,7 +125,7 @@ static void test_bearer_jwt_and_opaque(void **state) {
     assert_false(identity_kind_is_secret(set.identity.kind));
 
     make_request(&r, "10.0.0.5", "/users/17", "authorization", "bearer  opaque-token-123 ", NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.count, 1);
     assert_int_equal(set.items[0].kind, CREDENTIAL_BEARER_TOKEN);
     assert_true(view_equals(set.items[0].value, "opaque-token-123"));
@@ -138,17 +138,17 @@ static void test_bearer_jwt_and_opaque(void **state) {
     /* header {"alg":"HS256" (no closing brace), payload {"sub":"x"} */
     make_request(&r, "10.0.0.5", "/", "Authorization",
                  "Bearer eyJhbGciOiJIUzI1NiI.eyJzdWIiOiJ4In0.c2ln", NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.items[0].kind, CREDENTIAL_BEARER_TOKEN);
     assert_true(set.items[0].jwt_malformed);
     assert_int_equal(counters.count[ANOMALY_JWT_BAD_HEADER], 1);
 
     /* a bare JWT without a scheme is a bearer JWT; "Bearer" alone is nothing */
     make_request(&r, "10.0.0.5", "/", "Authorization", jwt, NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.items[0].kind, CREDENTIAL_BEARER_JWT);
     make_request(&r, "10.0.0.5", "/", "Authorization", "Bearer ", NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.count, 0);
     assert_int_equal(set.identity.kind, IDENTITY_CLIENT_IP);
 }
@@ -159,7 +159,7 @@ static void test_basic(void **state) {
     anomaly_counters counters = {0};
     /* base64 of "alice:s3cret-pw" */
     make_request(&r, "10.0.0.5", "/", "Authorization", "Basic YWxpY2U6czNjcmV0LXB3", NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.count, 1);
     assert_int_equal(set.items[0].kind, CREDENTIAL_BASIC);
     assert_true(view_equals(set.items[0].value, "alice"));
@@ -173,18 +173,18 @@ static void test_basic(void **state) {
 
     /* base64 of "bob:" (no password) */
     make_request(&r, "10.0.0.5", "/", "Authorization", "Basic Ym9iOg==", NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_true(view_equals(set.items[0].value, "bob"));
     assert_false(set.items[0].has_password);
 
     /* base64 of "alice" (no colon) and a value that is no base64 */
     make_request(&r, "10.0.0.5", "/", "Authorization", "Basic YWxpY2U=", NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.items[0].kind, CREDENTIAL_BASIC);
     assert_null(set.items[0].value.ptr);
     assert_int_equal(set.identity.kind, IDENTITY_CLIENT_IP);
     make_request(&r, "10.0.0.5", "/", "Authorization", "Basic !!!", NULL);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(counters.count[ANOMALY_CREDENTIAL_BAD_BASIC], 2);
 }
 
@@ -195,7 +195,7 @@ static void test_api_key_headers(void **state) {
     fake_request r;
     make_request(&r, "10.0.0.5", "/", "x-api-key", " k-123 ", "Authorization", "Token drf-456",
                  "X-Request-Id", "not-a-credential", NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 2);
     assert_int_equal(set.items[0].kind, CREDENTIAL_API_KEY_HEADER);
     assert_true(view_equals(set.items[0].name, "x-api-key"));
@@ -211,11 +211,11 @@ static void test_api_key_headers(void **state) {
     snprintf(header, sizeof header, "Bearer %s", jwt);
     make_request(&r, "10.0.0.5", "/", "Authorization", "Bearer opaque", "X-Auth-Token", "key-1",
                  NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.identity.kind, IDENTITY_API_KEY);
     assert_int_equal(set.identity.credential, 1);
     make_request(&r, "10.0.0.5", "/", "X-Auth-Token", "key-1", "Authorization", header, NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.identity.kind, IDENTITY_JWT_SUB);
     assert_true(view_equals(set.identity.id, "svc-9"));
 }
@@ -228,7 +228,7 @@ static void test_query_credentials(void **state) {
              jwt);
     fake_request r;
     make_request(&r, "10.0.0.5", uri, NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 2);
     assert_int_equal(set.items[0].kind, CREDENTIAL_QUERY);
     assert_string_equal(credential_kind_name(set.items[0].kind), "query_credential");
@@ -244,12 +244,12 @@ static void test_query_credentials(void **state) {
 
     /* an API key header wins over an earlier query credential */
     make_request(&r, "10.0.0.5", "/?api_key=from-query", "X-API-Key", "from-header", NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 2);
     assert_true(view_equals(set.identity.id, "from-header"));
 
     make_request(&r, "10.0.0.5", "/search?q=key&token=t0k", NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 1);
     assert_int_equal(set.identity.kind, IDENTITY_API_KEY);
     assert_true(view_equals(set.identity.id, "t0k"));
@@ -262,7 +262,7 @@ static void test_cookies(void **state) {
                  "_ga=GA1.2.3; theme=dark; csrftoken=abc; XSRF-TOKEN=def; "
                  "JSESSIONID=ABC123; my_app_session=s1; auth=\"q\"; empty=",
                  NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 3);
     assert_true(view_equals(set.items[0].name, "JSESSIONID"));
     assert_true(view_equals(set.items[0].value, "ABC123"));
@@ -279,12 +279,12 @@ static void test_cookies(void **state) {
     make_jwt("cookie-user", jwt);
     snprintf(cookie, sizeof cookie, "prefs=1; id=%s", jwt);
     make_request(&r, "10.0.0.5", "/", "Cookie", cookie, NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 1);
     assert_true(view_equals(set.identity.id, "cookie-user"));
     make_request(&r, "10.0.0.5", "/", "Cookie", "sessionid=s", "Authorization",
                  "Basic Ym9iOng=", NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_int_equal(set.identity.kind, IDENTITY_BASIC_USER);
 }
 
@@ -349,7 +349,7 @@ static void test_forwarded_for(void **state) {
     char text[64];
     /* no trusted proxies: X-Forwarded-For is ignored */
     make_request(&r, "10.0.0.1", "/", "X-Forwarded-For", "203.0.113.9", NULL);
-    credential_extract(&r.tx, &c, &set, NULL);
+    credential_extract(&r.tx, &c, NULL, &set, NULL);
     assert_int_equal(set.identity.kind, IDENTITY_CLIENT_IP);
     assert_null(set.identity.id.ptr);
     assert_string_equal(ip_address_format(&set.identity.client_ip, text, sizeof text), "10.0.0.1");
@@ -359,28 +359,28 @@ static void test_forwarded_for(void **state) {
     /* right-most entry that is no trusted proxy; spoofed entries to its left are ignored */
     make_request(&r, "10.0.0.1", "/", "X-Forwarded-For", "1.1.1.1, 203.0.113.9:5555",
                  "X-Forwarded-For", "10.0.0.2", NULL);
-    credential_extract(&r.tx, &c, &set, NULL);
+    credential_extract(&r.tx, &c, NULL, &set, NULL);
     assert_string_equal(ip_address_format(&set.identity.client_ip, text, sizeof text),
                         "203.0.113.9");
     assert_true(view_equals(set.identity.id, "203.0.113.9:5555"));
     make_request(&r, "10.0.0.1", "/", "x-forwarded-for", "[2001:db8::7]:443", NULL);
-    credential_extract(&r.tx, &c, &set, NULL);
+    credential_extract(&r.tx, &c, NULL, &set, NULL);
     assert_string_equal(ip_address_format(&set.identity.client_ip, text, sizeof text),
                         "2001:db8::7");
     /* a peer that is no trusted proxy cannot set its address */
     make_request(&r, "198.51.100.4", "/", "X-Forwarded-For", "203.0.113.9", NULL);
-    credential_extract(&r.tx, &c, &set, NULL);
+    credential_extract(&r.tx, &c, NULL, &set, NULL);
     assert_string_equal(ip_address_format(&set.identity.client_ip, text, sizeof text),
                         "198.51.100.4");
     /* a malformed entry stops at the last trusted hop */
     anomaly_counters counters = {0};
     make_request(&r, "10.0.0.1", "/", "X-Forwarded-For", "203.0.113.9, unknown, 10.0.0.2", NULL);
-    credential_extract(&r.tx, &c, &set, &counters);
+    credential_extract(&r.tx, &c, NULL, &set, &counters);
     assert_string_equal(ip_address_format(&set.identity.client_ip, text, sizeof text), "10.0.0.2");
     assert_int_equal(counters.count[ANOMALY_CREDENTIAL_BAD_FORWARDED_FOR], 1);
     /* identities from credentials keep the forwarded client address */
     make_request(&r, "10.0.0.1", "/", "X-Forwarded-For", "203.0.113.9", "X-API-Key", "k", NULL);
-    credential_extract(&r.tx, &c, &set, NULL);
+    credential_extract(&r.tx, &c, NULL, &set, NULL);
     assert_int_equal(set.identity.kind, IDENTITY_API_KEY);
     assert_string_equal(ip_address_format(&set.identity.client_ip, text, sizeof text),
                         "203.0.113.9");
@@ -396,14 +396,14 @@ static void test_bounds_and_fingerprints(void **state) {
     anomaly_counters counters = {0};
     make_request(&r, "10.0.0.5", "/?token=a&api_key=b", "X-API-Key", "c", "Cookie", "session=d",
                  NULL);
-    credential_extract(&r.tx, &c, &set, &counters);
+    credential_extract(&r.tx, &c, NULL, &set, &counters);
     assert_int_equal(set.count, 2);
     assert_int_equal(set.dropped, 2);
     assert_int_equal(counters.count[ANOMALY_CREDENTIAL_TOO_MANY], 1);
 
     /* an orphan response has no request: client address only */
     memset(&r, 0, sizeof r);
-    credential_extract(&r.tx, &cfg, &set, &counters);
+    credential_extract(&r.tx, &cfg, NULL, &set, &counters);
     assert_int_equal(set.count, 0);
     assert_int_equal(set.identity.kind, IDENTITY_CLIENT_IP);
 
@@ -414,12 +414,63 @@ static void test_bounds_and_fingerprints(void **state) {
                 credential_fingerprint("0123456789abcdeg", 16));
     /* the same text as an API key and as a session cookie: different identities */
     make_request(&r, "10.0.0.5", "/", "X-API-Key", "same", NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     uint64_t as_key = set.identity.fingerprint;
     make_request(&r, "10.0.0.5", "/", "Cookie", "session=same", NULL);
-    credential_extract(&r.tx, &cfg, &set, NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
     assert_true(set.identity.fingerprint != as_key);
     assert_true(set.items[0].fingerprint == credential_fingerprint("same", 4));
+}
+
+static void test_jwt_cache(void **state) {
+    (void)state;
+    credential_cache *cache = NULL;
+    assert_int_equal(credential_cache_create(8, &cache), AS_OK);
+    char jwt[512], other[512], header[600], long_sub[201];
+    memset(long_sub, 'u', 200);
+    long_sub[200] = '\0';
+    static credential_set cached;
+    fake_request r;
+    anomaly_counters with = {0}, without = {0};
+    uint64_t hits, misses;
+    const char *subs[] = {"user-17", "user-18", long_sub, "user-17", long_sub};
+    for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
+        make_jwt(subs[i], jwt);
+        snprintf(header, sizeof header, "Bearer %s", jwt);
+        make_request(&r, "10.0.0.5", "/", "Authorization", header, NULL);
+        credential_extract(&r.tx, &cfg, cache, &cached, &with);
+        credential_extract(&r.tx, &cfg, NULL, &set, &without);
+        assert_int_equal(cached.count, 1);
+        assert_int_equal(cached.items[0].kind, CREDENTIAL_BEARER_JWT);
+        assert_int_equal(cached.identity.kind, IDENTITY_JWT_SUB);
+        assert_int_equal(cached.identity.id.len, set.identity.id.len);
+        assert_memory_equal(cached.identity.id.ptr, set.identity.id.ptr, set.identity.id.len);
+        assert_memory_equal(credential_jwt(&cached, &cached.items[0]),
+                            credential_jwt(&set, &set.items[0]), sizeof(jwt_claims));
+    }
+    credential_cache_stats(cache, &hits, &misses);
+    assert_int_equal(hits, 2);
+    assert_int_equal(misses, 3);
+    /* anomalies are the same with and without the cache */
+    assert_memory_equal(&with, &without, sizeof with);
+    assert_int_equal(with.count[ANOMALY_JWT_CLAIM_TRUNCATED], 2);
+    /* a token of the same length with other bytes is no hit */
+    make_jwt("user-19", other);
+    snprintf(header, sizeof header, "Bearer %s", other);
+    make_request(&r, "10.0.0.5", "/", "Authorization", header, NULL);
+    credential_extract(&r.tx, &cfg, cache, &cached, NULL);
+    assert_true(view_equals(cached.identity.id, "user-19"));
+    credential_cache_destroy(cache);
+    credential_cache_destroy(NULL);
+
+    /* a cache of no entries holds nothing and changes nothing */
+    assert_int_equal(credential_cache_create(0, &cache), AS_OK);
+    credential_extract(&r.tx, &cfg, cache, &cached, NULL);
+    credential_extract(&r.tx, &cfg, cache, &cached, NULL);
+    credential_cache_stats(cache, &hits, &misses);
+    assert_int_equal(hits, 0);
+    assert_true(view_equals(cached.identity.id, "user-19"));
+    credential_cache_destroy(cache);
 }
 
 int main(void) {
@@ -432,6 +483,7 @@ int main(void) {
         cmocka_unit_test(test_config_lists),
         cmocka_unit_test(test_forwarded_for),
         cmocka_unit_test(test_bounds_and_fingerprints),
+        cmocka_unit_test(test_jwt_cache),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -91,6 +91,12 @@ static void test_hs256_claims(void **state) {
 
     assert_true(jwt_hs_key_matches(token, len, "secret", 6));
     assert_false(jwt_hs_key_matches(token, len, "secret1", 7));
+    /* a list of well-known default secrets, as analytics tries them */
+    static const jwt_key defaults[] = {
+        {"changeme", 8}, {"your-256-bit-secret", 19}, {"secret", 6}, {"", 0}};
+    assert_int_equal(jwt_hs_key_find(token, len, defaults, 4), 2);
+    assert_int_equal(jwt_hs_key_find(token, len, defaults, 2), -1);
+    assert_int_equal(jwt_hs_key_find(token, len, defaults, 0), -1);
     assert_false(jwt_hs_key_matches(token, len, "", 0));
     /* a changed payload byte breaks the signature */
     token[len / 2] = token[len / 2] == 'A' ? 'B' : 'A';

@@ -115,7 +115,7 @@ static void test_json_login_issues_jwt(void **state) {
     later.request.headers = &h;
     later.request.header_count = 1;
     static credential_set set;
-    credential_extract(&later, &cfg, &set, NULL);
+    credential_extract(&later, &cfg, NULL, &set, NULL);
     assert_int_equal(set.count, 1);
     assert_true(set.items[0].fingerprint == facts.token_fingerprint);
 }
@@ -160,6 +160,17 @@ static void test_failed_login_and_deleted_cookies(void **state) {
     assert_true(facts.has_password);
     assert_false(facts.returns_token);
     assert_false(facts.sets_session_cookie);
+
+    /* escaped strings before the user name do not use up the decoding space */
+    static char big[4096];
+    size_t n = (size_t)snprintf(big, sizeof big, "{\"notes\":[");
+    for (int i = 0; i < 200; i++)
+        n += (size_t)snprintf(big + n, sizeof big - n, "\"line\\n%02d\",", i);
+    snprintf(big + n, sizeof big - n, "\"end\"],\"login\":\"h\\u00e9l\xc3\xa8ne\",\"pwd\":\"x\"}");
+    make_exchange(&x, "application/json", big, 0, NULL, NULL);
+    login_extract(&x.tx, &cfg, &facts, NULL);
+    assert_true(view_equals(facts.user, "h\xc3\xa9l\xc3\xa8ne"));
+    assert_true(facts.has_password);
 
     /* an empty password is no password; a request without a response */
     make_exchange(&x, "application/json", "{\"username\":\"dave\",\"password\":\"\"}", 0, NULL,
