@@ -712,7 +712,7 @@ static void detect_logins(analytics *a, const analytics_observation *obs) {
 
 /* Secrets that framework documentation, tutorials and sample configs ship
  * with; a token signed with one can be forged by anyone. */
-static const char *const default_secrets[] = {
+static const char *const default_secret_list[] = {
     "secret",          "secretkey",  "secret-key", "secret_key",  "your-256-bit-secret",
     "your_jwt_secret", "jwt-secret", "jwt_secret", "jwtsecret",   "changeme",
     "change-me",       "changeit",   "mysecret",   "supersecret", "shhhhh",
@@ -729,10 +729,11 @@ static int default_key(analytics *a, const analytics_jwt *j) {
     size_t slot = hash_mix64(fp) % JWT_VERDICTS;
     if (a->jwt_checked[slot] == fp)
         return a->jwt_weak[slot];
-    int weak = 0;
-    for (size_t i = 0; i < sizeof default_secrets / sizeof default_secrets[0] && !weak; i++)
-        weak = jwt_hs_key_matches(j->token.ptr, j->token.len, default_secrets[i],
-                                  strlen(default_secrets[i])) == 1;
+    enum { SECRETS = sizeof default_secret_list / sizeof default_secret_list[0] };
+    jwt_key keys[SECRETS];
+    for (size_t i = 0; i < SECRETS; i++)
+        keys[i] = (jwt_key){default_secret_list[i], strlen(default_secret_list[i])};
+    int weak = jwt_hs_key_find(j->token.ptr, j->token.len, keys, SECRETS) >= 0;
     a->jwt_checked[slot] = fp;
     a->jwt_weak[slot] = (uint8_t)weak;
     return weak;

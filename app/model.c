@@ -56,6 +56,7 @@ struct model {
     sensitive_worker *scanner;
     json_walker *walker;
     pseudonym *pseudonym;
+    credential_cache *jwt_cache;
     credential_set credentials;
     login_facts login;
     sensitive_found found[SENSITIVE_LOCATION_COUNT];
@@ -128,6 +129,8 @@ as_status model_create(const model_config *config, model **out) {
         st = json_walker_create(lim, &m->walker);
     if (st == AS_OK)
         st = pseudonym_create(config->pseudonym_key, config->pseudonym_key_len, &m->pseudonym);
+    if (st == AS_OK && lim->jwt_cache_entries > 0)
+        st = credential_cache_create((uint32_t)lim->jwt_cache_entries, &m->jwt_cache);
     if (st == AS_OK) {
         m->issued = calloc(ISSUED_SLOTS, sizeof *m->issued);
         if (!m->issued)
@@ -153,6 +156,7 @@ void model_destroy(model *m) {
     sensitive_db_destroy(m->sensitive_db);
     json_walker_destroy(m->walker);
     pseudonym_destroy(m->pseudonym);
+    credential_cache_destroy(m->jwt_cache);
     free(m->issued);
     json_writer_free(&m->json);
     free(m);
@@ -595,7 +599,7 @@ void model_transaction(model *m, const http_transaction *tx) {
 
     /* credentials, identity, login facts, sensitive data */
     credential_set *creds = &m->credentials;
-    credential_extract(tx, m->config.credentials, creds, &m->anomalies);
+    credential_extract(tx, m->config.credentials, m->jwt_cache, creds, &m->anomalies);
     login_facts *lf = &m->login;
     login_extract(tx, m->config.credentials, lf, &m->anomalies);
     sensitive_scan_transaction(m->scanner, tx, m->found, &m->anomalies);
