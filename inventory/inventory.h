@@ -14,9 +14,8 @@
  * The full state is read with inventory_endpoint_at()/inventory_finding_at().
  *
  * An endpoint is listed once it has answered a success status (2xx/3xx) or
- * matched a spec operation that did; failed requests to paths that are
- * neither listed nor declared are scanner noise, counted per service and not
- * recorded. Tables are bounded (inventory_max_endpoints, _findings): when
+ * a 500 (a handler ran); failed requests to paths that are neither listed
+ * nor declared are scanner noise, counted per service and not recorded. Tables are bounded (inventory_max_endpoints, _findings): when
  * full, new records are refused and counted. Time is packet time.
  *
  * Records returned are owned by the inventory and valid until the next
