@@ -579,6 +579,38 @@ static void add_basic(credential_set *set, const credential_config *cfg, str_vie
         c->has_password = (uint8_t)has_password;
 }
 
+/* The value after "key=" in params up to the first of stops (or the end);
+ * absent when key is not there. */
+static str_view param_value(str_view params, const char *key, const char *stops) {
+    size_t n = strlen(key);
+    str_view v = {NULL, 0};
+    for (uint32_t i = 0; i + n <= params.len; i++) {
+        if ((i > 0 && params.ptr[i - 1] != ' ' && params.ptr[i - 1] != ',') ||
+            !view_is(view_of(params.ptr + i, params.ptr + i + n), key, n))
+            continue;
+        const char *start = params.ptr + i + n, *end = start;
+        while (end < params.ptr + params.len && !strchr(stops, *end))
+            end++;
+        return view_of(start, end);
+    }
+    return v;
+}
+
+/*
+ * Schemes that sign every request carry a new value each time; their stable
+ * part names the caller: the access key id of AWS Signature Version 4
+ * (Credential=AKID/date/region/service/aws4_request) and the user of Digest
+ * (username="..."). Other schemes: the whole value.
+ */
+static str_view stable_part(str_view scheme, str_view params) {
+    str_view v = {NULL, 0};
+    if (VIEW_IS(scheme, "AWS4-HMAC-SHA256"))
+        v = param_value(params, "Credential=", "/, ");
+    else if (VIEW_IS(scheme, "Digest"))
+        v = param_value(params, "username=\"", "\"");
+    return v.ptr && v.len > 0 ? v : params;
+}
+
 static void parse_authorization(credential_set *set, const credential_config *cfg,
                                 const http_header_view *h, anomaly_counters *counters) {
     const char *start = h->value.ptr, *end = h->value.ptr + h->value.len;
@@ -609,7 +641,7 @@ static void parse_authorization(credential_set *set, const credential_config *cf
                   h->name, token, counters);
     else /* "Token k", "ApiKey k" and other schemes: a key in the Authorization header */
         add_value(set, cfg, CREDENTIAL_API_KEY_HEADER, CREDENTIAL_API_KEY_HEADER, 0,
-                  CREDENTIAL_IN_HEADER, h->name, token, counters);
+                  CREDENTIAL_IN_HEADER, h->name, stable_part(scheme, token), counters);
 }
 
 static void parse_cookies(credential_set *set, const credential_config *cfg,

@@ -205,6 +205,21 @@ static void test_api_key_headers(void **state) {
     assert_int_equal(set.identity.kind, IDENTITY_API_KEY);
     assert_true(view_equals(set.identity.id, "k-123"));
 
+    /* schemes that sign each request: the key id or user, not the signature */
+    make_request(&r, "10.0.0.5", "/", "Authorization",
+                 "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/"
+                 "aws4_request, SignedHeaders=host;range;x-amz-date, Signature=fe5f80f77d5fa3beca",
+                 NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
+    assert_int_equal(set.items[0].kind, CREDENTIAL_API_KEY_HEADER);
+    assert_true(view_equals(set.items[0].value, "AKIAIOSFODNN7EXAMPLE"));
+    make_request(&r, "10.0.0.5", "/", "Authorization",
+                 "Digest realm=\"api\", username=\"Mufasa\", nonce=\"dcd98b\", "
+                 "response=\"6629fae4\"",
+                 NULL);
+    credential_extract(&r.tx, &cfg, NULL, &set, NULL);
+    assert_true(view_equals(set.items[0].value, "Mufasa"));
+
     /* an API key wins over an opaque bearer token, a JWT subject over both */
     char jwt[512], header[600];
     make_jwt("svc-9", jwt);
