@@ -411,7 +411,8 @@ static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
         r.endpoint = endpoints[0];
     }
     char summary[512];
-    const char *who = f->identity_kind != ANALYTICS_ANONYMOUS ? f->identity_id
+    /* the identity as written in the event: pseudonymised when a secret */
+    const char *who = f->identity_kind != ANALYTICS_ANONYMOUS ? r.identity_id.ptr
                       : actor_ip[0]                           ? actor_ip
                                                               : "";
     if (who[0])

@@ -107,7 +107,7 @@ static void test_enumeration(void **state) {
 static void test_bola(void **state) {
     (void)state;
     analytics *a = make();
-    char path[32], object[32];
+    char path[64], object[32];
     uint64_t ts = T0;
     /* twelve users each own and read three orders of their own */
     for (int round = 0; round < 3; round++)
