@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "export/kafka_sink.h"
 #include "options.h"
 #include "pipeline.h"
 
@@ -57,10 +58,77 @@ static void show_progress(void *arg) {
     ps->shown = 1;
 }
 
-static FILE *open_output(const char *path, FILE *shared_stdout) {
-    if (!strcmp(path, "-"))
-        return shared_stdout;
-    return fopen(path, "w");
+/* Opens the outputs the options ask for: -o (stdout by default unless Kafka
+ * is configured), --transactions, --kafka. Returns an exit code. */
+static int open_sinks(const app_options *o, pipeline_config *config, char *err, size_t errlen) {
+    const char *out_path = o->out_path ? o->out_path : (o->kafka_brokers ? NULL : "-");
+    if (out_path && sink_file_create(out_path, err, errlen, &config->events) != AS_OK)
+        return 1;
+    if (o->transactions_path &&
+        sink_file_create(o->transactions_path, err, errlen, &config->transactions) != AS_OK)
+        return 1;
+    if (!o->kafka_brokers)
+        return 0;
+    kafka_sink_config kc = {
+        .brokers = o->kafka_brokers,
+        .topic_prefix = o->kafka_topic_prefix,
+        .compression = o->kafka_compression,
+        .properties = o->kafka_properties,
+        .property_count = o->kafka_property_count,
+        .queue_messages = o->lim.kafka_queue_messages,
+        .queue_kbytes = o->lim.kafka_queue_kbytes,
+        .spool_dir = o->spool_dir,
+        .spool_max_bytes = (uint64_t)o->lim.spool_max_bytes,
+    };
+    as_status st = kafka_sink_create(&kc, err, errlen, &config->kafka);
+    if (st == AS_OK)
+        return 0;
+    return st == AS_ERR_CONFIG ? 2 : 1;
+}
+
+/* Flushes every sink; Kafka waits at most --flush-timeout, then spools. */
+static int flush_sinks(const pipeline_config *config, const app_options *o) {
+    int rc = 0;
+    if (config->kafka)
+        sink_flush(config->kafka, o->flush_timeout_seconds * 1000);
+    sink *files[2] = {config->events, config->transactions};
+    const char *names[2] = {o->out_path ? o->out_path : "-", o->transactions_path};
+    for (int i = 0; i < 2; i++) {
+        if (files[i] && sink_flush(files[i], 0) != AS_OK) {
+            fprintf(stderr, "apisensor: %s: %s\n", names[i], sink_error(files[i]));
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+/* Says what Kafka could not take: spooled events wait for the next run,
+ * dropped ones are lost (exit status 1). */
+static int report_kafka(const pipeline_config *config, const app_options *o) {
+    if (!config->kafka)
+        return 0;
+    sink_stats k = sink_get_stats(config->kafka);
+    const char *problem = sink_error(config->kafka);
+    if (*problem && (k.dropped || k.spool_records || k.delivery_failed || o->verbosity > 0))
+        fprintf(stderr, "apisensor: warning: %s\n", problem);
+    if (k.spool_records)
+        fprintf(stderr,
+                "apisensor: kafka: %llu events wait in the spool %s; they are sent first on the "
+                "next run\n",
+                (unsigned long long)k.spool_records, o->spool_dir);
+    if (k.dropped) {
+        fprintf(stderr, "apisensor: kafka: %llu events dropped (see above)\n",
+                (unsigned long long)k.dropped);
+        return 1;
+    }
+    return 0;
+}
+
+static void close_sinks(pipeline_config *config) {
+    sink_destroy(config->kafka);
+    sink_destroy(config->transactions);
+    sink_destroy(config->events);
+    config->kafka = config->transactions = config->events = NULL;
 }
 
 /* Runs one source to its end; returns the exit code contribution (0 or 1). */
@@ -114,31 +182,26 @@ int main(int argc, char **argv) {
     char hostname[256] = "apisensor";
     if (!o.sensor_name && gethostname(hostname, sizeof hostname) == 0)
         hostname[sizeof hostname - 1] = '\0';
+    export_format format = FORMAT_NATIVE;
+    format_parse(o.format, &format);
     pipeline_config config = {
         .lim = o.lim,
         .sensor = {o.sensor_name ? o.sensor_name : hostname, APISENSOR_VERSION},
-        .transactions = NULL,
+        .format = format,
+        .kafka_transactions = o.kafka_transactions,
+        .stats_interval_seconds = (uint32_t)o.stats_interval_seconds,
     };
     static char out_buffer[1 << 16];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
-    FILE *events = open_output(o.out_path, stdout);
-    if (!events) {
-        fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.out_path,
-                strerror(errno));
+    rc = open_sinks(&o, &config, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "apisensor: %s\n", err);
+        close_sinks(&config);
         app_options_free(&o);
-        return 1;
+        return rc;
     }
-    if (o.transactions_path) {
-        config.transactions = open_output(o.transactions_path, stdout);
-        if (!config.transactions) {
-            fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.transactions_path,
-                    strerror(errno));
-            if (events != stdout)
-                fclose(events);
-            app_options_free(&o);
-            return 1;
-        }
-    }
+    if (config.kafka && *sink_error(config.kafka))
+        fprintf(stderr, "apisensor: warning: %s\n", sink_error(config.kafka));
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -183,22 +246,20 @@ int main(int argc, char **argv) {
     }
     double elapsed = now_seconds() - started;
 
+    if (p && sources_opened)
+        pipeline_finish(p);
+    rc |= flush_sinks(&config, &o);
+
     if (p && sources_opened && o.verbosity >= 0)
         pipeline_write_summary(p, stderr, elapsed);
-    if (config.transactions && config.transactions != stdout && fclose(config.transactions)) {
-        fprintf(stderr, "apisensor: %s: write failed: %s\n", o.transactions_path, strerror(errno));
+    rc |= report_kafka(&config, &o);
+    if (p && pipeline_get_totals(p).output_errors)
         rc = 1;
-    }
-    if (events != stdout && fclose(events)) {
-        fprintf(stderr, "apisensor: %s: write failed: %s\n", o.out_path, strerror(errno));
-        rc = 1;
-    }
+    close_sinks(&config);
     if (fflush(stdout)) {
         fprintf(stderr, "apisensor: standard output: write failed: %s\n", strerror(errno));
         rc = 1;
     }
-    if (p && pipeline_get_totals(p).output_errors)
-        rc = 1;
     pipeline_destroy(p);
     app_options_free(&o);
     return rc;

@@ -22,6 +22,7 @@
 #include "capture/flow_table.h"
 #include "capture/tcp_stream.h"
 #include "common/bigmem.h"
+#include "export/stats_event.h"
 #include "export/transaction_event.h"
 #include "parse/classify.h"
 #include "parse/http1.h"
@@ -39,7 +40,8 @@ struct pipeline {
     json_writer json;
     anomaly_counters anomalies;
     pipeline_totals totals;
-    uint64_t now_ns; /* latest packet time seen */
+    uint64_t now_ns;        /* latest packet time seen */
+    uint64_t next_stats_ns; /* packet time of the next stats event; 0 = not started */
 };
 
 as_status pipeline_create(const pipeline_config *config, pipeline **out) {
@@ -75,19 +77,97 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
     return AS_OK;
 }
 
+/* Hands the event in p->json to the sinks that want its kind. */
+static void emit(pipeline *p, sink_topic topic, const char *key, size_t key_len) {
+    if (!json_writer_ok(&p->json)) {
+        p->totals.output_errors++;
+        return;
+    }
+    sink *file = topic == SINK_TRANSACTIONS ? p->config.transactions : p->config.events;
+    if (file && sink_write(file, topic, key, key_len, p->json.buf, p->json.len) != AS_OK)
+        p->totals.output_errors++;
+    if (p->config.kafka && (topic != SINK_TRANSACTIONS || p->config.kafka_transactions))
+        sink_write(p->config.kafka, topic, key, key_len, p->json.buf, p->json.len);
+}
+
 static void emit_transactions(pipeline *p) {
     http_transaction tx;
+    int wanted = p->config.transactions || (p->config.kafka && p->config.kafka_transactions);
     while (http_engine_next(p->http, &tx)) {
         p->totals.transactions++;
-        if (!p->config.transactions)
+        if (!wanted)
             continue;
+        char community[64];
+        community_id_format(p->community_id, &tx.client_ip, tx.client_port, &tx.server_ip,
+                            tx.server_port, 6, community, sizeof community);
         json_writer_reset(&p->json);
-        transaction_event_write(&p->json, &p->config.sensor, p->community_id, &tx);
-        json_newline(&p->json);
-        if (!json_writer_ok(&p->json) ||
-            fwrite(p->json.buf, 1, p->json.len, p->config.transactions) != p->json.len)
-            p->totals.output_errors++;
+        transaction_event_write_as(&p->json, p->config.format, &p->config.sensor, community, &tx);
+        emit(p, SINK_TRANSACTIONS, community, strlen(community));
     }
+}
+
+static void emit_stats(pipeline *p, int final) {
+    const pipeline_totals *t = &p->totals;
+    flow_table_stats fs = flow_table_get_stats(p->flows);
+    tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
+    http_engine_stats hs = http_engine_get_stats(p->http);
+    const stats_counter counters[] = {
+        {"packets", t->packets},
+        {"bytes", t->bytes},
+        {"packets_skipped", t->packets_skipped},
+        {"flows_created", fs.created},
+        {"flows_peak", fs.peak},
+        {"flows_evicted", fs.ended_evicted},
+        {"flows_halfopen_dropped", fs.halfopen_dropped},
+        {"tcp_gaps", rs.gaps},
+        {"tcp_ooo_limit_hits", rs.ooo_limit_hits},
+        {"http_requests", hs.requests},
+        {"http_responses", hs.responses},
+        {"transactions", t->transactions},
+        {"output_errors", t->output_errors},
+    };
+    stats_counter anomalies[ANOMALY_COUNT];
+    uint32_t anomaly_count = 0;
+    for (int i = 0; i < ANOMALY_COUNT; i++)
+        if (p->anomalies.count[i])
+            anomalies[anomaly_count++] =
+                (stats_counter){anomaly_name((anomaly_id)i), p->anomalies.count[i]};
+    stats_record r = {
+        .ts_ns = p->now_ns,
+        .final = final,
+        .interval_seconds = p->config.stats_interval_seconds,
+        .counters = counters,
+        .counter_count = (uint32_t)(sizeof counters / sizeof counters[0]),
+        .anomalies = anomalies,
+        .anomaly_count = anomaly_count,
+    };
+    sink *sinks[3] = {p->config.events, p->config.transactions, p->config.kafka};
+    for (int i = 0; i < 3; i++) {
+        if (!sinks[i] || (i == 1 && sinks[1] == sinks[0]))
+            continue;
+        sink_stats s = sink_get_stats(sinks[i]);
+        sink_stats_add(&r.exported, &s);
+    }
+    p->totals.stats_events++;
+    json_writer_reset(&p->json);
+    stats_event_write_as(&p->json, p->config.format, &p->config.sensor, &r);
+    emit(p, SINK_STATS, p->config.sensor.name, strlen(p->config.sensor.name));
+}
+
+/* Stats events on the packet-time clock: one at every multiple of the
+ * interval that packet time crosses. */
+static void tick_stats(pipeline *p) {
+    uint64_t interval = (uint64_t)p->config.stats_interval_seconds * 1000000000u;
+    if (!interval)
+        return;
+    if (!p->next_stats_ns) {
+        p->next_stats_ns = p->now_ns - p->now_ns % interval + interval;
+        return;
+    }
+    if (p->now_ns < p->next_stats_ns)
+        return;
+    emit_stats(p, 0);
+    p->next_stats_ns = p->now_ns - p->now_ns % interval + interval;
 }
 
 static void drain_stream(pipeline *p, flow *f, flow_direction dir) {
@@ -125,6 +205,7 @@ static void process_packet(pipeline *p, const capture_packet *pkt) {
         flow_table_expire(p->flows, p->now_ns);
         decoder_expire(p->decoder, p->now_ns, &p->anomalies);
         close_ended_flows(p);
+        tick_stats(p);
     }
     if (decoder_decode(p->decoder, pkt, &dp, &p->anomalies) != AS_OK) {
         p->totals.packets_skipped++;
@@ -161,12 +242,15 @@ static void process_packet(pipeline *p, const capture_packet *pkt) {
 as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
                        void (*progress)(void *arg), void *arg) {
     capture_packet pkt;
-    as_status st;
+    as_status st = AS_DONE;
     uint64_t since_progress = 0;
     while (!*stop) {
         st = capture_source_next(src, &pkt);
-        if (st == AS_NEED_MORE)
+        if (st == AS_NEED_MORE) {
+            if (p->config.kafka)
+                sink_poll(p->config.kafka);
             continue;
+        }
         if (st != AS_OK)
             break;
         process_packet(p, &pkt);
@@ -180,6 +264,10 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
     flow_table_end_all(p->flows);
     close_ended_flows(p);
     return st;
+}
+
+void pipeline_finish(pipeline *p) {
+    emit_stats(p, 1);
 }
 
 pipeline_totals pipeline_get_totals(const pipeline *p) {
@@ -230,6 +318,16 @@ void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds
     if (t->output_errors)
         fprintf(out, "  output errors: %llu events not written\n",
                 (unsigned long long)t->output_errors);
+    if (p->config.kafka) {
+        sink_stats k = sink_get_stats(p->config.kafka);
+        fprintf(out,
+                "  kafka: %llu events, %llu delivered, %llu failed deliveries, %llu spooled, "
+                "%llu replayed, %llu dropped; spool holds %llu events (%llu bytes)\n",
+                (unsigned long long)k.written, (unsigned long long)k.delivered,
+                (unsigned long long)k.delivery_failed, (unsigned long long)k.spooled,
+                (unsigned long long)k.replayed, (unsigned long long)k.dropped,
+                (unsigned long long)k.spool_records, (unsigned long long)k.spool_bytes);
+    }
     fprintf(out, " flows by protocol (nDPI):\n");
     classifier_foreach_count(p->classifier, write_protocol, out);
     int any = 0;

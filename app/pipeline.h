@@ -18,13 +18,23 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
+#include "export/format.h"
+#include "export/sink.h"
 
 typedef struct pipeline pipeline;
 
+/* Where events go (sinks borrowed from the caller, NULL = not wanted):
+ * findings, endpoints and stats to `events`, transactions to `transactions`,
+ * every kind to `kafka` (transactions only with kafka_transactions). */
 typedef struct pipeline_config {
     limits lim;
     event_sensor sensor;
-    FILE *transactions; /* NULL = no transaction events */
+    export_format format;
+    sink *events;
+    sink *transactions;
+    sink *kafka;
+    int kafka_transactions;
+    uint32_t stats_interval_seconds; /* packet time between stats events; 0 = at the end only */
 } pipeline_config;
 
 typedef struct pipeline_totals {
@@ -32,7 +42,8 @@ typedef struct pipeline_totals {
     uint64_t bytes;           /* captured bytes */
     uint64_t packets_skipped; /* not TCP/UDP or malformed (see anomalies) */
     uint64_t transactions;
-    uint64_t output_errors;
+    uint64_t output_errors; /* events the encoder or a file sink failed on */
+    uint64_t stats_events;
 } pipeline_totals;
 
 as_status pipeline_create(const pipeline_config *config, pipeline **out);
@@ -42,6 +53,9 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out);
  * on a clean end). progress(arg) is called about every 64k packets. */
 as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
                        void (*progress)(void *arg), void *arg);
+
+/* Writes the final stats event (call once, after the last source). */
+void pipeline_finish(pipeline *p);
 
 pipeline_totals pipeline_get_totals(const pipeline *p);
 const anomaly_counters *pipeline_anomalies(const pipeline *p);

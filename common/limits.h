@@ -51,7 +51,14 @@
     X(http_headers_per_message, 256, 8, 65536, "keep the first fields, flag head_truncated",       \
       "real messages carry fewer than 64 header fields")                                           \
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
-      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")
+      "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")                       \
+    X(kafka_queue_messages, 100000, 16, 10000000,                                                  \
+      "spool the event (drop, counted, without spool)",                                            \
+      "librdkafka's in-memory queue (queue.buffering.max.messages): about 1 s at 100k events/s")   \
+    X(kafka_queue_kbytes, 262144, 64, 2097151, "spool the event (drop, counted, without spool)",   \
+      "librdkafka's in-memory queue in KiB (queue.buffering.max.kbytes): 256 MiB")                 \
+    X(spool_max_bytes, 1073741824, 65536, 1099511627776LL, "drop the event, count kafka drops",    \
+      "on-disk spool for a broker outage: 1 GiB holds minutes of events at full rate")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

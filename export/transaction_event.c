@@ -42,14 +42,12 @@ static void write_message(json_writer *w, const char *key, const http_message *m
     json_object_end(w);
 }
 
-void transaction_event_write(json_writer *w, const event_sensor *sensor, community_id *cid,
-                             const http_transaction *tx) {
+static void write_native(json_writer *w, const event_sensor *sensor, const char *community,
+                         const http_transaction *tx) {
     uint64_t ts = tx->request.present ? tx->request.first_ts_ns : tx->response.first_ts_ns;
-    char text[64];
     event_begin(w, "transaction", ts, sensor);
     json_key(w, "community_id");
-    json_cstring(w, community_id_format(cid, &tx->client_ip, tx->client_port, &tx->server_ip,
-                                        tx->server_port, 6, text, sizeof text));
+    json_cstring(w, community);
     write_endpoint(w, "client", &tx->client_ip, tx->client_port);
     write_endpoint(w, "server", &tx->server_ip, tx->server_port);
 
@@ -88,4 +86,23 @@ void transaction_event_write(json_writer *w, const event_sensor *sensor, communi
             json_cstring(w, tx_flag_name(bit));
     json_array_end(w);
     json_object_end(w);
+}
+
+void transaction_event_write(json_writer *w, const event_sensor *sensor, community_id *cid,
+                             const http_transaction *tx) {
+    char text[64];
+    write_native(w, sensor,
+                 community_id_format(cid, &tx->client_ip, tx->client_port, &tx->server_ip,
+                                     tx->server_port, 6, text, sizeof text),
+                 tx);
+}
+
+void transaction_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
+                                const char *community, const http_transaction *tx) {
+    switch (format) {
+    case FORMAT_NATIVE:
+    default:
+        write_native(w, sensor, community, tx);
+        break;
+    }
 }
