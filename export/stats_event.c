@@ -4,6 +4,10 @@
  */
 #include "stats_event.h"
 
+#include "format_ecs.h"
+#include "format_ocsf.h"
+#include "format_splunk.h"
+
 void stats_event_counters(json_writer *w, const stats_counter *counters, uint32_t count) {
     json_object_begin(w);
     for (uint32_t i = 0; counters && i < count; i++) {
@@ -31,6 +35,11 @@ void stats_event_export(json_writer *w, const sink_stats *s) {
 
 void stats_event_write(json_writer *w, const event_sensor *sensor, const stats_record *r) {
     event_begin(w, "stats", r->ts_ns, sensor);
+    stats_event_facts(w, r);
+    json_object_end(w);
+}
+
+void stats_event_facts(json_writer *w, const stats_record *r) {
     json_key(w, "final");
     json_bool(w, r->final);
     json_key(w, "interval_seconds");
@@ -41,12 +50,20 @@ void stats_event_write(json_writer *w, const event_sensor *sensor, const stats_r
     stats_event_counters(w, r->anomalies, r->anomaly_count);
     json_key(w, "export");
     stats_event_export(w, &r->exported);
-    json_object_end(w);
 }
 
 void stats_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
                           const stats_record *r) {
     switch (format) {
+    case FORMAT_ECS:
+        format_ecs_stats(w, sensor, r);
+        break;
+    case FORMAT_OCSF:
+        format_ocsf_stats(w, sensor, r);
+        break;
+    case FORMAT_SPLUNK:
+        format_splunk_stats(w, sensor, r);
+        break;
     case FORMAT_NATIVE:
     default:
         stats_event_write(w, sensor, r);

@@ -39,6 +39,9 @@ void stats_event_write(json_writer *w, const event_sensor *sensor, const stats_r
 void stats_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
                           const stats_record *r);
 
+/* The keys after "sensor" (final ... export) into the object being written. */
+void stats_event_facts(json_writer *w, const stats_record *r);
+
 /* The "export" object alone (shared by the other formats). */
 void stats_event_export(json_writer *w, const sink_stats *s);
 
