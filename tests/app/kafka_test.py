@@ -12,6 +12,7 @@ CASE is one of:
                    the order the --transactions file holds them
   outage           the broker goes down mid-run and comes back: 0 lost, 0
                    duplicated, the summary reports the spooled events
+  outage_60s       the same with the broker away for 60 s (DESIGN.md target)
   sigterm          SIGTERM mid-run: capture stops, Kafka is flushed, exit 0,
                    everything written so far is delivered
   unknown_broker   a broker name that does not resolve: a clear message,
@@ -207,16 +208,16 @@ def case_delivery(sensor, helper, capture, workdir, failures):
         broker.close()
 
 
-def case_outage(sensor, helper, capture, workdir, failures):
+def case_outage(sensor, helper, capture, workdir, failures, seconds_down=3.0):
     broker = Broker(helper)
     try:
         argv = sensor_argv(sensor, broker.address, workdir,
                            extra=["--limit", "kafka_queue_messages=16", "--flush-timeout", "60"])
         steps = [(0.3, lambda p: time.sleep(1.0)),
                  (0.3, lambda p: broker.command("down")),
-                 (1.0, lambda p: time.sleep(3.0)),
+                 (1.0, lambda p: time.sleep(seconds_down)),
                  (1.0, lambda p: broker.command("up"))]
-        result, seconds = run_piped(argv, capture, steps)
+        result, seconds = run_piped(argv, capture, steps, timeout=120 + seconds_down)
         show(result, seconds)
         if result.returncode != 0:
             failures.append("exit %s" % result.describe())
@@ -343,6 +344,7 @@ def case_unwritable_spool(sensor, helper, capture, workdir, failures):
 CASES = {
     "delivery": case_delivery,
     "outage": case_outage,
+    "outage_60s": lambda *args: case_outage(*args, seconds_down=60.0),
     "sigterm": case_sigterm,
     "unknown_broker": case_unknown_broker,
     "full_spool": case_full_spool,
