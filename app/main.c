@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "export/kafka_sink.h"
+#include "export/sink_router.h"
 #include "options.h"
 #include "pipeline.h"
 
@@ -60,7 +61,7 @@ static void show_progress(void *arg) {
 
 /* Opens the outputs the options ask for: -o (stdout by default unless Kafka
  * is configured), --transactions, --kafka. Returns an exit code. */
-static int open_sinks(const app_options *o, pipeline_config *config, char *err, size_t errlen) {
+static int open_sinks(const app_options *o, sink_router_config *config, char *err, size_t errlen) {
     const char *out_path = o->out_path ? o->out_path : (o->kafka_brokers ? NULL : "-");
     if (out_path && sink_file_create(out_path, err, errlen, &config->events) != AS_OK)
         return 1;
@@ -87,7 +88,7 @@ static int open_sinks(const app_options *o, pipeline_config *config, char *err, 
 }
 
 /* Flushes every sink; Kafka waits at most --flush-timeout, then spools. */
-static int flush_sinks(const pipeline_config *config, const app_options *o) {
+static int flush_sinks(const sink_router_config *config, const app_options *o) {
     int rc = 0;
     if (config->kafka)
         sink_flush(config->kafka, o->flush_timeout_seconds * 1000);
@@ -104,10 +105,18 @@ static int flush_sinks(const pipeline_config *config, const app_options *o) {
 
 /* Says what Kafka could not take: spooled events wait for the next run,
  * dropped ones are lost (exit status 1). */
-static int report_kafka(const pipeline_config *config, const app_options *o) {
+static int report_kafka(const sink_router_config *config, const app_options *o) {
     if (!config->kafka)
         return 0;
     sink_stats k = sink_get_stats(config->kafka);
+    if (o->verbosity >= 0)
+        fprintf(stderr,
+                "  kafka: %llu events, %llu delivered, %llu failed deliveries, %llu spooled, "
+                "%llu replayed, %llu dropped; spool holds %llu events (%llu bytes)\n",
+                (unsigned long long)k.written, (unsigned long long)k.delivered,
+                (unsigned long long)k.delivery_failed, (unsigned long long)k.spooled,
+                (unsigned long long)k.replayed, (unsigned long long)k.dropped,
+                (unsigned long long)k.spool_records, (unsigned long long)k.spool_bytes);
     const char *problem = sink_error(config->kafka);
     if (*problem && (k.dropped || k.spool_records || k.delivery_failed || o->verbosity > 0))
         fprintf(stderr, "apisensor: warning: %s\n", problem);
@@ -124,7 +133,7 @@ static int report_kafka(const pipeline_config *config, const app_options *o) {
     return 0;
 }
 
-static void close_sinks(pipeline_config *config) {
+static void close_sinks(sink_router_config *config) {
     sink_destroy(config->kafka);
     sink_destroy(config->transactions);
     sink_destroy(config->events);
@@ -182,26 +191,33 @@ int main(int argc, char **argv) {
     char hostname[256] = "apisensor";
     if (!o.sensor_name && gethostname(hostname, sizeof hostname) == 0)
         hostname[sizeof hostname - 1] = '\0';
-    export_format format = FORMAT_NATIVE;
-    format_parse(o.format, &format);
-    pipeline_config config = {
-        .lim = o.lim,
+    sink_router_config outputs = {
         .sensor = {o.sensor_name ? o.sensor_name : hostname, APISENSOR_VERSION},
-        .format = format,
         .kafka_transactions = o.kafka_transactions,
-        .stats_interval_seconds = (uint32_t)o.stats_interval_seconds,
     };
+    format_parse(o.format, &outputs.format);
     static char out_buffer[1 << 16];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
-    rc = open_sinks(&o, &config, err, sizeof err);
+    rc = open_sinks(&o, &outputs, err, sizeof err);
+    sink_router *router = NULL;
+    if (!rc && sink_router_create(&outputs, &router) != AS_OK) {
+        snprintf(err, sizeof err, "out of memory");
+        rc = 1;
+    }
     if (rc) {
         fprintf(stderr, "apisensor: %s\n", err);
-        close_sinks(&config);
+        close_sinks(&outputs);
         app_options_free(&o);
         return rc;
     }
-    if (config.kafka && *sink_error(config.kafka))
-        fprintf(stderr, "apisensor: warning: %s\n", sink_error(config.kafka));
+    if (outputs.kafka && *sink_error(outputs.kafka))
+        fprintf(stderr, "apisensor: warning: %s\n", sink_error(outputs.kafka));
+    pipeline_config config = {
+        .lim = o.lim,
+        .sensor = outputs.sensor,
+        .router = router,
+        .stats_interval_seconds = (uint32_t)o.stats_interval_seconds,
+    };
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -248,14 +264,15 @@ int main(int argc, char **argv) {
 
     if (p && sources_opened)
         pipeline_finish(p);
-    rc |= flush_sinks(&config, &o);
+    rc |= flush_sinks(&outputs, &o);
 
     if (p && sources_opened && o.verbosity >= 0)
         pipeline_write_summary(p, stderr, elapsed);
-    rc |= report_kafka(&config, &o);
-    if (p && pipeline_get_totals(p).output_errors)
+    rc |= report_kafka(&outputs, &o);
+    if (sink_router_errors(router))
         rc = 1;
-    close_sinks(&config);
+    sink_router_destroy(router);
+    close_sinks(&outputs);
     if (fflush(stdout)) {
         fprintf(stderr, "apisensor: standard output: write failed: %s\n", strerror(errno));
         rc = 1;

@@ -23,7 +23,7 @@
 #include "capture/tcp_stream.h"
 #include "common/bigmem.h"
 #include "export/stats_event.h"
-#include "export/transaction_event.h"
+#include "export/community_id.h"
 #include "parse/classify.h"
 #include "parse/http1.h"
 
@@ -37,7 +37,6 @@ struct pipeline {
     classify_flow *classify_state; /* per flow slot */
     uint32_t slot_count;           /* flow slots of the flow table */
     community_id *community_id;
-    json_writer json;
     anomaly_counters anomalies;
     pipeline_totals totals;
     uint64_t now_ns;        /* latest packet time seen */
@@ -50,7 +49,6 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
     if (!p)
         return AS_ERR_NOMEM;
     p->config = *config;
-    json_writer_init(&p->json);
     as_status st = decoder_create(&config->lim, &p->decoder);
     if (st == AS_OK)
         st = flow_table_create(&config->lim, &p->flows);
@@ -77,22 +75,9 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
     return AS_OK;
 }
 
-/* Hands the event in p->json to the sinks that want its kind. */
-static void emit(pipeline *p, sink_topic topic, const char *key, size_t key_len) {
-    if (!json_writer_ok(&p->json)) {
-        p->totals.output_errors++;
-        return;
-    }
-    sink *file = topic == SINK_TRANSACTIONS ? p->config.transactions : p->config.events;
-    if (file && sink_write(file, topic, key, key_len, p->json.buf, p->json.len) != AS_OK)
-        p->totals.output_errors++;
-    if (p->config.kafka && (topic != SINK_TRANSACTIONS || p->config.kafka_transactions))
-        sink_write(p->config.kafka, topic, key, key_len, p->json.buf, p->json.len);
-}
-
 static void emit_transactions(pipeline *p) {
     http_transaction tx;
-    int wanted = p->config.transactions || (p->config.kafka && p->config.kafka_transactions);
+    int wanted = sink_router_wants_transactions(p->config.router);
     while (http_engine_next(p->http, &tx)) {
         p->totals.transactions++;
         if (!wanted)
@@ -100,14 +85,13 @@ static void emit_transactions(pipeline *p) {
         char community[64];
         community_id_format(p->community_id, &tx.client_ip, tx.client_port, &tx.server_ip,
                             tx.server_port, 6, community, sizeof community);
-        json_writer_reset(&p->json);
-        transaction_event_write_as(&p->json, p->config.format, &p->config.sensor, community, &tx);
-        emit(p, SINK_TRANSACTIONS, community, strlen(community));
+        sink_router_transaction(p->config.router, community, &tx);
     }
 }
 
 static void emit_stats(pipeline *p, int final) {
-    const pipeline_totals *t = &p->totals;
+    pipeline_totals totals = pipeline_get_totals(p);
+    const pipeline_totals *t = &totals;
     flow_table_stats fs = flow_table_get_stats(p->flows);
     tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
     http_engine_stats hs = http_engine_get_stats(p->http);
@@ -141,17 +125,8 @@ static void emit_stats(pipeline *p, int final) {
         .anomalies = anomalies,
         .anomaly_count = anomaly_count,
     };
-    sink *sinks[3] = {p->config.events, p->config.transactions, p->config.kafka};
-    for (int i = 0; i < 3; i++) {
-        if (!sinks[i] || (i == 1 && sinks[1] == sinks[0]))
-            continue;
-        sink_stats s = sink_get_stats(sinks[i]);
-        sink_stats_add(&r.exported, &s);
-    }
     p->totals.stats_events++;
-    json_writer_reset(&p->json);
-    stats_event_write_as(&p->json, p->config.format, &p->config.sensor, &r);
-    emit(p, SINK_STATS, p->config.sensor.name, strlen(p->config.sensor.name));
+    sink_router_stats(p->config.router, &r);
 }
 
 /* Stats events on the packet-time clock: one at every multiple of the
@@ -247,8 +222,7 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
     while (!*stop) {
         st = capture_source_next(src, &pkt);
         if (st == AS_NEED_MORE) {
-            if (p->config.kafka)
-                sink_poll(p->config.kafka);
+            sink_router_poll(p->config.router);
             continue;
         }
         if (st != AS_OK)
@@ -271,7 +245,9 @@ void pipeline_finish(pipeline *p) {
 }
 
 pipeline_totals pipeline_get_totals(const pipeline *p) {
-    return p->totals;
+    pipeline_totals t = p->totals;
+    t.output_errors = sink_router_errors(p->config.router);
+    return t;
 }
 
 const anomaly_counters *pipeline_anomalies(const pipeline *p) {
@@ -283,7 +259,8 @@ static void write_protocol(const char *name, uint64_t flows, void *arg) {
 }
 
 void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds) {
-    const pipeline_totals *t = &p->totals;
+    pipeline_totals totals = pipeline_get_totals(p);
+    const pipeline_totals *t = &totals;
     flow_table_stats fs = flow_table_get_stats(p->flows);
     tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
     http_engine_stats hs = http_engine_get_stats(p->http);
@@ -318,16 +295,6 @@ void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds
     if (t->output_errors)
         fprintf(out, "  output errors: %llu events not written\n",
                 (unsigned long long)t->output_errors);
-    if (p->config.kafka) {
-        sink_stats k = sink_get_stats(p->config.kafka);
-        fprintf(out,
-                "  kafka: %llu events, %llu delivered, %llu failed deliveries, %llu spooled, "
-                "%llu replayed, %llu dropped; spool holds %llu events (%llu bytes)\n",
-                (unsigned long long)k.written, (unsigned long long)k.delivered,
-                (unsigned long long)k.delivery_failed, (unsigned long long)k.spooled,
-                (unsigned long long)k.replayed, (unsigned long long)k.dropped,
-                (unsigned long long)k.spool_records, (unsigned long long)k.spool_bytes);
-    }
     fprintf(out, " flows by protocol (nDPI):\n");
     classifier_foreach_count(p->classifier, write_protocol, out);
     int any = 0;
@@ -351,6 +318,5 @@ void pipeline_destroy(pipeline *p) {
     decoder_destroy(p->decoder);
     bigmem_free(p->classify_state, (size_t)p->slot_count * sizeof *p->classify_state);
     community_id_destroy(p->community_id);
-    json_writer_free(&p->json);
     free(p);
 }

@@ -18,23 +18,18 @@
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
-#include "export/format.h"
-#include "export/sink.h"
+#include "export/sink_router.h"
 
 typedef struct pipeline pipeline;
 
-/* Where events go (sinks borrowed from the caller, NULL = not wanted):
- * findings, endpoints and stats to `events`, transactions to `transactions`,
- * every kind to `kafka` (transactions only with kafka_transactions). */
+/* Events go through the router (borrowed; it may be shared with the other
+ * stages of the thread): transactions, and stats every stats_interval_seconds
+ * of packet time and at the end. */
 typedef struct pipeline_config {
     limits lim;
     event_sensor sensor;
-    export_format format;
-    sink *events;
-    sink *transactions;
-    sink *kafka;
-    int kafka_transactions;
-    uint32_t stats_interval_seconds; /* packet time between stats events; 0 = at the end only */
+    sink_router *router;
+    uint32_t stats_interval_seconds; /* 0 = stats only at the end */
 } pipeline_config;
 
 typedef struct pipeline_totals {
@@ -42,7 +37,7 @@ typedef struct pipeline_totals {
     uint64_t bytes;           /* captured bytes */
     uint64_t packets_skipped; /* not TCP/UDP or malformed (see anomalies) */
     uint64_t transactions;
-    uint64_t output_errors; /* events the encoder or a file sink failed on */
+    uint64_t output_errors; /* events the encoder or a file sink failed on (whole router) */
     uint64_t stats_events;
 } pipeline_totals;
 
