@@ -34,17 +34,27 @@ int sink_router_wants_transactions(const sink_router *r) {
     return r->config.transactions || (r->config.kafka && r->config.kafka_transactions);
 }
 
-/* Hands the event in r->json to the sinks that want its kind. */
-static void route(sink_router *r, sink_topic topic, const char *key, size_t key_len) {
-    if (!json_writer_ok(&r->json)) {
+/* Hands the event in w to the sinks that want its kind. */
+static void route_json(sink_router *r, sink_topic topic, const char *key, size_t key_len,
+                       const json_writer *w) {
+    if (!json_writer_ok(w)) {
         r->errors++;
         return;
     }
     sink *file = topic == SINK_TRANSACTIONS ? r->config.transactions : r->config.events;
-    if (file && sink_write(file, topic, key, key_len, r->json.buf, r->json.len) != AS_OK)
+    if (file && sink_write(file, topic, key, key_len, w->buf, w->len) != AS_OK)
         r->errors++;
     if (r->config.kafka && (topic != SINK_TRANSACTIONS || r->config.kafka_transactions))
-        sink_write(r->config.kafka, topic, key, key_len, r->json.buf, r->json.len);
+        sink_write(r->config.kafka, topic, key, key_len, w->buf, w->len);
+}
+
+static void route(sink_router *r, sink_topic topic, const char *key, size_t key_len) {
+    route_json(r, topic, key, key_len, &r->json);
+}
+
+void sink_router_event(sink_router *r, sink_topic topic, const char *key, size_t key_len,
+                       const json_writer *w) {
+    route_json(r, topic, key, key_len, w);
 }
 
 void sink_router_transaction(sink_router *r, const char *community, const http_transaction *tx) {

@@ -47,6 +47,11 @@ void sink_router_finding(sink_router *r, const finding_record *rec);
 /* Fills rec->exported with the sinks' figures, then writes the event. */
 void sink_router_stats(sink_router *r, stats_record *rec);
 
+/* An event the caller encoded itself in w (a kind without a --format
+ * mapping, such as a stage's own report), routed like the kinds above. */
+void sink_router_event(sink_router *r, sink_topic topic, const char *key, size_t key_len,
+                       const json_writer *w);
+
 /* The figures of every distinct sink, added up. */
 sink_stats sink_router_sink_stats(const sink_router *r);
 

@@ -65,11 +65,19 @@ static void routes_each_kind(void **state) {
     tx.uri = V("/users/1");
     tx.request.present = 1;
     sink_router_transaction(r, "1:abc", &tx);
+    json_writer own; /* an event the caller encodes itself */
+    json_writer_init(&own);
+    json_object_begin(&own);
+    json_key(&own, "event");
+    json_cstring(&own, "unseen_operation");
+    json_object_end(&own);
+    sink_router_event(r, SINK_ENDPOINTS, "k", 1, &own);
+    json_writer_free(&own);
     stats_record s;
     memset(&s, 0, sizeof s);
     s.final = 1;
     sink_router_stats(r, &s);
-    assert_int_equal(s.exported.written, 3); /* endpoint, finding, transaction */
+    assert_int_equal(s.exported.written, 4); /* endpoint, finding, transaction, own */
     assert_int_equal(sink_router_errors(r), 0);
     sink_router_destroy(r);
     sink_destroy(events);
@@ -77,7 +85,8 @@ static void routes_each_kind(void **state) {
 
     char *ev = slurp(events_path);
     char *tr = slurp(tx_path);
-    assert_int_equal(count_lines(ev), 3);
+    assert_int_equal(count_lines(ev), 4);
+    assert_non_null(strstr(ev, "{\"event\":\"unseen_operation\"}\n"));
     assert_non_null(strstr(ev, "\"sourcetype\":\"apisensor:endpoint\""));
     assert_non_null(strstr(ev, "\"sourcetype\":\"apisensor:finding\""));
     assert_non_null(strstr(ev, "\"sourcetype\":\"apisensor:stats\""));
