@@ -16,6 +16,8 @@
 #include <openssl/rand.h>
 
 #include "inventory_cmd.h"
+#include "export/kafka_sink.h"
+#include "export/sink_router.h"
 #include "options.h"
 #include "parse/tls_keylog.h"
 #include "pipeline.h"
@@ -61,10 +63,85 @@ static void show_progress(void *arg) {
     ps->shown = 1;
 }
 
-static FILE *open_output(const char *path, FILE *shared_stdout) {
-    if (!strcmp(path, "-"))
-        return shared_stdout;
-    return fopen(path, "w");
+/* Opens the outputs the options ask for: -o (stdout by default unless Kafka
+ * is configured), --transactions, --kafka. Returns an exit code. */
+static int open_sinks(const app_options *o, sink_router_config *config, char *err, size_t errlen) {
+    const char *out_path = o->out_path ? o->out_path : (o->kafka_brokers ? NULL : "-");
+    if (out_path && sink_file_create(out_path, err, errlen, &config->events) != AS_OK)
+        return 1;
+    if (o->transactions_path &&
+        sink_file_create(o->transactions_path, err, errlen, &config->transactions) != AS_OK)
+        return 1;
+    if (!o->kafka_brokers)
+        return 0;
+    kafka_sink_config kc = {
+        .brokers = o->kafka_brokers,
+        .topic_prefix = o->kafka_topic_prefix,
+        .compression = o->kafka_compression,
+        .properties = o->kafka_properties,
+        .property_count = o->kafka_property_count,
+        .queue_messages = o->lim.kafka_queue_messages,
+        .queue_kbytes = o->lim.kafka_queue_kbytes,
+        .spool_dir = o->spool_dir,
+        .spool_max_bytes = (uint64_t)o->lim.spool_max_bytes,
+    };
+    as_status st = kafka_sink_create(&kc, err, errlen, &config->kafka);
+    if (st == AS_OK)
+        return 0;
+    return st == AS_ERR_CONFIG ? 2 : 1;
+}
+
+/* Flushes every sink; Kafka waits at most --flush-timeout, then spools. */
+static int flush_sinks(const sink_router_config *config, const app_options *o) {
+    int rc = 0;
+    if (config->kafka)
+        sink_flush(config->kafka, o->flush_timeout_seconds * 1000);
+    sink *files[2] = {config->events, config->transactions};
+    const char *names[2] = {o->out_path ? o->out_path : "-", o->transactions_path};
+    for (int i = 0; i < 2; i++) {
+        if (files[i] && sink_flush(files[i], 0) != AS_OK) {
+            fprintf(stderr, "apisensor: %s: %s\n", names[i], sink_error(files[i]));
+            rc = 1;
+        }
+    }
+    return rc;
+}
+
+/* Says what Kafka could not take: spooled events wait for the next run,
+ * dropped ones are lost (exit status 1). */
+static int report_kafka(const sink_router_config *config, const app_options *o) {
+    if (!config->kafka)
+        return 0;
+    sink_stats k = sink_get_stats(config->kafka);
+    if (o->verbosity >= 0)
+        fprintf(stderr,
+                "  kafka: %llu events, %llu delivered, %llu failed deliveries, %llu spooled, "
+                "%llu replayed, %llu dropped; spool holds %llu events (%llu bytes)\n",
+                (unsigned long long)k.written, (unsigned long long)k.delivered,
+                (unsigned long long)k.delivery_failed, (unsigned long long)k.spooled,
+                (unsigned long long)k.replayed, (unsigned long long)k.dropped,
+                (unsigned long long)k.spool_records, (unsigned long long)k.spool_bytes);
+    const char *problem = sink_error(config->kafka);
+    if (*problem && (k.dropped || k.spool_records || k.delivery_failed || o->verbosity > 0))
+        fprintf(stderr, "apisensor: warning: %s\n", problem);
+    if (k.spool_records)
+        fprintf(stderr,
+                "apisensor: kafka: %llu events wait in the spool %s; they are sent first on the "
+                "next run\n",
+                (unsigned long long)k.spool_records, o->spool_dir);
+    if (k.dropped) {
+        fprintf(stderr, "apisensor: kafka: %llu events dropped (see above)\n",
+                (unsigned long long)k.dropped);
+        return 1;
+    }
+    return 0;
+}
+
+static void close_sinks(sink_router_config *config) {
+    sink_destroy(config->kafka);
+    sink_destroy(config->transactions);
+    sink_destroy(config->events);
+    config->kafka = config->transactions = config->events = NULL;
 }
 
 /* Runs one source to its end; returns the exit code contribution (0 or 1). */
@@ -119,46 +196,47 @@ int main(int argc, char **argv) {
     char hostname[256] = "apisensor";
     if (!o.sensor_name && gethostname(hostname, sizeof hostname) == 0)
         hostname[sizeof hostname - 1] = '\0';
-    pipeline_config config = {
-        .lim = o.lim,
+    sink_router_config outputs = {
         .sensor = {o.sensor_name ? o.sensor_name : hostname, APISENSOR_VERSION},
-        .transactions = NULL,
-        .spec = spec,
+        .kafka_transactions = o.kafka_transactions,
     };
+    format_parse(o.format, &outputs.format);
     tls_keylog *keylog = NULL;
     if (o.keylog_path) {
         as_status kst = tls_keylog_open(o.keylog_path, &o.lim, err, sizeof err, &keylog);
         if (kst != AS_OK) {
             fprintf(stderr, "apisensor: %s\n", kst == AS_ERR_NOMEM ? status_message(kst) : err);
+            openapi_destroy(spec);
             app_options_free(&o);
             return kst == AS_ERR_CONFIG ? 2 : 1;
         }
-        config.keylog = keylog;
     }
     static char out_buffer[1 << 16];
     setvbuf(stdout, out_buffer, _IOFBF, sizeof out_buffer);
-    FILE *events = open_output(o.out_path, stdout);
-    if (!events) {
-        fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.out_path,
-                strerror(errno));
+    rc = open_sinks(&o, &outputs, err, sizeof err);
+    sink_router *router = NULL;
+    if (!rc && sink_router_create(&outputs, &router) != AS_OK) {
+        snprintf(err, sizeof err, "out of memory");
+        rc = 1;
+    }
+    if (rc) {
+        fprintf(stderr, "apisensor: %s\n", err);
+        close_sinks(&outputs);
         openapi_destroy(spec);
         tls_keylog_destroy(keylog);
         app_options_free(&o);
-        return 1;
+        return rc;
     }
-    if (o.transactions_path) {
-        config.transactions = open_output(o.transactions_path, stdout);
-        if (!config.transactions) {
-            fprintf(stderr, "apisensor: %s: cannot open for writing: %s\n", o.transactions_path,
-                    strerror(errno));
-            if (events != stdout)
-                fclose(events);
-            openapi_destroy(spec);
-            tls_keylog_destroy(keylog);
-            app_options_free(&o);
-            return 1;
-        }
-    }
+    if (outputs.kafka && *sink_error(outputs.kafka))
+        fprintf(stderr, "apisensor: warning: %s\n", sink_error(outputs.kafka));
+    pipeline_config config = {
+        .lim = o.lim,
+        .sensor = outputs.sensor,
+        .router = router,
+        .stats_interval_seconds = (uint32_t)o.stats_interval_seconds,
+        .spec = spec,
+        .keylog = keylog,
+    };
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -176,13 +254,16 @@ int main(int argc, char **argv) {
            : RAND_bytes(pseudonym_key, sizeof pseudonym_key) != 1) {
         fprintf(stderr, "apisensor: cannot get the pseudonym key\n");
         store_close(db);
+        sink_router_destroy(router);
+        close_sinks(&outputs);
         openapi_destroy(spec);
+        tls_keylog_destroy(keylog);
         app_options_free(&o);
         return 1;
     }
     model_config mc = {.lim = &o.lim,
                        .sensor = config.sensor,
-                       .events = events,
+                       .router = router,
                        .spec = spec,
                        .credentials = &o.credentials,
                        .raw_identities = o.raw_identities,
@@ -239,28 +320,27 @@ int main(int argc, char **argv) {
     }
     double elapsed = now_seconds() - started;
 
+    if (p && sources_opened)
+        pipeline_finish(p);
+    rc |= flush_sinks(&outputs, &o);
+
     if (p && sources_opened && o.verbosity >= 0) {
         pipeline_write_summary(p, stderr, elapsed);
         model_write_summary(m, stderr);
     }
-    if (config.transactions && config.transactions != stdout && fclose(config.transactions)) {
-        fprintf(stderr, "apisensor: %s: write failed: %s\n", o.transactions_path, strerror(errno));
+    rc |= report_kafka(&outputs, &o);
+    if (sink_router_errors(router))
         rc = 1;
-    }
-    if (events != stdout && fclose(events)) {
-        fprintf(stderr, "apisensor: %s: write failed: %s\n", o.out_path, strerror(errno));
+    if (m && model_get_totals(m).db_errors)
         rc = 1;
-    }
+    pipeline_destroy(p);
+    model_destroy(m);
+    sink_router_destroy(router);
+    close_sinks(&outputs);
     if (fflush(stdout)) {
         fprintf(stderr, "apisensor: standard output: write failed: %s\n", strerror(errno));
         rc = 1;
     }
-    if (p && pipeline_get_totals(p).output_errors)
-        rc = 1;
-    if (m && (model_get_totals(m).output_errors || model_get_totals(m).db_errors))
-        rc = 1;
-    pipeline_destroy(p);
-    model_destroy(m);
     openapi_destroy(spec);
     store_close(db);
     tls_keylog_destroy(keylog);

@@ -168,13 +168,6 @@ model_totals model_get_totals(const model *m) {
 
 /* ---- events ------------------------------------------------------------------ */
 
-static void write_event(model *m) {
-    json_newline(&m->json);
-    if (!json_writer_ok(&m->json) ||
-        fwrite(m->json.buf, 1, m->json.len, m->config.events) != m->json.len)
-        m->totals.output_errors++;
-}
-
 /* Names of the bits set in mask, into items (capacity cap). */
 static record_str_list names_of(uint32_t mask, const char *const *names, uint32_t count,
                                 str_view *items, uint32_t cap) {
@@ -238,9 +231,7 @@ void model_endpoint_view_fill(model_endpoint_view *v, const inventory_endpoint *
 static void write_endpoint(model *m, const inventory_endpoint *ep, uint64_t ts) {
     model_endpoint_view view;
     model_endpoint_view_fill(&view, ep, ts);
-    json_writer_reset(&m->json);
-    endpoint_event_write(&m->json, &m->config.sensor, &view.record);
-    write_event(m);
+    sink_router_endpoint(m->config.router, &view.record);
     m->totals.endpoint_events++;
 }
 
@@ -325,9 +316,7 @@ static void write_finding(model *m, const inventory_finding *f, uint64_t ts) {
         r.evidence[n++] = (record_evidence){
             .key = "data_types", .kind = RECORD_EVIDENCE_STRING_LIST, .list = r.data_types};
     r.evidence_count = n;
-    json_writer_reset(&m->json);
-    finding_event_write(&m->json, &m->config.sensor, &r);
-    write_event(m);
+    sink_router_finding(m->config.router, &r);
     m->totals.finding_events++;
 }
 
@@ -437,9 +426,7 @@ static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
                                             .kind = RECORD_EVIDENCE_STRING_LIST,
                                             .list = {names, f->name_count}};
     r.evidence_count = k;
-    json_writer_reset(&m->json);
-    finding_event_write(&m->json, &m->config.sensor, &r);
-    write_event(m);
+    sink_router_finding(m->config.router, &r);
     m->totals.finding_events++;
 }
 
@@ -447,7 +434,7 @@ static void drain_behaviour(model *m, uint64_t ts) {
     uint32_t index;
     while (analytics_next_event(m->analytics, &index)) {
         const analytics_finding *f = analytics_finding_at(m->analytics, index);
-        if (f && m->config.events)
+        if (f && m->config.router)
             write_behaviour(m, f, ts);
     }
 }
@@ -455,7 +442,7 @@ static void drain_behaviour(model *m, uint64_t ts) {
 static void drain(model *m, uint64_t ts) {
     inventory_event ev;
     while (inventory_next_event(m->inventory, &ev)) {
-        if (!m->config.events)
+        if (!m->config.router)
             continue;
         if (ev.kind == INVENTORY_EVENT_ENDPOINT) {
             const inventory_endpoint *ep = inventory_endpoint_at(m->inventory, ev.index);
@@ -735,7 +722,14 @@ static void write_unseen(model *m, uint64_t ts) {
         json_uint(&m->json, op->line);
         json_object_end(&m->json);
         json_object_end(&m->json);
-        write_event(m);
+        char key[512];
+        int key_len = snprintf(key, sizeof key, "%s %.*s", openapi_method_name(op->method),
+                               (int)op->path.len, op->path.ptr);
+        sink_router_event(m->config.router, SINK_ENDPOINTS, key,
+                          key_len < 0                    ? 0
+                          : (size_t)key_len < sizeof key ? (size_t)key_len
+                                                         : sizeof key - 1,
+                          &m->json);
     }
 }
 
@@ -744,7 +738,7 @@ void model_snapshot(model *m, uint64_t ts_ns) {
     drain_behaviour(m, ts_ns);
     if (m->config.db)
         flush(m, ts_ns);
-    if (!m->config.events)
+    if (!m->config.router)
         return;
     for (uint32_t i = 0; i < inventory_endpoint_count(m->inventory); i++) {
         const inventory_endpoint *ep = inventory_endpoint_at(m->inventory, i);

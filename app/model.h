@@ -27,6 +27,7 @@
 #include "common/status.h"
 #include "export/event.h"
 #include "export/records.h"
+#include "export/sink_router.h"
 #include "inventory/inventory.h"
 #include "inventory/openapi.h"
 #include "inventory/store.h"
@@ -38,7 +39,7 @@ typedef struct model model;
 typedef struct model_config {
     const limits *lim;
     event_sensor sensor;
-    FILE *events;                         /* endpoint and finding events; NULL = none */
+    sink_router *router;                  /* endpoint and finding events, borrowed; NULL = none */
     const openapi_spec *spec;             /* declared inventory, borrowed; NULL = none */
     const credential_config *credentials; /* names and proxies, borrowed */
     int raw_identities;                   /* write secrets-derived identities raw */

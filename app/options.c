@@ -16,6 +16,7 @@ typedef enum {
     SET_STRING,
     SET_INPUT,
     SET_INTERFACE,
+    SET_KAFKA_PROPERTY,
     SET_INT,
     SET_FLAG,
     SET_NAMES,  /* a credential name list; offset is its credential_list_id */
@@ -39,7 +40,22 @@ static const setting settings[] = {
     {"out", SET_STRING, FIELD(out_path), "events as JSON Lines; - = stdout (default)"},
     {"transactions", SET_STRING, FIELD(transactions_path),
      "one JSON line per HTTP transaction (- = stdout; off by default)"},
-    {"format", SET_STRING, FIELD(format), "shape of exported events: native (default)"},
+    {"format", SET_STRING, FIELD(format),
+     "shape of exported events: native (default), ecs, ocsf, splunk"},
+    {"kafka", SET_STRING, FIELD(kafka_brokers), "produce events to Kafka (host:port,...)"},
+    {"kafka-property", SET_KAFKA_PROPERTY, 0, "librdkafka setting key=value (-X); repeatable"},
+    {"kafka-topic-prefix", SET_STRING, FIELD(kafka_topic_prefix),
+     "Kafka topics <prefix>.findings/.endpoints/.transactions/.stats (default apisensor)"},
+    {"kafka-compression", SET_STRING, FIELD(kafka_compression),
+     "Kafka compression codec: lz4 (default), zstd, gzip, snappy, none"},
+    {"kafka-transactions", SET_FLAG, FIELD(kafka_transactions),
+     "also produce transaction events to <prefix>.transactions"},
+    {"spool-dir", SET_STRING, FIELD(spool_dir),
+     "on-disk spool for events Kafka cannot take now (default apisensor-spool)"},
+    {"flush-timeout", SET_INT, FIELD(flush_timeout_seconds),
+     "seconds to wait for Kafka at exit before spooling the rest (default 10)"},
+    {"stats-interval", SET_INT, FIELD(stats_interval_seconds),
+     "seconds of packet time between stats events (default 60; 0 = at the end only)"},
     {"keylog", SET_STRING, FIELD(keylog_path),
      "TLS key log (NSS format, SSLKEYLOGFILE) for decryption; re-read as it grows"},
     {"sensor-name", SET_STRING, FIELD(sensor_name), "sensor name in events (default: host name)"},
@@ -97,9 +113,14 @@ static int apply(app_options *opts, const char *key, const char *value, char *er
             *(const char **)(base + s->offset) = value;
             return 0;
         case SET_INPUT:
-        case SET_INTERFACE: {
-            const char **list = s->kind == SET_INPUT ? opts->inputs : opts->interfaces;
-            int *count = s->kind == SET_INPUT ? &opts->input_count : &opts->interface_count;
+        case SET_INTERFACE:
+        case SET_KAFKA_PROPERTY: {
+            const char **list = s->kind == SET_INPUT       ? opts->inputs
+                                : s->kind == SET_INTERFACE ? opts->interfaces
+                                                           : opts->kafka_properties;
+            int *count = s->kind == SET_INPUT       ? &opts->input_count
+                         : s->kind == SET_INTERFACE ? &opts->interface_count
+                                                    : &opts->kafka_property_count;
             if (*count >= APP_MAX_INPUTS) {
                 snprintf(err, errlen, "too many --%s values (at most %d)", key, APP_MAX_INPUTS);
                 return 2;
@@ -212,6 +233,12 @@ enum {
     OPT_TRANSACTIONS,
     OPT_FORMAT,
     OPT_KAFKA,
+    OPT_KAFKA_PREFIX,
+    OPT_KAFKA_COMPRESSION,
+    OPT_KAFKA_TRANSACTIONS,
+    OPT_SPOOL_DIR,
+    OPT_FLUSH_TIMEOUT,
+    OPT_STATS_INTERVAL,
     OPT_KEYLOG,
     OPT_RAW_IDS,
     OPT_LIMIT,
@@ -236,6 +263,12 @@ static const struct option long_options[] = {
     {"transactions", required_argument, NULL, OPT_TRANSACTIONS},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"kafka", required_argument, NULL, OPT_KAFKA},
+    {"kafka-topic-prefix", required_argument, NULL, OPT_KAFKA_PREFIX},
+    {"kafka-compression", required_argument, NULL, OPT_KAFKA_COMPRESSION},
+    {"kafka-transactions", no_argument, NULL, OPT_KAFKA_TRANSACTIONS},
+    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
+    {"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
+    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"raw-identities", no_argument, NULL, OPT_RAW_IDS},
     {"limit", required_argument, NULL, OPT_LIMIT},
@@ -268,10 +301,14 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
     memset(opts, 0, sizeof *opts);
     opts->lim = limits_default();
     credential_config_init(&opts->credentials, &opts->lim);
-    opts->out_path = "-";
     opts->db_path = "apisensor.db";
     opts->format = "native";
     opts->progress = 1;
+    opts->kafka_topic_prefix = "apisensor";
+    opts->kafka_compression = "lz4";
+    opts->spool_dir = "apisensor-spool";
+    opts->flush_timeout_seconds = 10;
+    opts->stats_interval_seconds = 60;
 
     opts->config_path = find_config(argc, argv);
     if (opts->config_path) {
@@ -279,7 +316,7 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         if (rc)
             return rc;
     }
-    int cli_inputs = 0, cli_interfaces = 0;
+    int cli_inputs = 0, cli_interfaces = 0, cli_properties = 0;
     optind = 1;
     opterr = 0;
     int c;
@@ -361,10 +398,32 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
             continue;
         }
         case OPT_KAFKA:
+            key = "kafka";
+            break;
         case 'X':
-            snprintf(err, errlen, "%s: Kafka export is not in this build yet (issue #5)",
-                     c == 'X' ? "-X" : "--kafka");
-            return 2;
+            if (!cli_properties++)
+                opts->kafka_property_count = 0;
+            key = "kafka-property";
+            break;
+        case OPT_KAFKA_PREFIX:
+            key = "kafka-topic-prefix";
+            break;
+        case OPT_KAFKA_COMPRESSION:
+            key = "kafka-compression";
+            break;
+        case OPT_KAFKA_TRANSACTIONS:
+            key = "kafka-transactions";
+            value = "true";
+            break;
+        case OPT_SPOOL_DIR:
+            key = "spool-dir";
+            break;
+        case OPT_FLUSH_TIMEOUT:
+            key = "flush-timeout";
+            break;
+        case OPT_STATS_INTERVAL:
+            key = "stats-interval";
+            break;
         case OPT_KEYLOG:
             key = "keylog";
             break;
@@ -383,9 +442,17 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         snprintf(err, errlen, "unexpected argument '%s' (capture files go after -r)", argv[optind]);
         return 2;
     }
-    if (strcmp(opts->format, "native") != 0) {
-        snprintf(err, errlen, "--format %s: only 'native' is in this build yet (issue #5)",
-                 opts->format);
+    if (strcmp(opts->format, "native") != 0 && strcmp(opts->format, "ecs") != 0 &&
+        strcmp(opts->format, "ocsf") != 0 && strcmp(opts->format, "splunk") != 0) {
+        snprintf(err, errlen, "--format %s: not one of native, ecs, ocsf, splunk", opts->format);
+        return 2;
+    }
+    if (opts->kafka_property_count > 0 && !opts->kafka_brokers) {
+        snprintf(err, errlen, "-X sets a Kafka property: give --kafka BROKERS too");
+        return 2;
+    }
+    if (opts->kafka_transactions && !opts->kafka_brokers) {
+        snprintf(err, errlen, "--kafka-transactions needs --kafka BROKERS");
         return 2;
     }
     if (opts->input_count == 0 && opts->interface_count == 0) {
@@ -414,12 +481,23 @@ void app_options_usage(FILE *out) {
           "  -r, --read FILE          capture file (pcap, pcapng; - = stdin); repeatable\n"
           "  -i, --interface IFACE    live capture interface\n"
           "  -c, --config FILE        configuration file (key = value); the command line wins\n"
-          "  -o, --out FILE           events as JSON Lines (- = stdout, the default)\n"
+          "  -o, --out FILE           events as JSON Lines (- = stdout, the default without\n"
+          "                           --kafka)\n"
           "      --transactions FILE  one JSON line per HTTP transaction (- = stdout)\n"
           "      --spec FILE          declared inventory, OpenAPI 3.0/3.1 (inventory: #3)\n"
           "      --db FILE            sqlite3 inventory (default apisensor.db; :memory:)\n"
-          "      --format FORMAT      native (ecs, ocsf, splunk: #5)\n"
-          "      --kafka BROKERS      Kafka export (#5); -X key=value librdkafka settings\n"
+          "      --format FORMAT      native (default), ecs, ocsf, splunk (docs/formats.md)\n"
+          "      --kafka BROKERS      produce events to Kafka (host:port,...)\n"
+          "  -X key=value             librdkafka setting (TLS, SASL, ...); repeatable\n"
+          "      --kafka-topic-prefix P  topics P.findings, P.endpoints, P.transactions,\n"
+          "                           P.stats (default apisensor)\n"
+          "      --kafka-compression C  lz4 (default), zstd, gzip, snappy, none\n"
+          "      --kafka-transactions also produce transactions to P.transactions\n"
+          "      --spool-dir DIR      on-disk spool when Kafka is away (default\n"
+          "                           apisensor-spool; limit spool_max_bytes)\n"
+          "      --flush-timeout S    seconds to wait for Kafka at exit (default 10)\n"
+          "      --stats-interval S   seconds of packet time between stats events\n"
+          "                           (default 60; 0 = at the end only)\n"
           "      --keylog FILE        TLS key log (SSLKEYLOGFILE format) for decryption\n"
           "      --raw-identities     write credential-derived identities raw (lab audits)\n"
           "      --sensor-name NAME   sensor name in events (default: host name)\n"

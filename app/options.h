@@ -26,10 +26,19 @@ typedef struct app_options {
     const char *config_path;
     const char *spec_path;
     const char *db_path;
-    const char *out_path;          /* events; "-" = stdout */
+    const char *out_path;          /* events; "-" = stdout; NULL = not given */
     const char *transactions_path; /* NULL = off */
     const char *keylog_path;       /* TLS key log; NULL = none */
     const char *format;
+    const char *kafka_brokers;                    /* NULL = no Kafka */
+    const char *kafka_properties[APP_MAX_INPUTS]; /* -X key=value, in order */
+    int kafka_property_count;
+    const char *kafka_topic_prefix;
+    const char *kafka_compression;
+    int kafka_transactions; /* 1 = transactions to <prefix>.transactions */
+    const char *spool_dir;
+    int flush_timeout_seconds;
+    int stats_interval_seconds; /* packet-time period of stats events; 0 = at the end only */
     const char *sensor_name;
     const char *bpf_filter;
     int snaplen;

@@ -22,7 +22,8 @@
 #include "capture/flow_table.h"
 #include "capture/tcp_stream.h"
 #include "common/bigmem.h"
-#include "export/transaction_event.h"
+#include "export/stats_event.h"
+#include "export/community_id.h"
 #include "parse/classify.h"
 #include "parse/http1.h"
 #include "parse/tls.h"
@@ -38,10 +39,10 @@ struct pipeline {
     classify_flow *classify_state; /* per flow slot */
     uint32_t slot_count;           /* flow slots of the flow table */
     community_id *community_id;
-    json_writer json;
     anomaly_counters anomalies;
     pipeline_totals totals;
-    uint64_t now_ns; /* latest packet time seen */
+    uint64_t now_ns;        /* latest packet time seen */
+    uint64_t next_stats_ns; /* packet time of the next stats event; 0 = not started */
 };
 
 as_status pipeline_create(const pipeline_config *config, pipeline **out) {
@@ -50,7 +51,6 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
     if (!p)
         return AS_ERR_NOMEM;
     p->config = *config;
-    json_writer_init(&p->json);
     as_status st = decoder_create(&config->lim, &p->decoder);
     if (st == AS_OK)
         st = flow_table_create(&config->lim, &p->flows);
@@ -81,20 +81,75 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
 
 static void emit_transactions(pipeline *p, const flow *f) {
     http_transaction tx;
+    int wanted = sink_router_wants_transactions(p->config.router);
     while (http_engine_next(p->http, &tx)) {
         tls_engine_annotate(p->tls, f, &tx);
         p->totals.transactions++;
         if (p->config.model)
             model_transaction(p->config.model, &tx);
-        if (!p->config.transactions)
+        if (!wanted)
             continue;
-        json_writer_reset(&p->json);
-        transaction_event_write(&p->json, &p->config.sensor, p->community_id, &tx);
-        json_newline(&p->json);
-        if (!json_writer_ok(&p->json) ||
-            fwrite(p->json.buf, 1, p->json.len, p->config.transactions) != p->json.len)
-            p->totals.output_errors++;
+        char community[64];
+        community_id_format(p->community_id, &tx.client_ip, tx.client_port, &tx.server_ip,
+                            tx.server_port, 6, community, sizeof community);
+        sink_router_transaction(p->config.router, community, &tx);
     }
+}
+
+static void emit_stats(pipeline *p, int final) {
+    pipeline_totals totals = pipeline_get_totals(p);
+    const pipeline_totals *t = &totals;
+    flow_table_stats fs = flow_table_get_stats(p->flows);
+    tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
+    http_engine_stats hs = http_engine_get_stats(p->http);
+    const stats_counter counters[] = {
+        {"packets", t->packets},
+        {"bytes", t->bytes},
+        {"packets_skipped", t->packets_skipped},
+        {"flows_created", fs.created},
+        {"flows_peak", fs.peak},
+        {"flows_evicted", fs.ended_evicted},
+        {"flows_halfopen_dropped", fs.halfopen_dropped},
+        {"tcp_gaps", rs.gaps},
+        {"tcp_ooo_limit_hits", rs.ooo_limit_hits},
+        {"http_requests", hs.requests},
+        {"http_responses", hs.responses},
+        {"transactions", t->transactions},
+        {"output_errors", t->output_errors},
+    };
+    stats_counter anomalies[ANOMALY_COUNT];
+    uint32_t anomaly_count = 0;
+    for (int i = 0; i < ANOMALY_COUNT; i++)
+        if (p->anomalies.count[i])
+            anomalies[anomaly_count++] =
+                (stats_counter){anomaly_name((anomaly_id)i), p->anomalies.count[i]};
+    stats_record r = {
+        .ts_ns = p->now_ns,
+        .final = final,
+        .interval_seconds = p->config.stats_interval_seconds,
+        .counters = counters,
+        .counter_count = (uint32_t)(sizeof counters / sizeof counters[0]),
+        .anomalies = anomalies,
+        .anomaly_count = anomaly_count,
+    };
+    p->totals.stats_events++;
+    sink_router_stats(p->config.router, &r);
+}
+
+/* Stats events on the packet-time clock: one at every multiple of the
+ * interval that packet time crosses. */
+static void tick_stats(pipeline *p) {
+    uint64_t interval = (uint64_t)p->config.stats_interval_seconds * 1000000000u;
+    if (!interval)
+        return;
+    if (!p->next_stats_ns) {
+        p->next_stats_ns = p->now_ns - p->now_ns % interval + interval;
+        return;
+    }
+    if (p->now_ns < p->next_stats_ns)
+        return;
+    emit_stats(p, 0);
+    p->next_stats_ns = p->now_ns - p->now_ns % interval + interval;
 }
 
 static void drain_stream(pipeline *p, flow *f, flow_direction dir) {
@@ -141,6 +196,7 @@ static void process_packet(pipeline *p, const capture_packet *pkt) {
         flow_table_expire(p->flows, p->now_ns);
         decoder_expire(p->decoder, p->now_ns, &p->anomalies);
         close_ended_flows(p);
+        tick_stats(p);
     }
     if (decoder_decode(p->decoder, pkt, &dp, &p->anomalies) != AS_OK) {
         p->totals.packets_skipped++;
@@ -177,12 +233,14 @@ static void process_packet(pipeline *p, const capture_packet *pkt) {
 as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
                        void (*progress)(void *arg), void *arg) {
     capture_packet pkt;
-    as_status st;
+    as_status st = AS_DONE;
     uint64_t since_progress = 0;
     while (!*stop) {
         st = capture_source_next(src, &pkt);
-        if (st == AS_NEED_MORE)
+        if (st == AS_NEED_MORE) {
+            sink_router_poll(p->config.router);
             continue;
+        }
         if (st != AS_OK)
             break;
         process_packet(p, &pkt);
@@ -198,8 +256,14 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
     return st;
 }
 
+void pipeline_finish(pipeline *p) {
+    emit_stats(p, 1);
+}
+
 pipeline_totals pipeline_get_totals(const pipeline *p) {
-    return p->totals;
+    pipeline_totals t = p->totals;
+    t.output_errors = sink_router_errors(p->config.router);
+    return t;
 }
 
 uint64_t pipeline_now(const pipeline *p) {
@@ -253,7 +317,8 @@ static void write_tls_summary(const pipeline *p, FILE *out) {
 }
 
 void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds) {
-    const pipeline_totals *t = &p->totals;
+    pipeline_totals totals = pipeline_get_totals(p);
+    const pipeline_totals *t = &totals;
     flow_table_stats fs = flow_table_get_stats(p->flows);
     tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
     http_engine_stats hs = http_engine_get_stats(p->http);
@@ -323,6 +388,5 @@ void pipeline_destroy(pipeline *p) {
     decoder_destroy(p->decoder);
     bigmem_free(p->classify_state, (size_t)p->slot_count * sizeof *p->classify_state);
     community_id_destroy(p->community_id);
-    json_writer_free(&p->json);
     free(p);
 }

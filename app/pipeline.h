@@ -21,16 +21,21 @@
 #include "model.h"
 #include "inventory/openapi.h"
 #include "parse/tls_keylog.h"
+#include "export/sink_router.h"
 
 typedef struct pipeline pipeline;
 
+/* Events go through the router (borrowed; it may be shared with the other
+ * stages of the thread): transactions, and stats every stats_interval_seconds
+ * of packet time and at the end. */
 typedef struct pipeline_config {
     limits lim;
     event_sensor sensor;
-    FILE *transactions;       /* NULL = no transaction events */
-    model *model;             /* borrowed; NULL = transactions go nowhere else */
-    const openapi_spec *spec; /* declared inventory (--spec), borrowed; NULL = none */
-    tls_keylog *keylog;       /* TLS key log (borrowed, outlives the pipeline); NULL = none */
+    sink_router *router;             /* events out, borrowed */
+    uint32_t stats_interval_seconds; /* 0 = stats only at the end */
+    model *model;                    /* borrowed; NULL = transactions go nowhere else */
+    const openapi_spec *spec;        /* declared inventory (--spec), borrowed; NULL = none */
+    tls_keylog *keylog; /* TLS key log (borrowed, outlives the pipeline); NULL = none */
 } pipeline_config;
 
 typedef struct pipeline_totals {
@@ -38,7 +43,8 @@ typedef struct pipeline_totals {
     uint64_t bytes;           /* captured bytes */
     uint64_t packets_skipped; /* not TCP/UDP or malformed (see anomalies) */
     uint64_t transactions;
-    uint64_t output_errors;
+    uint64_t output_errors; /* events the encoder or a file sink failed on (whole router) */
+    uint64_t stats_events;
 } pipeline_totals;
 
 as_status pipeline_create(const pipeline_config *config, pipeline **out);
@@ -48,6 +54,9 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out);
  * on a clean end). progress(arg) is called about every 64k packets. */
 as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
                        void (*progress)(void *arg), void *arg);
+
+/* Writes the final stats event (call once, after the last source). */
+void pipeline_finish(pipeline *p);
 
 pipeline_totals pipeline_get_totals(const pipeline *p);
 

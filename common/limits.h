@@ -129,7 +129,14 @@
     X(tls_fingerprint_pairs, 256, 0, 65536, "count the flow under other pairs",                    \
       "distinct (SNI, JA4) pairs listed in the run summary")                                       \
     X(jwt_cache_entries, 1024, 0, 1048576, "replace the entry in its slot (direct-mapped)",        \
-      "decoded JWTs of about 1000 active clients per worker, 1.2 KiB each")
+      "decoded JWTs of about 1000 active clients per worker, 1.2 KiB each")                        \
+    X(kafka_queue_messages, 100000, 16, 10000000,                                                  \
+      "spool the event (drop, counted, without spool)",                                            \
+      "librdkafka's in-memory queue (queue.buffering.max.messages): about 1 s at 100k events/s")   \
+    X(kafka_queue_kbytes, 262144, 64, 2097151, "spool the event (drop, counted, without spool)",   \
+      "librdkafka's in-memory queue in KiB (queue.buffering.max.kbytes): 256 MiB")                 \
+    X(spool_max_bytes, 1073741824, 65536, 1099511627776LL, "drop the event, count kafka drops",    \
+      "on-disk spool for a broker outage: 1 GiB holds minutes of events at full rate")
 
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;

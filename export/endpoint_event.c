@@ -10,6 +10,9 @@
 #include "endpoint_event.h"
 
 #include "format.h"
+#include "format_ecs.h"
+#include "format_ocsf.h"
+#include "format_splunk.h"
 
 const char *endpoint_event_status_name(record_endpoint_status status) {
     switch (status) {
@@ -48,6 +51,11 @@ void endpoint_event_write(json_writer *w, const event_sensor *sensor, const endp
     event_begin(w, "endpoint", r->ts_ns, sensor);
     json_key(w, "endpoint");
     format_endpoint(w, &r->endpoint);
+    endpoint_event_facts(w, r);
+    json_object_end(w);
+}
+
+void endpoint_event_facts(json_writer *w, const endpoint_record *r) {
     json_key(w, "status");
     json_cstring(w, endpoint_event_status_name(r->status));
     write_list(w, "auth", &r->auth);
@@ -94,7 +102,6 @@ void endpoint_event_write(json_writer *w, const event_sensor *sensor, const endp
         }
         json_array_end(w);
     }
-    json_object_end(w);
 }
 
 uint32_t endpoint_event_key(const record_endpoint *e, char *buf, uint32_t buflen) {
@@ -104,4 +111,23 @@ uint32_t endpoint_event_key(const record_endpoint *e, char *buf, uint32_t buflen
     len = format_key_append(buf, len, buflen, e->host);
     len = format_key_append(buf, len, buflen, space);
     return format_key_append(buf, len, buflen, e->path);
+}
+
+void endpoint_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
+                             const endpoint_record *r) {
+    switch (format) {
+    case FORMAT_ECS:
+        format_ecs_endpoint(w, sensor, r);
+        break;
+    case FORMAT_OCSF:
+        format_ocsf_endpoint(w, sensor, r);
+        break;
+    case FORMAT_SPLUNK:
+        format_splunk_endpoint(w, sensor, r);
+        break;
+    case FORMAT_NATIVE:
+    default:
+        endpoint_event_write(w, sensor, r);
+        break;
+    }
 }

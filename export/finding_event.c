@@ -12,6 +12,9 @@
 
 #include "endpoint_event.h"
 #include "format.h"
+#include "format_ecs.h"
+#include "format_ocsf.h"
+#include "format_splunk.h"
 
 void finding_event_evidence(json_writer *w, const finding_record *r) {
     json_object_begin(w);
@@ -40,6 +43,46 @@ void finding_event_evidence(json_writer *w, const finding_record *r) {
     json_object_end(w);
 }
 
+void finding_event_identity(json_writer *w, const finding_record *r) {
+    json_key(w, "identity");
+    if (!str_view_present(r->identity_kind)) {
+        json_null(w);
+        return;
+    }
+    json_object_begin(w);
+    format_view(w, "kind", r->identity_kind);
+    format_view(w, "id", r->identity_id);
+    json_object_end(w);
+}
+
+void finding_event_clients(json_writer *w, const finding_record *r) {
+    if (!r->clients)
+        return;
+    json_key(w, "clients");
+    json_array_begin(w);
+    for (uint32_t i = 0; i < r->client_count; i++)
+        format_ip(w, &r->clients[i]);
+    json_array_end(w);
+}
+
+void finding_event_endpoints(json_writer *w, const finding_record *r) {
+    if (!r->endpoints)
+        return;
+    json_key(w, "endpoints");
+    json_array_begin(w);
+    for (uint32_t i = 0; i < r->endpoint_count; i++)
+        format_endpoint(w, &r->endpoints[i]);
+    json_array_end(w);
+}
+
+void finding_event_details(json_writer *w, const finding_record *r) {
+    format_view_optional(w, "parameter", r->parameter);
+    if (r->data_types.items) {
+        json_key(w, "data_types");
+        format_str_list(w, &r->data_types);
+    }
+}
+
 void finding_event_write(json_writer *w, const event_sensor *sensor, const finding_record *r) {
     event_begin(w, "finding", r->ts_ns, sensor);
     json_key(w, "finding");
@@ -55,15 +98,7 @@ void finding_event_write(json_writer *w, const event_sensor *sensor, const findi
     format_view(w, "summary", r->summary);
     json_object_end(w);
 
-    json_key(w, "identity");
-    if (str_view_present(r->identity_kind)) {
-        json_object_begin(w);
-        format_view(w, "kind", r->identity_kind);
-        format_view(w, "id", r->identity_id);
-        json_object_end(w);
-    } else {
-        json_null(w);
-    }
+    finding_event_identity(w, r);
     if (r->client_ip.family) {
         json_key(w, "client");
         json_object_begin(w);
@@ -71,29 +106,13 @@ void finding_event_write(json_writer *w, const event_sensor *sensor, const findi
         format_ip(w, &r->client_ip);
         json_object_end(w);
     }
-    if (r->clients) {
-        json_key(w, "clients");
-        json_array_begin(w);
-        for (uint32_t i = 0; i < r->client_count; i++)
-            format_ip(w, &r->clients[i]);
-        json_array_end(w);
-    }
+    finding_event_clients(w, r);
     if (r->has_endpoint) {
         json_key(w, "endpoint");
         format_endpoint(w, &r->endpoint);
     }
-    if (r->endpoints) {
-        json_key(w, "endpoints");
-        json_array_begin(w);
-        for (uint32_t i = 0; i < r->endpoint_count; i++)
-            format_endpoint(w, &r->endpoints[i]);
-        json_array_end(w);
-    }
-    format_view_optional(w, "parameter", r->parameter);
-    if (r->data_types.items) {
-        json_key(w, "data_types");
-        format_str_list(w, &r->data_types);
-    }
+    finding_event_endpoints(w, r);
+    finding_event_details(w, r);
     json_key(w, "evidence");
     finding_event_evidence(w, r);
     json_object_end(w);
@@ -115,4 +134,23 @@ uint32_t finding_event_key(const finding_record *r, char *buf, uint32_t buflen) 
     if (r->has_endpoint)
         return endpoint_event_key(&r->endpoint, buf, buflen);
     return format_key_append(buf, 0, buflen, r->id);
+}
+
+void finding_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
+                            const finding_record *r) {
+    switch (format) {
+    case FORMAT_ECS:
+        format_ecs_finding(w, sensor, r);
+        break;
+    case FORMAT_OCSF:
+        format_ocsf_finding(w, sensor, r);
+        break;
+    case FORMAT_SPLUNK:
+        format_splunk_finding(w, sensor, r);
+        break;
+    case FORMAT_NATIVE:
+    default:
+        finding_event_write(w, sensor, r);
+        break;
+    }
 }

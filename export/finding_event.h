@@ -8,15 +8,28 @@
 #include <stdint.h>
 
 #include "event.h"
+#include "format.h"
 #include "json.h"
 #include "records.h"
 
 /* Appends the native event (without a trailing newline) to w. */
 void finding_event_write(json_writer *w, const event_sensor *sensor, const finding_record *r);
 
+/* Appends the event in the given format. */
+void finding_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
+                            const finding_record *r);
+
 /* The evidence object: {key: value, ...} in record order (at most
  * RECORD_MAX_EVIDENCE entries). Shared by the other formats. */
 void finding_event_evidence(json_writer *w, const finding_record *r);
+
+/* Pieces of the native event the other formats share, each left out when
+ * the record does not have it: "identity" (null for an anonymous actor),
+ * "clients", "endpoints", and the details "parameter" and "data_types". */
+void finding_event_identity(json_writer *w, const finding_record *r);
+void finding_event_clients(json_writer *w, const finding_record *r);
+void finding_event_endpoints(json_writer *w, const finding_record *r);
+void finding_event_details(json_writer *w, const finding_record *r);
 
 /*
  * The Kafka key of the findings topic (CONTRACT.md: the identity), into buf

@@ -73,3 +73,45 @@ uint32_t format_key_append(char *buf, uint32_t len, uint32_t buflen, str_view v)
     buf[len] = '\0';
     return len;
 }
+
+void format_split_uri(str_view uri, str_view *path, str_view *query) {
+    *path = uri;
+    *query = (str_view){NULL, 0};
+    if (!uri.ptr)
+        return;
+    const char *mark = memchr(uri.ptr, '?', uri.len);
+    if (!mark)
+        return;
+    path->len = (uint32_t)(mark - uri.ptr);
+    query->ptr = mark + 1;
+    query->len = uri.len - path->len - 1;
+}
+
+str_view format_host_name(str_view host) {
+    if (!host.ptr || host.len == 0)
+        return host;
+    if (host.ptr[0] == '[') {
+        const char *close = memchr(host.ptr, ']', host.len);
+        if (close)
+            return (str_view){host.ptr + 1, (uint32_t)(close - host.ptr - 1)};
+        return host;
+    }
+    uint32_t i = host.len;
+    while (i > 0 && host.ptr[i - 1] >= '0' && host.ptr[i - 1] <= '9')
+        i--;
+    if (i > 0 && i < host.len && host.ptr[i - 1] == ':' && !memchr(host.ptr, ':', i - 1))
+        return (str_view){host.ptr, i - 1};
+    return host;
+}
+
+void format_address(json_writer *w, const char *key, const ip_address *ip, uint16_t port) {
+    json_key(w, key);
+    json_object_begin(w);
+    json_key(w, "ip");
+    format_ip(w, ip);
+    if (port) {
+        json_key(w, "port");
+        json_uint(w, port);
+    }
+    json_object_end(w);
+}

@@ -37,6 +37,17 @@ void format_endpoint(json_writer *w, const record_endpoint *e);
 /* The address as a string value (null for family 0). */
 void format_ip(json_writer *w, const ip_address *ip);
 
+/* key: {"ip": ..., "port": ...}, the port left out when 0. */
+void format_address(json_writer *w, const char *key, const ip_address *ip, uint16_t port);
+
+/* Splits a request-target at the first '?': path (the whole target when
+ * there is no '?') and query (absent when there is no '?'). */
+void format_split_uri(str_view uri, str_view *path, str_view *query);
+
+/* The name part of a Host value: without a ":port" suffix (an IPv6 literal
+ * keeps its brackets off: "[::1]:80" -> "::1"). */
+str_view format_host_name(str_view host);
+
 /* Appends v (nothing when absent) to the NUL-terminated key text being built
  * in buf at length len, truncating to buflen - 1 bytes; returns the new
  * length and keeps buf NUL-terminated. For Kafka message keys. */

@@ -230,6 +230,25 @@ void json_uint(json_writer *w, uint64_t value) {
     write_decimal(w, value, 0);
 }
 
+void json_fixed(json_writer *w, uint64_t value, unsigned decimals) {
+    char num[48];
+    char *end = num + sizeof num, *p = end;
+    if (decimals > 20)
+        decimals = 20;
+    for (unsigned i = 0; i < decimals; i++) {
+        *--p = (char)('0' + value % 10);
+        value /= 10;
+    }
+    if (decimals)
+        *--p = '.';
+    do {
+        *--p = (char)('0' + value % 10);
+        value /= 10;
+    } while (value);
+    before_value(w);
+    append(w, p, (size_t)(end - p));
+}
+
 void json_bool(json_writer *w, int value) {
     before_value(w);
     if (value)

@@ -65,6 +65,9 @@ static inline void json_cstring(json_writer *w, const char *text) {
 
 void json_int(json_writer *w, int64_t value);
 void json_uint(json_writer *w, uint64_t value);
+/* value / 10^decimals as a number with exactly `decimals` digits after the
+ * point (json_fixed(w, 1700000000123456, 6) -> 1700000000.123456). */
+void json_fixed(json_writer *w, uint64_t value, unsigned decimals);
 void json_bool(json_writer *w, int value);
 
 /* Appends a newline (ends a JSON Lines record). */

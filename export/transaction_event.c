@@ -12,6 +12,11 @@
 #include "transaction_event.h"
 
 #include <string.h>
+#include <strings.h>
+
+#include "format_ecs.h"
+#include "format_ocsf.h"
+#include "format_splunk.h"
 
 static void write_view(json_writer *w, const char *key, str_view v) {
     json_key(w, key);
@@ -79,27 +84,59 @@ static void write_tls(json_writer *w, const tx_tls *tls) {
     json_object_end(w);
 }
 
-void transaction_event_write(json_writer *w, const event_sensor *sensor, community_id *cid,
-                             const http_transaction *tx) {
-    uint64_t ts = tx->request.present ? tx->request.first_ts_ns : tx->response.first_ts_ns;
-    char text[64];
-    event_begin(w, "transaction", ts, sensor);
+uint64_t transaction_event_time(const http_transaction *tx) {
+    return tx->request.present ? tx->request.first_ts_ns : tx->response.first_ts_ns;
+}
+
+int transaction_event_latency_us(const http_transaction *tx, uint64_t *out) {
+    if (!tx->request.present || !tx->response.present ||
+        tx->response.first_ts_ns < tx->request.last_ts_ns)
+        return 0;
+    *out = (tx->response.first_ts_ns - tx->request.last_ts_ns) / 1000u;
+    return 1;
+}
+
+const char *transaction_event_version(const http_transaction *tx, char buf[4]) {
+    if (!tx->version_major && !tx->version_minor)
+        return NULL;
+    buf[0] = (char)('0' + tx->version_major % 10);
+    buf[1] = '.';
+    buf[2] = (char)('0' + tx->version_minor % 10);
+    buf[3] = '\0';
+    return buf;
+}
+
+void transaction_event_flags(json_writer *w, const http_transaction *tx) {
+    json_array_begin(w);
+    for (int bit = 0; bit < TX_FLAG_COUNT; bit++)
+        if (tx->flags & (1u << bit))
+            json_cstring(w, tx_flag_name(bit));
+    json_array_end(w);
+}
+
+str_view transaction_event_header(const http_message *m, const char *name) {
+    size_t len = strlen(name);
+    for (uint32_t i = 0; m->present && m->headers && i < m->header_count; i++) {
+        str_view h = m->headers[i].name;
+        if (h.ptr && h.len == len && !strncasecmp(h.ptr, name, len))
+            return m->headers[i].value;
+    }
+    return (str_view){NULL, 0};
+}
+
+static void write_native(json_writer *w, const event_sensor *sensor, const char *community,
+                         const http_transaction *tx) {
+    event_begin(w, "transaction", transaction_event_time(tx), sensor);
     json_key(w, "community_id");
-    json_cstring(w, community_id_format(cid, &tx->client_ip, tx->client_port, &tx->server_ip,
-                                        tx->server_port, 6, text, sizeof text));
+    json_cstring(w, community);
     write_endpoint(w, "client", &tx->client_ip, tx->client_port);
     write_endpoint(w, "server", &tx->server_ip, tx->server_port);
 
     json_key(w, "http");
     json_object_begin(w);
+    char version[4];
     json_key(w, "version");
-    if (tx->version_major || tx->version_minor) {
-        char version[8] = {(char)('0' + tx->version_major % 10), '.',
-                           (char)('0' + tx->version_minor % 10), '\0'};
-        json_cstring(w, version);
-    } else {
-        json_null(w);
-    }
+    json_cstring(w, transaction_event_version(tx, version));
     write_view(w, "method", tx->method);
     write_view(w, "host", tx->host);
     write_view(w, "uri", tx->uri);
@@ -108,10 +145,10 @@ void transaction_event_write(json_writer *w, const event_sensor *sensor, communi
         json_uint(w, tx->status);
     else
         json_null(w);
+    uint64_t latency;
     json_key(w, "latency_us");
-    if (tx->request.present && tx->response.present &&
-        tx->response.first_ts_ns >= tx->request.last_ts_ns)
-        json_uint(w, (tx->response.first_ts_ns - tx->request.last_ts_ns) / 1000u);
+    if (transaction_event_latency_us(tx, &latency))
+        json_uint(w, latency);
     else
         json_null(w);
     write_message(w, "request", &tx->request);
@@ -122,10 +159,34 @@ void transaction_event_write(json_writer *w, const event_sensor *sensor, communi
         write_tls(w, tx->tls);
 
     json_key(w, "flags");
-    json_array_begin(w);
-    for (int bit = 0; bit < TX_FLAG_COUNT; bit++)
-        if (tx->flags & (1u << bit))
-            json_cstring(w, tx_flag_name(bit));
-    json_array_end(w);
+    transaction_event_flags(w, tx);
     json_object_end(w);
+}
+
+void transaction_event_write(json_writer *w, const event_sensor *sensor, community_id *cid,
+                             const http_transaction *tx) {
+    char text[64];
+    write_native(w, sensor,
+                 community_id_format(cid, &tx->client_ip, tx->client_port, &tx->server_ip,
+                                     tx->server_port, 6, text, sizeof text),
+                 tx);
+}
+
+void transaction_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
+                                const char *community, const http_transaction *tx) {
+    switch (format) {
+    case FORMAT_ECS:
+        format_ecs_transaction(w, sensor, community, tx);
+        break;
+    case FORMAT_OCSF:
+        format_ocsf_transaction(w, sensor, community, tx);
+        break;
+    case FORMAT_SPLUNK:
+        format_splunk_transaction(w, sensor, community, tx);
+        break;
+    case FORMAT_NATIVE:
+    default:
+        write_native(w, sensor, community, tx);
+        break;
+    }
 }
