@@ -144,6 +144,27 @@ static void close_sinks(sink_router_config *config) {
     config->kafka = config->transactions = config->events = NULL;
 }
 
+/* Reads the pseudonym key: the file's bytes (a trailing newline dropped),
+ * 16 to 256 of them. Returns 0, or -1 with the reason in err. */
+static int read_key_file(const char *path, uint8_t *key, size_t *len, char *err, size_t errlen) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "--pseudonym-key-file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(key, 1, 256, f);
+    int more = fgetc(f) != EOF;
+    fclose(f);
+    while (n > 0 && (key[n - 1] == '\n' || key[n - 1] == '\r'))
+        n--;
+    if (more || n < 16) {
+        snprintf(err, errlen, "--pseudonym-key-file %s: the key must be 16 to 256 bytes", path);
+        return -1;
+    }
+    *len = n;
+    return 0;
+}
+
 /* Runs one source to its end; returns the exit code contribution (0 or 1). */
 static int run_source(pipeline *p, capture_source *src, const char *name, const app_options *o) {
     progress_state ps = {src, name, now_seconds(), now_seconds(), 0};
@@ -248,18 +269,23 @@ int main(int argc, char **argv) {
     /* Pseudonyms of secrets need a key that stays the same for a deployment:
      * the inventory database keeps one; without a database a key is drawn
      * for this run only. */
-    uint8_t pseudonym_key[32];
-    if (db ? store_get_or_create_secret(db, "identity_hmac_key", pseudonym_key,
-                                        sizeof pseudonym_key) != AS_OK
-           : RAND_bytes(pseudonym_key, sizeof pseudonym_key) != 1) {
-        fprintf(stderr, "apisensor: cannot get the pseudonym key\n");
+    uint8_t pseudonym_key[256];
+    size_t pseudonym_key_len = 32;
+    if (o.pseudonym_key_path ? read_key_file(o.pseudonym_key_path, pseudonym_key,
+                                             &pseudonym_key_len, err, sizeof err) != 0
+        : db                 ? store_get_or_create_secret(db, "identity_hmac_key", pseudonym_key,
+                                                          pseudonym_key_len) != AS_OK
+                             : RAND_bytes(pseudonym_key, (int)pseudonym_key_len) != 1) {
+        fprintf(stderr, "apisensor: %s\n",
+                o.pseudonym_key_path ? err : "cannot get the pseudonym key");
+        rc = o.pseudonym_key_path ? 2 : 1;
         store_close(db);
         sink_router_destroy(router);
         close_sinks(&outputs);
         openapi_destroy(spec);
         tls_keylog_destroy(keylog);
         app_options_free(&o);
-        return 1;
+        return rc;
     }
     model_config mc = {.lim = &o.lim,
                        .sensor = config.sensor,
@@ -268,7 +294,7 @@ int main(int argc, char **argv) {
                        .credentials = &o.credentials,
                        .raw_identities = o.raw_identities,
                        .pseudonym_key = pseudonym_key,
-                       .pseudonym_key_len = sizeof pseudonym_key,
+                       .pseudonym_key_len = pseudonym_key_len,
                        .db = db};
     model *m = NULL;
     as_status st = rc ? AS_ERR_IO : model_create(&mc, &m);

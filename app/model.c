@@ -62,6 +62,10 @@ struct model {
     sensitive_found found[SENSITIVE_LOCATION_COUNT];
     issued_token *issued;
     anomaly_counters anomalies;
+    transaction_context context; /* of the last transaction */
+    record_endpoint context_endpoint;
+    char context_identity[PSEUDONYM_HEX_BYTES > ANALYTICS_NAME_BYTES ? PSEUDONYM_HEX_BYTES
+                                                                     : ANALYTICS_NAME_BYTES];
     json_writer json;
     model_totals totals;
     uint64_t flush_interval_ns; /* db_flush_seconds */
@@ -347,6 +351,12 @@ static behaviour_text behaviour_texts(analytics_finding_type type) {
     return (behaviour_text){"API2:2023", "credentials travel over plain HTTP"};
 }
 
+/* Identities derived from a secret are written as pseudonyms (CONTRACT.md). */
+static int identity_is_secret(analytics_identity_kind kind) {
+    return kind == ANALYTICS_API_KEY || kind == ANALYTICS_BEARER_TOKEN ||
+           kind == ANALYTICS_SESSION_COOKIE;
+}
+
 static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
     finding_record r;
     memset(&r, 0, sizeof r);
@@ -365,10 +375,7 @@ static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
     if (f->identity_kind != ANALYTICS_ANONYMOUS) {
         r.identity_kind = text(analytics_identity_kind_name(f->identity_kind));
         r.identity_id = text(f->identity_id);
-        int secret = f->identity_kind == ANALYTICS_API_KEY ||
-                     f->identity_kind == ANALYTICS_BEARER_TOKEN ||
-                     f->identity_kind == ANALYTICS_SESSION_COOKIE;
-        if (secret && !m->config.raw_identities) {
+        if (identity_is_secret(f->identity_kind) && !m->config.raw_identities) {
             pseudonym_hex(m->pseudonym, f->identity_id, strlen(f->identity_id), masked_id);
             r.identity_id = text(masked_id);
         }
@@ -564,12 +571,37 @@ static analytics_identity_kind analytics_kind(identity_kind kind) {
     return ANALYTICS_ANONYMOUS;
 }
 
-void model_transaction(model *m, const http_transaction *tx) {
+/* The endpoint and identity written into the transaction event. */
+static void set_context(model *m, const inventory_endpoint *ep, const analytics_observation *b) {
+    transaction_context *c = &m->context;
+    memset(c, 0, sizeof *c);
+    if (ep) {
+        m->context_endpoint = (record_endpoint){text(ep->method), text(ep->host), text(ep->path)};
+        c->endpoint = &m->context_endpoint;
+    }
+    if (!sink_router_wants_transactions(m->config.router))
+        return;
+    c->identity_kind = text(analytics_identity_kind_name(b->identity_kind));
+    if (b->identity_kind == ANALYTICS_ANONYMOUS) {
+        ip_address_format(&b->client_ip, m->context_identity, sizeof m->context_identity);
+    } else if (identity_is_secret(b->identity_kind) && !m->config.raw_identities) {
+        pseudonym_hex(m->pseudonym, b->identity_id.ptr, b->identity_id.len, m->context_identity);
+    } else {
+        size_t n = b->identity_id.len < sizeof m->context_identity - 1
+                       ? b->identity_id.len
+                       : sizeof m->context_identity - 1;
+        memcpy(m->context_identity, b->identity_id.ptr, n);
+        m->context_identity[n] = 0;
+    }
+    c->identity_id = text(m->context_identity);
+}
+
+const transaction_context *model_transaction(model *m, const http_transaction *tx) {
     m->totals.transactions++;
     inventory_observation o;
     memset(&o, 0, sizeof o);
     if (!str_view_present(tx->method) || !split_target(tx->uri, &o.path, &o.query))
-        return;
+        return NULL;
     o.ts_ns = tx->request.first_ts_ns;
     o.method = tx->method;
     char server[64];
@@ -686,12 +718,14 @@ void model_transaction(model *m, const http_transaction *tx) {
     }
     analytics_observe(m->analytics, &b);
     drain_behaviour(m, o.ts_ns);
+    set_context(m, ep, &b);
     if (m->config.db) {
         if (m->last_flush_ns == 0)
             m->last_flush_ns = o.ts_ns;
         else if (o.ts_ns >= m->last_flush_ns + m->flush_interval_ns)
             flush(m, o.ts_ns);
     }
+    return &m->context;
 }
 
 /* Spec operations no request matched: {"event":"unseen_operation",

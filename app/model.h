@@ -61,7 +61,10 @@ typedef struct model_totals {
 as_status model_create(const model_config *config, model **out);
 void model_destroy(model *m);
 
-void model_transaction(model *m, const http_transaction *tx);
+/* Returns the endpoint and identity of the transaction for its event
+ * (valid until the next call), or NULL when it was not modelled (no
+ * request, no path). */
+const transaction_context *model_transaction(model *m, const http_transaction *tx);
 
 /* Writes the full inventory as events stamped ts_ns (end of a capture). */
 void model_snapshot(model *m, uint64_t ts_ns);

@@ -56,6 +56,8 @@ static const setting settings[] = {
      "seconds to wait for Kafka at exit before spooling the rest (default 10)"},
     {"stats-interval", SET_INT, FIELD(stats_interval_seconds),
      "seconds of packet time between stats events (default 60; 0 = at the end only)"},
+    {"pseudonym-key-file", SET_STRING, FIELD(pseudonym_key_path),
+     "file holding the HMAC key of identity pseudonyms (16..256 bytes; default: kept in --db)"},
     {"keylog", SET_STRING, FIELD(keylog_path),
      "TLS key log (NSS format, SSLKEYLOGFILE) for decryption; re-read as it grows"},
     {"sensor-name", SET_STRING, FIELD(sensor_name), "sensor name in events (default: host name)"},
@@ -240,6 +242,7 @@ enum {
     OPT_FLUSH_TIMEOUT,
     OPT_STATS_INTERVAL,
     OPT_KEYLOG,
+    OPT_PSEUDONYM_KEY,
     OPT_RAW_IDS,
     OPT_LIMIT,
     OPT_SENSOR_NAME,
@@ -270,6 +273,7 @@ static const struct option long_options[] = {
     {"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
     {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
+    {"pseudonym-key-file", required_argument, NULL, OPT_PSEUDONYM_KEY},
     {"raw-identities", no_argument, NULL, OPT_RAW_IDS},
     {"limit", required_argument, NULL, OPT_LIMIT},
     {"sensor-name", required_argument, NULL, OPT_SENSOR_NAME},
@@ -427,6 +431,9 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         case OPT_KEYLOG:
             key = "keylog";
             break;
+        case OPT_PSEUDONYM_KEY:
+            key = "pseudonym-key-file";
+            break;
         case ':':
             snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
             return 2;
@@ -499,6 +506,8 @@ void app_options_usage(FILE *out) {
           "      --stats-interval S   seconds of packet time between stats events\n"
           "                           (default 60; 0 = at the end only)\n"
           "      --keylog FILE        TLS key log (SSLKEYLOGFILE format) for decryption\n"
+          "      --pseudonym-key-file F  HMAC key of identity pseudonyms (default: kept in\n"
+          "                           the --db file; drawn per run with :memory:)\n"
           "      --raw-identities     write credential-derived identities raw (lab audits)\n"
           "      --sensor-name NAME   sensor name in events (default: host name)\n"
           "      --filter BPF         BPF filter for live capture\n"

@@ -26,9 +26,10 @@ typedef struct app_options {
     const char *config_path;
     const char *spec_path;
     const char *db_path;
-    const char *out_path;          /* events; "-" = stdout; NULL = not given */
-    const char *transactions_path; /* NULL = off */
-    const char *keylog_path;       /* TLS key log; NULL = none */
+    const char *out_path;           /* events; "-" = stdout; NULL = not given */
+    const char *transactions_path;  /* NULL = off */
+    const char *keylog_path;        /* TLS key log; NULL = none */
+    const char *pseudonym_key_path; /* key of identity pseudonyms; NULL = the db's */
     const char *format;
     const char *kafka_brokers;                    /* NULL = no Kafka */
     const char *kafka_properties[APP_MAX_INPUTS]; /* -X key=value, in order */

@@ -85,14 +85,14 @@ static void emit_transactions(pipeline *p, const flow *f) {
     while (http_engine_next(p->http, &tx)) {
         tls_engine_annotate(p->tls, f, &tx);
         p->totals.transactions++;
-        if (p->config.model)
-            model_transaction(p->config.model, &tx);
+        const transaction_context *ctx =
+            p->config.model ? model_transaction(p->config.model, &tx) : NULL;
         if (!wanted)
             continue;
         char community[64];
         community_id_format(p->community_id, &tx.client_ip, tx.client_port, &tx.server_ip,
                             tx.server_port, 6, community, sizeof community);
-        sink_router_transaction(p->config.router, community, &tx);
+        sink_router_transaction(p->config.router, community, &tx, ctx);
     }
 }
 

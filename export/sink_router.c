@@ -57,11 +57,12 @@ void sink_router_event(sink_router *r, sink_topic topic, const char *key, size_t
     route_json(r, topic, key, key_len, w);
 }
 
-void sink_router_transaction(sink_router *r, const char *community, const http_transaction *tx) {
+void sink_router_transaction(sink_router *r, const char *community, const http_transaction *tx,
+                             const transaction_context *ctx) {
     if (!sink_router_wants_transactions(r))
         return;
     json_writer_reset(&r->json);
-    transaction_event_write_as(&r->json, r->config.format, &r->config.sensor, community, tx);
+    transaction_event_write_as(&r->json, r->config.format, &r->config.sensor, community, tx, ctx);
     route(r, SINK_TRANSACTIONS, community, strlen(community));
 }
 

@@ -41,7 +41,9 @@ as_status sink_router_create(const sink_router_config *config, sink_router **out
 int sink_router_wants_transactions(const sink_router *r);
 
 /* community: the flow's Community ID text (community_id_format). */
-void sink_router_transaction(sink_router *r, const char *community, const http_transaction *tx);
+/* ctx: endpoint and identity from the later stages, or NULL. */
+void sink_router_transaction(sink_router *r, const char *community, const http_transaction *tx,
+                             const transaction_context *ctx);
 void sink_router_endpoint(sink_router *r, const endpoint_record *rec);
 void sink_router_finding(sink_router *r, const finding_record *rec);
 /* Fills rec->exported with the sinks' figures, then writes the event. */

@@ -125,7 +125,7 @@ str_view transaction_event_header(const http_message *m, const char *name) {
 }
 
 static void write_native(json_writer *w, const event_sensor *sensor, const char *community,
-                         const http_transaction *tx) {
+                         const http_transaction *tx, const transaction_context *ctx) {
     event_begin(w, "transaction", transaction_event_time(tx), sensor);
     json_key(w, "community_id");
     json_cstring(w, community);
@@ -157,6 +157,22 @@ static void write_native(json_writer *w, const event_sensor *sensor, const char 
 
     if (tx->tls)
         write_tls(w, tx->tls);
+    if (ctx) {
+        json_key(w, "endpoint");
+        if (ctx->endpoint)
+            format_endpoint(w, ctx->endpoint);
+        else
+            json_null(w);
+        json_key(w, "identity");
+        if (ctx->identity_kind.ptr) {
+            json_object_begin(w);
+            write_view(w, "kind", ctx->identity_kind);
+            write_view(w, "id", ctx->identity_id);
+            json_object_end(w);
+        } else {
+            json_null(w);
+        }
+    }
 
     json_key(w, "flags");
     transaction_event_flags(w, tx);
@@ -169,11 +185,12 @@ void transaction_event_write(json_writer *w, const event_sensor *sensor, communi
     write_native(w, sensor,
                  community_id_format(cid, &tx->client_ip, tx->client_port, &tx->server_ip,
                                      tx->server_port, 6, text, sizeof text),
-                 tx);
+                 tx, NULL);
 }
 
 void transaction_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
-                                const char *community, const http_transaction *tx) {
+                                const char *community, const http_transaction *tx,
+                                const transaction_context *ctx) {
     switch (format) {
     case FORMAT_ECS:
         format_ecs_transaction(w, sensor, community, tx);
@@ -186,7 +203,7 @@ void transaction_event_write_as(json_writer *w, export_format format, const even
         break;
     case FORMAT_NATIVE:
     default:
-        write_native(w, sensor, community, tx);
+        write_native(w, sensor, community, tx, ctx);
         break;
     }
 }

@@ -32,6 +32,7 @@ str_view transaction_event_header(const http_message *m, const char *name);
 /* Appends the event in the given format; community is the flow's Community
  * ID text (community_id_format), also the Kafka key of the event. */
 void transaction_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
-                                const char *community, const http_transaction *tx);
+                                const char *community, const http_transaction *tx,
+                                const transaction_context *ctx);
 
 #endif

@@ -92,14 +92,14 @@ static void transaction_in_each_format(void **state) {
     json_writer w;
     json_writer_init(&w);
 
-    transaction_event_write_as(&w, FORMAT_ECS, &sensor, "1:abc", &tx);
+    transaction_event_write_as(&w, FORMAT_ECS, &sensor, "1:abc", &tx, NULL);
     assert_non_null(strstr(w.buf, "\"outcome\":\"failure\",\"duration\":2500000}"));
     assert_non_null(strstr(w.buf, "\"url\":{\"original\":\"/users/17?force=1\","
                                   "\"path\":\"/users/17\",\"query\":\"force=1\","
                                   "\"domain\":\"api.example.com\"}"));
     json_writer_reset(&w);
 
-    transaction_event_write_as(&w, FORMAT_OCSF, &sensor, "1:abc", &tx);
+    transaction_event_write_as(&w, FORMAT_OCSF, &sensor, "1:abc", &tx, NULL);
     assert_non_null(strstr(w.buf, "{\"activity_id\":4,\"activity_name\":\"Delete\","
                                   "\"category_uid\":6,"));
     assert_non_null(strstr(w.buf, "\"type_uid\":600304,"));
@@ -107,7 +107,7 @@ static void transaction_in_each_format(void **state) {
     assert_non_null(strstr(w.buf, "\"http_response\":{\"code\":404,\"latency\":2}"));
     json_writer_reset(&w);
 
-    transaction_event_write_as(&w, FORMAT_SPLUNK, &sensor, "1:abc", &tx);
+    transaction_event_write_as(&w, FORMAT_SPLUNK, &sensor, "1:abc", &tx, NULL);
     assert_non_null(strstr(w.buf, "{\"time\":1700000000.000000,\"host\":\"s1\","
                                   "\"source\":\"apisensor\","
                                   "\"sourcetype\":\"apisensor:transaction\",\"event\":{"));

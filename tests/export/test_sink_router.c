@@ -64,7 +64,7 @@ static void routes_each_kind(void **state) {
     tx.method = V("GET");
     tx.uri = V("/users/1");
     tx.request.present = 1;
-    sink_router_transaction(r, "1:abc", &tx);
+    sink_router_transaction(r, "1:abc", &tx, NULL);
     json_writer own; /* an event the caller encodes itself */
     json_writer_init(&own);
     json_object_begin(&own);
@@ -108,7 +108,7 @@ static void no_transaction_sink_skips_transactions(void **state) {
     assert_false(sink_router_wants_transactions(r));
     http_transaction tx;
     memset(&tx, 0, sizeof tx);
-    sink_router_transaction(r, "1:abc", &tx);
+    sink_router_transaction(r, "1:abc", &tx, NULL);
     sink_stats st = sink_router_sink_stats(r);
     assert_int_equal(st.written, 0);
     sink_router_destroy(r);

@@ -6,7 +6,8 @@ output) must equal the expected files of tests/golden/<case>/ byte for byte.
 
 CASE_DIR/case.json says what to run:
   {"capture": "pcaps/scenarios/x.pcap", "args": [...]}
-      the sensor on SHARED_DIR/<capture> with --db :memory: and the args;
+      the sensor on SHARED_DIR/<capture> with --db :memory: and the args
+      (@CASE_DIR@ and @SHARED_DIR@ in them name those directories);
       expected: events.jsonl (-o) and transactions.jsonl (--transactions)
   {"samples": "ecs"}
       format_samples with that format; expected: records.jsonl
@@ -38,8 +39,10 @@ def main():
                 sys.exit(77)
             events = os.path.join(workdir, "events.jsonl")
             transactions = os.path.join(workdir, "transactions.jsonl")
+            args = [a.replace("@CASE_DIR@", case_dir).replace("@SHARED_DIR@", shared)
+                    for a in case.get("args", [])]
             argv = [sensor, "-q", "-r", capture, "--db", ":memory:", "-o", events,
-                    "--transactions", transactions] + case.get("args", [])
+                    "--transactions", transactions] + args
             run = subprocess.run(argv, stderr=subprocess.PIPE, timeout=120)
             if run.returncode != 0:
                 print("%s: FAIL\n  - %s ended with %d: %s" % (name, " ".join(argv),
