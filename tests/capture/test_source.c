@@ -287,24 +287,103 @@ static void compare_with_libpcap(const char *path) {
     pcap_close(pcap);
 }
 
-static void pcapng_reader_agrees_with_libpcap(void **state) {
-    (void)state;
-    compare_with_libpcap(EDGE_DIR "pcapng-multi-interface-ethernet.pcapng");
-    DIR *dir = opendir(REAL_DIR);
+/* compare_with_libpcap on every file of dir whose name ends with suffix,
+ * except those named in skip; returns the number of files compared. */
+static int compare_directory_with_libpcap(const char *dir_path, const char *suffix,
+                                          const char *const *skip) {
+    DIR *dir = opendir(dir_path);
     assert_non_null(dir);
     struct dirent *entry;
     int files = 0;
     char path[1024];
+    size_t suffix_len = strlen(suffix);
     while ((entry = readdir(dir)) != NULL) {
         size_t n = strlen(entry->d_name);
-        if (n < 7 || strcmp(entry->d_name + n - 7, ".pcapng") != 0)
+        if (n < suffix_len || strcmp(entry->d_name + n - suffix_len, suffix) != 0)
             continue;
-        snprintf(path, sizeof path, "%s%s", REAL_DIR, entry->d_name);
+        int skipped = 0;
+        for (const char *const *name = skip; name && *name; name++)
+            skipped |= strcmp(entry->d_name, *name) == 0;
+        if (skipped)
+            continue;
+        snprintf(path, sizeof path, "%s%s", dir_path, entry->d_name);
         compare_with_libpcap(path);
         files++;
     }
     closedir(dir);
-    assert_true(files >= 5);
+    return files;
+}
+
+static void pcapng_reader_agrees_with_libpcap(void **state) {
+    (void)state;
+    compare_with_libpcap(EDGE_DIR "pcapng-multi-interface-ethernet.pcapng");
+    assert_true(compare_directory_with_libpcap(REAL_DIR, ".pcapng", NULL) >= 5);
+}
+
+/* Classic pcap files are read by the fast reader (pcapfile.c) while it
+ * serves them: every packet must be libpcap's. */
+static void pcap_file_reader_agrees_with_libpcap(void **state) {
+    (void)state;
+    /* no packets, and a cut record (truncated_record_returns_good_packets_then_error) */
+    static const char *const edge_skip[] = {"pcap-empty.pcap", "pcap-truncated-record.pcap", NULL};
+    assert_true(compare_directory_with_libpcap(EDGE_DIR, ".pcap", edge_skip) >= 20);
+    assert_true(compare_directory_with_libpcap(REAL_DIR, ".pcap", NULL) >= 20);
+}
+
+/* Appends a little-endian value of `bytes` bytes. */
+static void put_le(uint8_t *buf, size_t *len, uint32_t value, int bytes) {
+    for (int i = 0; i < bytes; i++)
+        buf[(*len)++] = (uint8_t)(value >> (8 * i));
+}
+
+/* A record longer than the file's snaplen is libpcap's to cut: the fast
+ * reader hands over at that record, and libpcap reads on to the end. */
+static void pcap_record_over_snaplen_is_cut_by_libpcap(void **state) {
+    (void)state;
+    uint8_t file[256];
+    size_t len = 0;
+    /* file header: magic (microseconds, little-endian), version 2.4, zone,
+     * sigfigs, snaplen 20, Ethernet */
+    put_le(file, &len, 0xa1b2c3d4u, 4);
+    put_le(file, &len, 2, 2);
+    put_le(file, &len, 4, 2);
+    put_le(file, &len, 0, 4);
+    put_le(file, &len, 0, 4);
+    put_le(file, &len, 20, 4);
+    put_le(file, &len, LINK_ETHERNET, 4);
+    /* three records of 20, 30 and 20 bytes (each byte = the record number),
+     * 1 s, 2 s and 3 s + 5 us */
+    static const uint32_t caplens[] = {20, 30, 20};
+    for (uint32_t i = 0; i < 3; i++) {
+        put_le(file, &len, i + 1, 4);
+        put_le(file, &len, 5, 4);
+        put_le(file, &len, caplens[i], 4);
+        put_le(file, &len, 60, 4);
+        memset(file + len, (int)(i + 1), caplens[i]);
+        len += caplens[i];
+    }
+    char path[] = "/tmp/apisensor-test-snaplen-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, file, len), (ssize_t)len);
+    close(fd);
+    capture_source *src = open_ok(path, NULL);
+    capture_packet pkt;
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(capture_source_next(src, &pkt), AS_OK);
+        assert_int_equal(pkt.caplen, 20); /* the second one cut to the snaplen */
+        assert_int_equal(pkt.wirelen, 60);
+        assert_int_equal(pkt.ts_ns, (uint64_t)(i + 1) * 1000000000u + 5000u);
+        assert_int_equal(pkt.data[0], i + 1);
+        assert_int_equal(pkt.data[19], i + 1);
+    }
+    assert_int_equal(capture_source_next(src, &pkt), AS_DONE);
+    uint64_t offset, size;
+    capture_source_progress(src, &offset, &size);
+    assert_int_equal(offset, len);
+    assert_int_equal(size, len);
+    capture_source_destroy(src);
+    unlink(path);
 }
 
 /* ---------------------------------------------------------------- crafted pcapng */
@@ -710,6 +789,8 @@ int main(void) {
         cmocka_unit_test(pcapng_multi_interface_link_types_and_times),
         cmocka_unit_test(pcapng_multi_interface_ethernet_times),
         cmocka_unit_test(pcapng_reader_agrees_with_libpcap),
+        cmocka_unit_test(pcap_file_reader_agrees_with_libpcap),
+        cmocka_unit_test(pcap_record_over_snaplen_is_cut_by_libpcap),
         cmocka_unit_test(pcapng_sections_blocks_and_resolutions),
         cmocka_unit_test(pcapng_framing_errors),
         cmocka_unit_test(pcapng_short_fields_are_counted_and_skipped),
