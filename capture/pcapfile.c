@@ -181,25 +181,9 @@ uint32_t pcapfile_reader_snapshot(const pcapfile_reader *reader) {
     return reader->snapshot;
 }
 
-as_status pcapfile_reader_next(pcapfile_reader *r, capture_packet *pkt) {
-    if (r->refused)
-        return AS_ERR_UNSUPPORTED;
-    int ready = pcapfile_ensure(r, PCAPFILE_RECORD_BYTES);
-    if (ready == 0 && r->len == r->pos)
-        return AS_DONE;
-    if (ready != 1) {
-        /* a cut record header or a read error: libpcap reads it again and
-         * reports it in its own words */
-        r->refused = 1;
-        return AS_ERR_UNSUPPORTED;
-    }
+/* Hands out the record at pos, which is wholly in the buffer. */
+static void pcapfile_take(pcapfile_reader *r, uint32_t caplen, capture_packet *pkt) {
     const uint8_t *h = r->buf + r->pos;
-    uint32_t caplen = pcapfile_u32(h + 8, r->big_endian);
-    if (caplen > r->snapshot || pcapfile_ensure(r, PCAPFILE_RECORD_BYTES + caplen) != 1) {
-        r->refused = 1;
-        return AS_ERR_UNSUPPORTED;
-    }
-    h = r->buf + r->pos; /* the buffer may have moved */
     uint32_t secs = pcapfile_u32(h, r->big_endian);
     uint32_t frac = pcapfile_u32(h + 4, r->big_endian);
     uint32_t wirelen = pcapfile_u32(h + 12, r->big_endian);
@@ -214,6 +198,36 @@ as_status pcapfile_reader_next(pcapfile_reader *r, capture_packet *pkt) {
     pkt->linktype = r->linktype;
     pkt->interface_id = 0;
     r->pos += PCAPFILE_RECORD_BYTES + caplen;
+}
+
+as_status pcapfile_reader_next(pcapfile_reader *r, capture_packet *pkt) {
+    if (r->refused)
+        return AS_ERR_UNSUPPORTED;
+    int ready = pcapfile_ensure(r, PCAPFILE_RECORD_BYTES);
+    if (ready == 0 && r->len == r->pos)
+        return AS_DONE;
+    if (ready != 1) {
+        /* a cut record header or a read error: libpcap reads it again and
+         * reports it in its own words */
+        r->refused = 1;
+        return AS_ERR_UNSUPPORTED;
+    }
+    uint32_t caplen = pcapfile_u32(r->buf + r->pos + 8, r->big_endian);
+    if (caplen > r->snapshot || pcapfile_ensure(r, PCAPFILE_RECORD_BYTES + caplen) != 1) {
+        r->refused = 1;
+        return AS_ERR_UNSUPPORTED;
+    }
+    pcapfile_take(r, caplen, pkt);
+    return AS_OK;
+}
+
+as_status pcapfile_reader_next_buffered(pcapfile_reader *r, capture_packet *pkt) {
+    if (r->refused || r->len - r->pos < PCAPFILE_RECORD_BYTES)
+        return AS_NEED_MORE;
+    uint32_t caplen = pcapfile_u32(r->buf + r->pos + 8, r->big_endian);
+    if (caplen > r->snapshot || r->len - r->pos - PCAPFILE_RECORD_BYTES < caplen)
+        return AS_NEED_MORE;
+    pcapfile_take(r, caplen, pkt);
     return AS_OK;
 }
 

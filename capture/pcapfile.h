@@ -15,8 +15,8 @@
  *
  * The reader borrows the descriptor (the caller closes it) and reads it with
  * pread() only, so the descriptor's file offset and any stdio stream on it
- * are left alone. It owns one buffer of PCAPFILE_BUFFER_BYTES. Packet views
- * are valid until the next call on the reader.
+ * are left alone. It owns one buffer (a read plus the largest record). Packet
+ * views are valid until the next pcapfile_reader_next().
  */
 #ifndef APISENSOR_CAPTURE_PCAPFILE_H
 #define APISENSOR_CAPTURE_PCAPFILE_H
@@ -57,6 +57,14 @@ uint32_t pcapfile_reader_snapshot(const pcapfile_reader *reader);
  * AS_ERR_UNSUPPORTED is sticky.
  */
 as_status pcapfile_reader_next(pcapfile_reader *reader, capture_packet *pkt);
+
+/*
+ * The next record if it is already in the buffer and served: AS_OK, or
+ * AS_NEED_MORE (nothing changed; call pcapfile_reader_next). Does not move
+ * the buffer, so the views of every packet returned since the last
+ * pcapfile_reader_next() stay valid together.
+ */
+as_status pcapfile_reader_next_buffered(pcapfile_reader *reader, capture_packet *pkt);
 
 /* File offset of the next record (the refused one after AS_ERR_UNSUPPORTED). */
 uint64_t pcapfile_reader_offset(const pcapfile_reader *reader);

@@ -503,6 +503,18 @@ static as_status source_next_pcap(capture_source *src, capture_packet *pkt) {
     return source_fail(src, AS_ERR_FORMAT, "%s: packet %llu: %s", src->name, number, detail);
 }
 
+/* Counts a packet handed out. */
+static void source_account(capture_source *src, const capture_packet *pkt) {
+    if (pkt->ts_ns != 0) {
+        if (pkt->ts_ns < src->last_ts_ns)
+            anomaly_count(src->anomalies, ANOMALY_SOURCE_TIME_BACKWARDS);
+        src->last_ts_ns = pkt->ts_ns;
+    }
+    src->stats.packets++;
+    src->stats.bytes += pkt->caplen;
+    src->stats.wire_bytes += pkt->wirelen;
+}
+
 /* The fast reader, and libpcap from the first record it refuses. */
 static as_status source_next_pcapfile(capture_source *src, capture_packet *pkt) {
     as_status status = pcapfile_reader_next(src->pcapfile, pkt);
@@ -536,14 +548,23 @@ as_status capture_source_next(capture_source *src, capture_packet *pkt) {
     }
     if (status != AS_OK)
         return status;
-    if (pkt->ts_ns != 0) {
-        if (pkt->ts_ns < src->last_ts_ns)
-            anomaly_count(src->anomalies, ANOMALY_SOURCE_TIME_BACKWARDS);
-        src->last_ts_ns = pkt->ts_ns;
-    }
-    src->stats.packets++;
-    src->stats.bytes += pkt->caplen;
-    src->stats.wire_bytes += pkt->wirelen;
+    source_account(src, pkt);
+    return AS_OK;
+}
+
+as_status capture_source_next_batch(capture_source *src, capture_packet *pkts, unsigned max,
+                                    unsigned *count) {
+    if (!src || !pkts || !count || max == 0)
+        return AS_ERR_ARG;
+    *count = 0;
+    as_status status = capture_source_next(src, &pkts[0]);
+    if (status != AS_OK)
+        return status;
+    unsigned n = 1;
+    while (src->pcapfile && n < max && !src->stop &&
+           pcapfile_reader_next_buffered(src->pcapfile, &pkts[n]) == AS_OK)
+        source_account(src, &pkts[n++]);
+    *count = n;
     return AS_OK;
 }
 

@@ -1735,10 +1735,10 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
         session_end(e, s, 0, 1);
 }
 
-void http_engine_prefetch(const http_engine *e, const flow *f) {
-    if (!e || !f || f->slot >= e->slot_count)
+void http_engine_prefetch(const http_engine *e, uint32_t slot) {
+    if (!e || slot >= e->slot_count)
         return;
-    const http_session *s = &e->sessions[f->slot];
+    const http_session *s = &e->sessions[slot];
     __builtin_prefetch(s);
     __builtin_prefetch(&s->dir[0]);
     __builtin_prefetch(&s->dir[1]);

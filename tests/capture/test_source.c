@@ -330,6 +330,48 @@ static void pcap_file_reader_agrees_with_libpcap(void **state) {
     assert_true(compare_directory_with_libpcap(REAL_DIR, ".pcap", NULL) >= 20);
 }
 
+/* Windows of packets from the fast reader: every view of a window stays
+ * valid until the next call, and the packets are libpcap's, in order. */
+static void compare_batches_with_libpcap(const char *path, as_status expected_end) {
+    char errbuf[PCAP_ERRBUF_SIZE];
+    pcap_t *pcap =
+        pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
+    if (!pcap)
+        fail_msg("libpcap cannot open %s: %s", path, errbuf);
+    capture_source *src = open_ok(path, NULL);
+    capture_packet window[16];
+    unsigned count;
+    uint64_t packets = 0, windows = 0, multi = 0;
+    as_status status;
+    while ((status = capture_source_next_batch(src, window, 16, &count)) == AS_OK) {
+        assert_true(count >= 1 && count <= 16);
+        windows++;
+        multi += count > 1;
+        for (unsigned i = 0; i < count; i++) {
+            struct pcap_pkthdr *hdr;
+            const u_char *data;
+            assert_int_equal(pcap_next_ex(pcap, &hdr, &data), 1);
+            assert_int_equal(window[i].caplen, hdr->caplen);
+            assert_int_equal(window[i].ts_ns,
+                             (uint64_t)hdr->ts.tv_sec * 1000000000u + (uint64_t)hdr->ts.tv_usec);
+            assert_memory_equal(window[i].data, data, hdr->caplen);
+            packets++;
+        }
+    }
+    assert_int_equal(status, expected_end);
+    assert_int_equal(capture_source_get_stats(src).packets, packets);
+    assert_true(multi > 0 && windows < packets);
+    capture_source_destroy(src);
+    pcap_close(pcap);
+}
+
+static void pcap_file_windows_agree_with_libpcap(void **state) {
+    (void)state;
+    compare_batches_with_libpcap(EDGE_DIR "http-pipelined.pcap", AS_DONE);
+    compare_batches_with_libpcap(EDGE_DIR "pcap-truncated-record.pcap", AS_ERR_TRUNCATED);
+    compare_batches_with_libpcap(REAL_DIR "ndpi-1kxun.pcap", AS_DONE);
+}
+
 /* Appends a little-endian value of `bytes` bytes. */
 static void put_le(uint8_t *buf, size_t *len, uint32_t value, int bytes) {
     for (int i = 0; i < bytes; i++)
@@ -791,6 +833,7 @@ int main(void) {
         cmocka_unit_test(pcapng_reader_agrees_with_libpcap),
         cmocka_unit_test(pcap_file_reader_agrees_with_libpcap),
         cmocka_unit_test(pcap_record_over_snaplen_is_cut_by_libpcap),
+        cmocka_unit_test(pcap_file_windows_agree_with_libpcap),
         cmocka_unit_test(pcapng_sections_blocks_and_resolutions),
         cmocka_unit_test(pcapng_framing_errors),
         cmocka_unit_test(pcapng_short_fields_are_counted_and_skipped),
