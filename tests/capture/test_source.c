@@ -260,13 +260,19 @@ static void pcapng_multi_interface_ethernet_times(void **state) {
                       sizeof expected / sizeof expected[0], linktypes);
 }
 
-/* Our pcapng reader and libpcap must agree on every packet of a file libpcap can read. */
-static void compare_with_libpcap(const char *path) {
+/* libpcap on path with nanosecond times, the reference the readers are compared with. */
+static pcap_t *libpcap_open(const char *path) {
     char errbuf[PCAP_ERRBUF_SIZE];
     pcap_t *pcap =
         pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!pcap)
         fail_msg("libpcap cannot open %s: %s", path, errbuf);
+    return pcap;
+}
+
+/* Our pcapng reader and libpcap must agree on every packet of a file libpcap can read. */
+static void compare_with_libpcap(const char *path) {
+    pcap_t *pcap = libpcap_open(path);
     capture_source *src = open_ok(path, NULL);
     capture_packet pkt;
     struct pcap_pkthdr *hdr;
@@ -333,11 +339,7 @@ static void pcap_file_reader_agrees_with_libpcap(void **state) {
 /* Windows of packets from the fast reader: every view of a window stays
  * valid until the next call, and the packets are libpcap's, in order. */
 static void compare_batches_with_libpcap(const char *path, as_status expected_end) {
-    char errbuf[PCAP_ERRBUF_SIZE];
-    pcap_t *pcap =
-        pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
-    if (!pcap)
-        fail_msg("libpcap cannot open %s: %s", path, errbuf);
+    pcap_t *pcap = libpcap_open(path);
     capture_source *src = open_ok(path, NULL);
     capture_packet window[16];
     unsigned count;
