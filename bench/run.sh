@@ -8,7 +8,8 @@
 #   BENCH_DIR        captures, tools and logs (default /tmp/apisensor-bench);
 #                    generated captures are cached there and reused
 #   SMALL            size of the capture for the tshark comparison (default 64M)
-#   RUNS             timed runs per tool, the best wall-clock time counts (default 3)
+#   RUNS             timed runs per tool, the best wall-clock time and the
+#                    best CPU time (user + system) count (default 3)
 #   BENCH_BUILD_DIR  Release build of apisensor (default build-release)
 #   APISENSOR        benchmark this binary instead of building one
 #                    (e.g. to compare two versions on the same captures)
@@ -65,43 +66,48 @@ small_file=$(capture "$small")
 
 # ---- timing -----------------------------------------------------------------
 rows=()
-declare -A seconds
+declare -A seconds cpu_seconds
 failed=0
 
 # measure KEY LABEL FILE COMMAND... : best wall-clock time of $runs runs
-# (nanosecond clock around the command), peak RSS over all runs (GNU time's
-# maximum resident set size); stdout is discarded, stderr kept in
-# $bench_dir/KEY.log
+# (nanosecond clock around the command), best CPU time (user + system, GNU
+# time), peak RSS over all runs (GNU time's maximum resident set size);
+# stdout is discarded, stderr kept in $bench_dir/KEY.log
 measure() {
     local key=$1 label=$2 file=$3
     shift 3
-    local best="" rss=0 wall kb run start end
+    local best="" best_cpu="" rss=0 wall kb cpu run start end
     cat "$file" >/dev/null # warm the page cache: time the tool, not the disk
     for ((run = 1; run <= runs; run++)); do
         start=$(date +%s%N)
-        if ! /usr/bin/time -f '%M' -o "$bench_dir/time.out" "$@" \
+        if ! /usr/bin/time -f '%M %U %S' -o "$bench_dir/time.out" "$@" \
             >/dev/null 2>"$bench_dir/$key.log"; then
             log "$label failed on $(basename "$file"): $(tail -3 "$bench_dir/$key.log")"
-            rows+=("$(printf '%-34s %-20s %10s' "$label" "$(basename "$file")" failed)")
+            rows+=("$(printf '%-34s %-18s %8s' "$label" "$(basename "$file")" failed)")
             failed=1
             return
         fi
         end=$(date +%s%N)
         wall=$(awk -v ns="$((end - start))" 'BEGIN { printf "%.3f", ns / 1e9 }')
-        kb=$(tail -1 "$bench_dir/time.out")
+        read -r kb cpu < <(tail -1 "$bench_dir/time.out" | awk '{ printf "%s %.2f\n", $1, $2 + $3 }')
         if [[ -z $best ]] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
             best=$wall
+        fi
+        if [[ -z $best_cpu ]] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then
+            best_cpu=$cpu
         fi
         if ((kb > rss)); then
             rss=$kb
         fi
     done
     seconds[$key]=$best
+    cpu_seconds[$key]=$best_cpu
     local bytes
     bytes=$(stat -c %s "$file")
-    rows+=("$(awk -v l="$label" -v f="$(basename "$file")" -v s="$best" -v b="$bytes" -v r="$rss" \
-        'BEGIN { printf "%-34s %-20s %10.3f %10.1f %12.1f", l, f, s, (s > 0 ? b / s / 1e6 : 0), r / 1024 }')")
-    log "$label on $(basename "$file"): best ${best}s, peak RSS $((rss / 1024)) MiB"
+    rows+=("$(awk -v l="$label" -v f="$(basename "$file")" -v s="$best" -v c="$best_cpu" \
+        -v b="$bytes" -v r="$rss" 'BEGIN { printf "%-34s %-18s %8.3f %8.1f %8.2f %8.1f %9.1f", l, f, s,
+        (s > 0 ? b / s / 1e6 : 0), c, (c > 0 ? b / c / 1e6 : 0), r / 1024 }')")
+    log "$label on $(basename "$file"): best ${best}s (CPU ${best_cpu}s), peak RSS $((rss / 1024)) MiB"
 }
 
 sensor_args=(--db :memory: -o /dev/null --transactions /dev/null -q)
@@ -125,7 +131,7 @@ fi
 truth=$(wc -l <"$bench_dir/bench-$size.truth.jsonl")
 
 # ---- report -----------------------------------------------------------------
-ratio() { # ratio NUMERATOR_KEY DENOMINATOR_KEY [SUFFIX]
+ratio() { # ratio NUMERATOR_KEY DENOMINATOR_KEY [SUFFIX] (wall-clock times)
     if [[ -n ${seconds[$1]:-} && -n ${seconds[$2]:-} ]]; then
         awk -v a="${seconds[$1]}" -v b="${seconds[$2]}" -v x="${3:-}" \
             'BEGIN { if (b > 0) printf "%.2f%s", a / b, x; else print "n/a" }'
@@ -133,15 +139,25 @@ ratio() { # ratio NUMERATOR_KEY DENOMINATOR_KEY [SUFFIX]
         printf 'n/a'
     fi
 }
+cpu_ratio() { # cpu_ratio NUMERATOR_KEY DENOMINATOR_KEY (CPU times)
+    if [[ -n ${cpu_seconds[$1]:-} && -n ${cpu_seconds[$2]:-} ]]; then
+        awk -v a="${cpu_seconds[$1]}" -v b="${cpu_seconds[$2]}" \
+            'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+    else
+        printf 'n/a'
+    fi
+}
 
 echo
 echo "apisensor benchmark: $(nproc) cores, best of $runs runs, page cache warm, MB = 10^6 bytes"
-printf '%-34s %-20s %10s %10s %12s\n' tool capture seconds MB/s "peak RSS MiB"
+printf '%-34s %-18s %8s %8s %8s %8s %9s\n' tool capture seconds MB/s "CPU s" "CPU MB/s" "RSS MiB"
 printf '%s\n' "${rows[@]}"
 echo
 echo "ratios (same run, same machine: the figures to compare across machines):"
 printf '  %-44s %8s  (1.00 = as fast as reading the file)\n' \
     "apisensor time / read-loop time on $size" "$(ratio sensor read_loop)"
+printf '  %-44s %8s  (the same in CPU time: steadier on a busy machine)\n' \
+    "apisensor CPU / read-loop CPU on $size" "$(cpu_ratio sensor read_loop)"
 printf '  %-44s %8s\n' "apisensor time / ndpiReader time on $size" "$(ratio sensor ndpi)"
 printf '  %-44s %8s  (tshark time / apisensor time)\n' \
     "apisensor speed-up over tshark on $small" "$(ratio tshark sensor_small x)"

@@ -547,6 +547,23 @@ as_status flow_table_lookup(flow_table *ft, const decoded_packet *pkt, flow **fl
     return AS_OK;
 }
 
+uint32_t flow_table_prefetch_bucket(const flow_table *ft, const decoded_packet *pkt) {
+    uint32_t hash = ft_hash(pkt);
+    __builtin_prefetch(&ft->buckets[hash & ft->bucket_mask]);
+    return hash;
+}
+
+uint32_t flow_table_prefetch_flow(const flow_table *ft, uint32_t hash) {
+    uint32_t idx = ft->buckets[hash & ft->bucket_mask];
+    if (idx == FT_NONE)
+        return FT_NONE;
+    /* the key and counters, then both streams: what a packet reads */
+    const char *f = (const char *)&ft->flows[idx];
+    for (size_t line = 0; line < offsetof(flow, lru_prev); line += 64)
+        __builtin_prefetch(f + line);
+    return idx;
+}
+
 /*
  * A class list is ordered by listing time (listed_s), not by last packet:
  * packets only mark a flow touched. The head is examined once it was listed

@@ -109,6 +109,17 @@ as_status flow_table_create(const limits *lim, flow_table **out);
 as_status flow_table_lookup(flow_table *ft, const decoded_packet *pkt, flow **flow_out,
                             flow_direction *dir, anomaly_counters *anomalies);
 
+/*
+ * Prefetch hints, no effect on results, for a caller that looks ahead at the
+ * packets to come: flow_table_prefetch_bucket() starts loading the hash
+ * bucket of pkt's conversation (TCP or UDP) and returns the hash; later,
+ * once that load has had time to finish, flow_table_prefetch_flow() starts
+ * loading the first flow of the bucket and returns its slot (the flow the
+ * packet will most likely find), or UINT32_MAX for an empty bucket.
+ */
+uint32_t flow_table_prefetch_bucket(const flow_table *ft, const decoded_packet *pkt);
+uint32_t flow_table_prefetch_flow(const flow_table *ft, uint32_t hash);
+
 /* Ends flows idle past their timeout at now_ns; bounded work per call. */
 void flow_table_expire(flow_table *ft, uint64_t now_ns);
 

@@ -9,6 +9,13 @@
  * and standard input, by a replay stream (glibc fopencookie) that serves the
  * peeked bytes first and then reads on from the original stream.
  *
+ * A classic pcap that is a regular file is read by pcapfile.c as long as it
+ * serves the records exactly as libpcap would (it copies each packet once
+ * where libpcap's stdio path copies it three times). libpcap opens the file
+ * all the same, so its checks of the file header apply; at the first record
+ * the fast reader refuses (a cut or oversized record), libpcap is moved to
+ * that record and reads the rest, so damage is reported as before.
+ *
  * Ownership: the source owns its stream. libpcap closes the stream it was
  * given in pcap_close(); the pcapng path closes it here. Standard input is
  * never closed. Messages name the file and, for read errors, the packet
@@ -33,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "pcapfile.h"
 #include "pcapng.h"
 
 enum source_kind { SOURCE_PCAP, SOURCE_PCAPNG, SOURCE_LIVE };
@@ -57,6 +65,7 @@ typedef struct source_replay {
 struct capture_source {
     enum source_kind kind;
     pcap_t *pcap;                /* SOURCE_PCAP and SOURCE_LIVE */
+    pcapfile_reader *pcapfile;   /* SOURCE_PCAP: serves records until it refuses one */
     pcapng_reader *pcapng;       /* SOURCE_PCAPNG */
     FILE *stream;                /* SOURCE_PCAPNG: closed here unless stdin */
     char *stream_buffer;         /* stdio buffer of a file we opened; freed after its stream */
@@ -218,6 +227,25 @@ static as_status source_open_pcap(capture_source *src, FILE *stream, char *errbu
     return AS_OK;
 }
 
+/* Puts the fast reader in front of libpcap when it serves this file the way
+ * libpcap reads it (same link type, snapshot length and time unit). */
+static void source_attach_pcapfile(capture_source *src, FILE *stream) {
+    int fd = fileno(stream);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    pcapfile_reader *reader;
+    if (pcapfile_reader_create(fd, &reader) != AS_OK)
+        return;
+    if (pcapfile_reader_linktype(reader) != src->linktype ||
+        pcapfile_reader_snapshot(reader) != (uint32_t)pcap_snapshot(src->pcap) ||
+        src->ts_unit_ns != 1) {
+        pcapfile_reader_destroy(reader);
+        return;
+    }
+    src->pcapfile = reader;
+}
+
 static as_status source_open_pcapng(capture_source *src, FILE *stream, char *errbuf,
                                     unsigned errbuf_len) {
     as_status status = pcapng_reader_create(stream, src->anomalies, &src->pcapng);
@@ -294,6 +322,8 @@ static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
         source_free(src);
         return status;
     }
+    if (src->kind == SOURCE_PCAP && !src->replay)
+        source_attach_pcapfile(src, stream);
     *out = src;
     return AS_OK;
 }
@@ -473,6 +503,32 @@ static as_status source_next_pcap(capture_source *src, capture_packet *pkt) {
     return source_fail(src, AS_ERR_FORMAT, "%s: packet %llu: %s", src->name, number, detail);
 }
 
+/* Counts a packet handed out. */
+static void source_account(capture_source *src, const capture_packet *pkt) {
+    if (pkt->ts_ns != 0) {
+        if (pkt->ts_ns < src->last_ts_ns)
+            anomaly_count(src->anomalies, ANOMALY_SOURCE_TIME_BACKWARDS);
+        src->last_ts_ns = pkt->ts_ns;
+    }
+    src->stats.packets++;
+    src->stats.bytes += pkt->caplen;
+    src->stats.wire_bytes += pkt->wirelen;
+}
+
+/* The fast reader, and libpcap from the first record it refuses. */
+static as_status source_next_pcapfile(capture_source *src, capture_packet *pkt) {
+    as_status status = pcapfile_reader_next(src->pcapfile, pkt);
+    if (status != AS_ERR_UNSUPPORTED)
+        return status;
+    uint64_t offset = pcapfile_reader_offset(src->pcapfile);
+    pcapfile_reader_destroy(src->pcapfile);
+    src->pcapfile = NULL;
+    if (offset > (uint64_t)INT64_MAX || fseeko(pcap_file(src->pcap), (off_t)offset, SEEK_SET) != 0)
+        return source_fail(src, AS_ERR_IO, "%s: cannot seek to offset %llu: %s", src->name,
+                           (unsigned long long)offset, strerror(errno));
+    return source_next_pcap(src, pkt);
+}
+
 as_status capture_source_next(capture_source *src, capture_packet *pkt) {
     if (!src || !pkt)
         return AS_ERR_ARG;
@@ -485,19 +541,30 @@ as_status capture_source_next(capture_source *src, capture_packet *pkt) {
             return source_fail(src, status, "%s: after packet %llu: %s", src->name,
                                (unsigned long long)src->stats.packets,
                                pcapng_reader_error(src->pcapng));
+    } else if (src->pcapfile) {
+        status = source_next_pcapfile(src, pkt);
     } else {
         status = source_next_pcap(src, pkt);
     }
     if (status != AS_OK)
         return status;
-    if (pkt->ts_ns != 0) {
-        if (pkt->ts_ns < src->last_ts_ns)
-            anomaly_count(src->anomalies, ANOMALY_SOURCE_TIME_BACKWARDS);
-        src->last_ts_ns = pkt->ts_ns;
-    }
-    src->stats.packets++;
-    src->stats.bytes += pkt->caplen;
-    src->stats.wire_bytes += pkt->wirelen;
+    source_account(src, pkt);
+    return AS_OK;
+}
+
+as_status capture_source_next_batch(capture_source *src, capture_packet *pkts, unsigned max,
+                                    unsigned *count) {
+    if (!src || !pkts || !count || max == 0)
+        return AS_ERR_ARG;
+    *count = 0;
+    as_status status = capture_source_next(src, &pkts[0]);
+    if (status != AS_OK)
+        return status;
+    unsigned n = 1;
+    while (src->pcapfile && n < max && !src->stop &&
+           pcapfile_reader_next_buffered(src->pcapfile, &pkts[n]) == AS_OK)
+        source_account(src, &pkts[n++]);
+    *count = n;
     return AS_OK;
 }
 
@@ -526,6 +593,8 @@ void capture_source_progress(const capture_source *src, uint64_t *offset, uint64
         total = src->file_size;
         if (src->kind == SOURCE_PCAPNG) {
             at = pcapng_reader_offset(src->pcapng);
+        } else if (src->pcapfile) {
+            at = pcapfile_reader_offset(src->pcapfile);
         } else if (src->kind == SOURCE_PCAP && src->replay) {
             at = src->replay->consumed;
         } else if (src->kind == SOURCE_PCAP) {
@@ -550,6 +619,7 @@ void capture_source_break(capture_source *src) {
 void capture_source_destroy(capture_source *src) {
     if (!src)
         return;
+    pcapfile_reader_destroy(src->pcapfile); /* before libpcap closes its descriptor */
     if (src->pcap)
         pcap_close(src->pcap); /* closes the stream it was given, except stdin */
     if (src->pcapng) {

@@ -67,6 +67,17 @@ as_status capture_source_open_live(const char *iface, const capture_live_options
  */
 as_status capture_source_next(capture_source *src, capture_packet *pkt);
 
+/*
+ * Reads up to max packets at once (a window for prefetching): statuses as
+ * capture_source_next() for the first packet; *count (>= 1 on AS_OK) says
+ * how many of pkts are filled. More than one only where the packets are
+ * already in memory (pcap files read by the fast reader); an end or an error
+ * after the first packet comes at the next call. Every view is valid until
+ * the next call on the source.
+ */
+as_status capture_source_next_batch(capture_source *src, capture_packet *pkts, unsigned max,
+                                    unsigned *count);
+
 /* Last error message, "" if none. Valid until the next call on the source. */
 const char *capture_source_error(const capture_source *src);
 

@@ -4,8 +4,11 @@
  * The module is created with every dissector enabled. A flow's nDPI state is
  * taken from a free list on its first packet and returned at the verdict or
  * at classifier_finish, so memory follows the flows being classified, not
- * all flows. Counts per protocol id are kept in an array sized by the
- * module's protocol count.
+ * all flows. The free list only grows (to the most flows classified at
+ * once); its structs are carved from large chunks mapped with bigmem
+ * (huge-page advised), so a new struct does not fault in its own pages.
+ * Counts per protocol id are kept in an array sized by the module's
+ * protocol count.
  */
 #include "classify.h"
 
@@ -13,6 +16,14 @@
 #include <string.h>
 
 #include <ndpi_api.h>
+
+#include "common/bigmem.h"
+
+/* nDPI flow structs are carved from chunks of this size; the first bytes of
+ * a chunk link it to the previous one. */
+#define CLASSIFY_CHUNK_BYTES (2u * 1024u * 1024u)
+#define CLASSIFY_CHUNK_HEADER 64u
+#define CLASSIFY_FLOW_BYTES ((SIZEOF_FLOW_STRUCT + 63u) / 64u * 64u)
 
 typedef struct pooled_flow {
     struct pooled_flow *next;
@@ -22,6 +33,8 @@ struct classifier {
     struct ndpi_detection_module_struct *module;
     int64_t max_packets;
     pooled_flow *free_flows; /* recycled nDPI flow structs */
+    char *chunk;             /* chunk being carved, NULL before the first */
+    size_t chunk_used;       /* bytes of chunk carved */
     uint32_t protocol_count;
     uint64_t *flows_by_protocol; /* protocol_count entries */
 };
@@ -57,9 +70,16 @@ static struct ndpi_flow_struct *take_flow(classifier *c) {
         mem = c->free_flows;
         c->free_flows = c->free_flows->next;
     } else {
-        mem = malloc(SIZEOF_FLOW_STRUCT);
-        if (!mem)
-            return NULL;
+        if (!c->chunk || c->chunk_used + CLASSIFY_FLOW_BYTES > CLASSIFY_CHUNK_BYTES) {
+            char *chunk = bigmem_alloc(CLASSIFY_CHUNK_BYTES);
+            if (!chunk)
+                return NULL;
+            memcpy(chunk, &c->chunk, sizeof c->chunk);
+            c->chunk = chunk;
+            c->chunk_used = CLASSIFY_CHUNK_HEADER;
+        }
+        mem = c->chunk + c->chunk_used;
+        c->chunk_used += CLASSIFY_FLOW_BYTES;
     }
     memset(mem, 0, SIZEOF_FLOW_STRUCT);
     return mem;
@@ -136,10 +156,10 @@ void classifier_foreach_count(const classifier *c,
 void classifier_destroy(classifier *c) {
     if (!c)
         return;
-    while (c->free_flows) {
-        pooled_flow *next = c->free_flows->next;
-        free(c->free_flows);
-        c->free_flows = next;
+    while (c->chunk) {
+        char *chunk = c->chunk;
+        memcpy(&c->chunk, chunk, sizeof c->chunk);
+        bigmem_free(chunk, CLASSIFY_CHUNK_BYTES);
     }
     free(c->flows_by_protocol);
     if (c->module)

@@ -6,6 +6,13 @@
  * follows the slots that carried data, and a session's address is known
  * before it is read); records, body buffers and decoders come from recycled
  * pools, so steady-state parsing allocates nothing.
+ * Records (each with room for a typical head and field list) and body
+ * buffers of the kept size classes are carved from large chunks mapped with
+ * bigmem (huge-page advised): the pools grow to the peak in use and give
+ * nothing back one object at a time, so whole chunks serve them and the
+ * first use of a pooled object does not fault in 4 KiB pages one by one.
+ * Heads and field lists that outgrow their room, and larger body buffers,
+ * come from malloc and are freed when their record goes back to the pool.
  * A session (per flow slot) owns one llhttp parser per direction, the
  * message being parsed in each direction and the FIFO of requests waiting
  * for their response. A message record owns a copy of its head (start-line
@@ -35,12 +42,24 @@
 #define _GNU_SOURCE /* memmem */
 #include "http1.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/bigmem.h"
 #include "http_body.h"
 #include "llhttp.h"
+
+/* Under AddressSanitizer every carved object is followed by a poisoned
+ * cache line, so an overflow into the next object is still caught. */
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#define HTTP1_REDZONE_BYTES 64u
+#else
+#define HTTP1_REDZONE_BYTES 0u
+#define ASAN_POISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
 
 /* Room beyond http_head_bytes where Host, Content-Type and Content-Encoding
  * are still stored when the head is full: pairing and inventory need them. */
@@ -50,6 +69,8 @@
 /* Header names are also copied here to recognise key headers. */
 #define HTTP1_NAME_PROBE_BYTES 32
 #define HTTP1_HEAD_INITIAL_BYTES 512
+/* Pooled records and body buffers are carved from chunks of this size. */
+#define HTTP1_CHUNK_BYTES (2u * 1024u * 1024u)
 /* Body buffers come in power-of-two size classes from 1 KiB; a record takes
  * one when its body starts (sized by Content-Length when known) and gives it
  * back with the record, so messages without a body hold none. */
@@ -60,7 +81,6 @@
  * once (so a steady load allocates nothing), at least these. The peak is
  * bounded by the flow slots and the pipeline depth. (Sessions need no pool:
  * they live in an array indexed by flow slot.) */
-#define HTTP1_POOL_RECORDS 1024
 #define HTTP1_POOL_DECODERS 64
 /* A head or body buffer larger than this is freed when its record goes back
  * to the pool, so one huge message does not pin memory. */
@@ -111,6 +131,9 @@ typedef struct http_rec {
     uint8_t capturing;    /* body bytes still go to body (raw or decoded) */
     uint8_t body_decoded; /* body holds content-decoded bytes */
     uint8_t phantom;      /* requests: stands for a request lost to the capture */
+    /* initial room of head and fields; larger ones are malloc'd */
+    char head_room[HTTP1_HEAD_INITIAL_BYTES];
+    http_field fields_room[HTTP1_FIELDS_INITIAL];
 } http_rec;
 
 /* Requests flow to the server unless the flow table guessed the roles wrong
@@ -204,12 +227,12 @@ struct http_engine {
     int has_emitted;
     http_header_view *views[2]; /* header views of the returned transaction, per side */
     http_job job;
-    int drain_all;                         /* parse without stopping at ready transactions */
-    anomaly_counters *anomalies;           /* of the call in progress */
-    http_rec *free_recs;                   /* pool */
-    uint32_t free_rec_count;               /* records in the pool */
-    uint32_t recs_live, recs_peak;         /* records out of the pool: now, most at once */
-    uint64_t rec_bytes_live;               /* bytes held by records outside the pool */
+    int drain_all;               /* parse without stopping at ready transactions */
+    anomaly_counters *anomalies; /* of the call in progress */
+    char *chunk;                 /* chunk being carved; chunks link through their first bytes */
+    uint32_t chunk_used;         /* bytes of chunk carved */
+    http_rec *free_recs;         /* pool */
+    uint64_t rec_bytes_live;     /* bytes held by records outside the pool */
     void *free_bodies[HTTP1_BODY_CLASSES]; /* idle body buffers per size class, linked */
     http_body_decoder *free_decoders[HTTP1_POOL_DECODERS];
     uint32_t free_decoder_count;
@@ -356,9 +379,39 @@ static int stream_is_other_protocol(const uint8_t *data, uint32_t len) {
 
 /* ---------------------------------------------------------------- pools */
 
+static int head_is_room(const http_rec *rec) {
+    return rec->head == rec->head_room;
+}
+
+static int fields_are_room(const http_rec *rec) {
+    return rec->fields == rec->fields_room;
+}
+
 static uint64_t rec_size(const http_rec *rec) {
-    return sizeof *rec + rec->head_cap + (uint64_t)rec->field_cap * sizeof(http_field) +
-           rec->body_cap;
+    uint64_t size = sizeof *rec + rec->body_cap;
+    if (!head_is_room(rec))
+        size += rec->head_cap;
+    if (!fields_are_room(rec))
+        size += (uint64_t)rec->field_cap * sizeof(http_field);
+    return size;
+}
+
+/* Carves bytes (a multiple of 64) from the current chunk, mapping a new
+ * one when it is used up; NULL when no memory is left. */
+static void *chunk_carve(http_engine *e, uint32_t bytes) {
+    if (!e->chunk || e->chunk_used + bytes + HTTP1_REDZONE_BYTES > HTTP1_CHUNK_BYTES) {
+        char *chunk = bigmem_alloc(HTTP1_CHUNK_BYTES);
+        if (!chunk)
+            return NULL;
+        memcpy(chunk, &e->chunk, sizeof e->chunk);
+        e->chunk = chunk;
+        e->chunk_used = 64; /* the link to the previous chunk, a cache line apart */
+    }
+    void *carved = e->chunk + e->chunk_used;
+    e->chunk_used += bytes;
+    ASAN_POISON_MEMORY_REGION(e->chunk + e->chunk_used, HTTP1_REDZONE_BYTES);
+    e->chunk_used += HTTP1_REDZONE_BYTES;
+    return carved;
 }
 
 static void decoder_put(http_engine *e, http_body_decoder *d) {
@@ -394,8 +447,10 @@ static unsigned body_class_of(uint64_t bytes) {
 
 static uint8_t *body_buffer_get(http_engine *e, unsigned body_class) {
     void *buffer = e->free_bodies[body_class];
-    if (!buffer)
+    if (!buffer && body_class_bytes(body_class) > HTTP1_KEEP_BODY_BYTES)
         return malloc(body_class_bytes(body_class));
+    if (!buffer)
+        return chunk_carve(e, (uint32_t)body_class_bytes(body_class));
     memcpy(&e->free_bodies[body_class], buffer, sizeof(void *));
     return buffer;
 }
@@ -412,10 +467,12 @@ static void body_buffer_put(http_engine *e, uint8_t *buffer, unsigned body_class
     e->free_bodies[body_class] = buffer;
 }
 
-static void rec_free(http_rec *rec) {
-    free(rec->head);
-    free(rec->fields);
-    free(rec);
+/* Frees what a pooled record holds beyond its carved memory. */
+static void rec_free_extra(http_rec *rec) {
+    if (!head_is_room(rec))
+        free(rec->head);
+    if (!fields_are_room(rec))
+        free(rec->fields);
 }
 
 static void rec_put(http_engine *e, http_rec *rec) {
@@ -427,36 +484,33 @@ static void rec_put(http_engine *e, http_rec *rec) {
     body_buffer_put(e, rec->body, rec->body_class);
     rec->body = NULL;
     rec->body_cap = 0;
-    e->recs_live--;
-    if (e->free_rec_count >= HTTP1_POOL_RECORDS && e->free_rec_count >= e->recs_peak) {
-        rec_free(rec);
-        return;
-    }
     if (rec->head_cap > HTTP1_KEEP_HEAD_BYTES) {
         free(rec->head);
-        rec->head = NULL;
-        rec->head_cap = 0;
+        rec->head = rec->head_room;
+        rec->head_cap = HTTP1_HEAD_INITIAL_BYTES;
     }
     rec->next = e->free_recs;
     e->free_recs = rec;
-    e->free_rec_count++;
 }
 
 static http_rec *rec_get(http_engine *e, int is_request, uint64_t ts_ns) {
     http_rec *rec = e->free_recs;
     if (rec) {
         e->free_recs = rec->next;
-        e->free_rec_count--;
     } else {
-        rec = calloc(1, sizeof *rec);
+        rec = chunk_carve(e, (uint32_t)((sizeof *rec + 63) / 64 * 64));
         if (!rec)
             return NULL;
+        rec->head = rec->head_room;
+        rec->head_cap = HTTP1_HEAD_INITIAL_BYTES;
+        rec->fields = rec->fields_room;
+        rec->field_cap = HTTP1_FIELDS_INITIAL;
     }
     char *head = rec->head;
     uint32_t head_cap = rec->head_cap;
     http_field *fields = rec->fields;
     uint32_t field_cap = rec->field_cap;
-    memset(rec, 0, sizeof *rec);
+    memset(rec, 0, offsetof(http_rec, head_room));
     rec->head = head;
     rec->head_cap = head_cap;
     rec->fields = fields;
@@ -467,8 +521,6 @@ static http_rec *rec_get(http_engine *e, int is_request, uint64_t ts_ns) {
     rec->is_request = (uint8_t)is_request;
     rec->first_ts_ns = rec->last_ts_ns = ts_ns;
     e->rec_bytes_live += rec_size(rec);
-    if (++e->recs_live > e->recs_peak)
-        e->recs_peak = e->recs_live;
     return rec;
 }
 
@@ -490,10 +542,15 @@ static int head_grow(http_engine *e, http_rec *rec, uint64_t need) {
         cap = ceiling;
     if (cap < need)
         return 0;
-    char *grown = realloc(rec->head, cap);
+    char *grown = head_is_room(rec) ? malloc(cap) : realloc(rec->head, cap);
     if (!grown)
         return 0;
-    e->rec_bytes_live += cap - rec->head_cap;
+    if (head_is_room(rec)) {
+        memcpy(grown, rec->head, rec->head_len);
+        e->rec_bytes_live += cap;
+    } else {
+        e->rec_bytes_live += cap - rec->head_cap;
+    }
     rec->head = grown;
     rec->head_cap = (uint32_t)cap;
     return 1;
@@ -1069,13 +1126,17 @@ static int on_header_value_complete(llhttp_t *p) {
         uint32_t cap = rec->field_cap ? rec->field_cap * 2 : HTTP1_FIELDS_INITIAL;
         if (cap > (uint64_t)e->lim.http_headers_per_message)
             cap = (uint32_t)e->lim.http_headers_per_message;
-        http_field *grown = realloc(rec->fields, (size_t)cap * sizeof *grown);
+        int from_room = fields_are_room(rec);
+        http_field *grown = from_room ? malloc((size_t)cap * sizeof *grown)
+                                      : realloc(rec->fields, (size_t)cap * sizeof *grown);
         if (!grown) {
             count(e, ANOMALY_HTTP_ALLOC_FAILED);
             head_truncated(e, rec);
             return 0;
         }
-        e->rec_bytes_live += (uint64_t)(cap - rec->field_cap) * sizeof *grown;
+        if (from_room)
+            memcpy(grown, rec->fields, (size_t)rec->field_count * sizeof *grown);
+        e->rec_bytes_live += (uint64_t)(from_room ? cap : cap - rec->field_cap) * sizeof *grown;
         rec->fields = grown;
         rec->field_cap = cap;
     }
@@ -1735,10 +1796,10 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
         session_end(e, s, 0, 1);
 }
 
-void http_engine_prefetch(const http_engine *e, const flow *f) {
-    if (!e || !f || f->slot >= e->slot_count)
+void http_engine_prefetch(const http_engine *e, uint32_t slot) {
+    if (!e || slot >= e->slot_count)
         return;
-    const http_session *s = &e->sessions[f->slot];
+    const http_session *s = &e->sessions[slot];
     __builtin_prefetch(s);
     __builtin_prefetch(&s->dir[0]);
     __builtin_prefetch(&s->dir[1]);
@@ -1917,14 +1978,14 @@ void http_engine_destroy(http_engine *e) {
     while (e->free_recs) {
         http_rec *rec = e->free_recs;
         e->free_recs = rec->next;
-        rec_free(rec);
+        rec_free_extra(rec);
     }
-    for (unsigned c = 0; c < HTTP1_BODY_CLASSES; c++) {
-        while (e->free_bodies[c]) {
-            void *buffer = e->free_bodies[c];
-            memcpy(&e->free_bodies[c], buffer, sizeof(void *));
-            free(buffer);
-        }
+    /* pooled body buffers of the kept classes are carved; larger ones are never pooled */
+    while (e->chunk) {
+        char *chunk = e->chunk;
+        memcpy(&e->chunk, chunk, sizeof e->chunk);
+        ASAN_UNPOISON_MEMORY_REGION(chunk, HTTP1_CHUNK_BYTES);
+        bigmem_free(chunk, HTTP1_CHUNK_BYTES);
     }
     for (uint32_t i = 0; i < e->free_decoder_count; i++)
         http_body_decoder_destroy(e->free_decoders[i]);

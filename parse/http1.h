@@ -68,9 +68,10 @@ as_status http_engine_create(const limits *lim, uint32_t slot_count, http_engine
 void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const tcp_chunk *chunk,
                       anomaly_counters *anomalies);
 
-/* A hint, no effect on results: starts loading what a feed for flow f will
- * read, so the cache misses overlap with the caller's other work. */
-void http_engine_prefetch(const http_engine *e, const flow *f);
+/* A hint, no effect on results: starts loading what a feed for the flow in
+ * flow slot `slot` will read, so the cache misses overlap with the caller's
+ * other work. */
+void http_engine_prefetch(const http_engine *e, uint32_t slot);
 
 /* Stops HTTP parsing on flow f (another protocol was identified). A flow on
  * which HTTP messages were already parsed keeps being parsed: content that

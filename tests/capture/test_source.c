@@ -260,13 +260,19 @@ static void pcapng_multi_interface_ethernet_times(void **state) {
                       sizeof expected / sizeof expected[0], linktypes);
 }
 
-/* Our pcapng reader and libpcap must agree on every packet of a file libpcap can read. */
-static void compare_with_libpcap(const char *path) {
+/* libpcap on path with nanosecond times, the reference the readers are compared with. */
+static pcap_t *libpcap_open(const char *path) {
     char errbuf[PCAP_ERRBUF_SIZE];
     pcap_t *pcap =
         pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, errbuf);
     if (!pcap)
         fail_msg("libpcap cannot open %s: %s", path, errbuf);
+    return pcap;
+}
+
+/* Our pcapng reader and libpcap must agree on every packet of a file libpcap can read. */
+static void compare_with_libpcap(const char *path) {
+    pcap_t *pcap = libpcap_open(path);
     capture_source *src = open_ok(path, NULL);
     capture_packet pkt;
     struct pcap_pkthdr *hdr;
@@ -287,24 +293,141 @@ static void compare_with_libpcap(const char *path) {
     pcap_close(pcap);
 }
 
-static void pcapng_reader_agrees_with_libpcap(void **state) {
-    (void)state;
-    compare_with_libpcap(EDGE_DIR "pcapng-multi-interface-ethernet.pcapng");
-    DIR *dir = opendir(REAL_DIR);
+/* compare_with_libpcap on every file of dir whose name ends with suffix,
+ * except those named in skip; returns the number of files compared. */
+static int compare_directory_with_libpcap(const char *dir_path, const char *suffix,
+                                          const char *const *skip) {
+    DIR *dir = opendir(dir_path);
     assert_non_null(dir);
     struct dirent *entry;
     int files = 0;
     char path[1024];
+    size_t suffix_len = strlen(suffix);
     while ((entry = readdir(dir)) != NULL) {
         size_t n = strlen(entry->d_name);
-        if (n < 7 || strcmp(entry->d_name + n - 7, ".pcapng") != 0)
+        if (n < suffix_len || strcmp(entry->d_name + n - suffix_len, suffix) != 0)
             continue;
-        snprintf(path, sizeof path, "%s%s", REAL_DIR, entry->d_name);
+        int skipped = 0;
+        for (const char *const *name = skip; name && *name; name++)
+            skipped |= strcmp(entry->d_name, *name) == 0;
+        if (skipped)
+            continue;
+        snprintf(path, sizeof path, "%s%s", dir_path, entry->d_name);
         compare_with_libpcap(path);
         files++;
     }
     closedir(dir);
-    assert_true(files >= 5);
+    return files;
+}
+
+static void pcapng_reader_agrees_with_libpcap(void **state) {
+    (void)state;
+    compare_with_libpcap(EDGE_DIR "pcapng-multi-interface-ethernet.pcapng");
+    assert_true(compare_directory_with_libpcap(REAL_DIR, ".pcapng", NULL) >= 5);
+}
+
+/* Classic pcap files are read by the fast reader (pcapfile.c) while it
+ * serves them: every packet must be libpcap's. */
+static void pcap_file_reader_agrees_with_libpcap(void **state) {
+    (void)state;
+    /* no packets, and a cut record (truncated_record_returns_good_packets_then_error) */
+    static const char *const edge_skip[] = {"pcap-empty.pcap", "pcap-truncated-record.pcap", NULL};
+    assert_true(compare_directory_with_libpcap(EDGE_DIR, ".pcap", edge_skip) >= 20);
+    assert_true(compare_directory_with_libpcap(REAL_DIR, ".pcap", NULL) >= 20);
+}
+
+/* Windows of packets from the fast reader: every view of a window stays
+ * valid until the next call, and the packets are libpcap's, in order. */
+static void compare_batches_with_libpcap(const char *path, as_status expected_end) {
+    pcap_t *pcap = libpcap_open(path);
+    capture_source *src = open_ok(path, NULL);
+    capture_packet window[16];
+    unsigned count;
+    uint64_t packets = 0, windows = 0, multi = 0;
+    as_status status;
+    while ((status = capture_source_next_batch(src, window, 16, &count)) == AS_OK) {
+        assert_true(count >= 1 && count <= 16);
+        windows++;
+        multi += count > 1;
+        for (unsigned i = 0; i < count; i++) {
+            struct pcap_pkthdr *hdr;
+            const u_char *data;
+            assert_int_equal(pcap_next_ex(pcap, &hdr, &data), 1);
+            assert_int_equal(window[i].caplen, hdr->caplen);
+            assert_int_equal(window[i].ts_ns,
+                             (uint64_t)hdr->ts.tv_sec * 1000000000u + (uint64_t)hdr->ts.tv_usec);
+            assert_memory_equal(window[i].data, data, hdr->caplen);
+            packets++;
+        }
+    }
+    assert_int_equal(status, expected_end);
+    assert_int_equal(capture_source_get_stats(src).packets, packets);
+    assert_true(multi > 0 && windows < packets);
+    capture_source_destroy(src);
+    pcap_close(pcap);
+}
+
+static void pcap_file_windows_agree_with_libpcap(void **state) {
+    (void)state;
+    compare_batches_with_libpcap(EDGE_DIR "http-pipelined.pcap", AS_DONE);
+    compare_batches_with_libpcap(EDGE_DIR "pcap-truncated-record.pcap", AS_ERR_TRUNCATED);
+    compare_batches_with_libpcap(REAL_DIR "ndpi-1kxun.pcap", AS_DONE);
+}
+
+/* Appends a little-endian value of `bytes` bytes. */
+static void put_le(uint8_t *buf, size_t *len, uint32_t value, int bytes) {
+    for (int i = 0; i < bytes; i++)
+        buf[(*len)++] = (uint8_t)(value >> (8 * i));
+}
+
+/* A record longer than the file's snaplen is libpcap's to cut: the fast
+ * reader hands over at that record, and libpcap reads on to the end. */
+static void pcap_record_over_snaplen_is_cut_by_libpcap(void **state) {
+    (void)state;
+    uint8_t file[256];
+    size_t len = 0;
+    /* file header: magic (microseconds, little-endian), version 2.4, zone,
+     * sigfigs, snaplen 20, Ethernet */
+    put_le(file, &len, 0xa1b2c3d4u, 4);
+    put_le(file, &len, 2, 2);
+    put_le(file, &len, 4, 2);
+    put_le(file, &len, 0, 4);
+    put_le(file, &len, 0, 4);
+    put_le(file, &len, 20, 4);
+    put_le(file, &len, LINK_ETHERNET, 4);
+    /* three records of 20, 30 and 20 bytes (each byte = the record number),
+     * 1 s, 2 s and 3 s + 5 us */
+    static const uint32_t caplens[] = {20, 30, 20};
+    for (uint32_t i = 0; i < 3; i++) {
+        put_le(file, &len, i + 1, 4);
+        put_le(file, &len, 5, 4);
+        put_le(file, &len, caplens[i], 4);
+        put_le(file, &len, 60, 4);
+        memset(file + len, (int)(i + 1), caplens[i]);
+        len += caplens[i];
+    }
+    char path[] = "/tmp/apisensor-test-snaplen-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, file, len), (ssize_t)len);
+    close(fd);
+    capture_source *src = open_ok(path, NULL);
+    capture_packet pkt;
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(capture_source_next(src, &pkt), AS_OK);
+        assert_int_equal(pkt.caplen, 20); /* the second one cut to the snaplen */
+        assert_int_equal(pkt.wirelen, 60);
+        assert_int_equal(pkt.ts_ns, (uint64_t)(i + 1) * 1000000000u + 5000u);
+        assert_int_equal(pkt.data[0], i + 1);
+        assert_int_equal(pkt.data[19], i + 1);
+    }
+    assert_int_equal(capture_source_next(src, &pkt), AS_DONE);
+    uint64_t offset, size;
+    capture_source_progress(src, &offset, &size);
+    assert_int_equal(offset, len);
+    assert_int_equal(size, len);
+    capture_source_destroy(src);
+    unlink(path);
 }
 
 /* ---------------------------------------------------------------- crafted pcapng */
@@ -710,6 +833,9 @@ int main(void) {
         cmocka_unit_test(pcapng_multi_interface_link_types_and_times),
         cmocka_unit_test(pcapng_multi_interface_ethernet_times),
         cmocka_unit_test(pcapng_reader_agrees_with_libpcap),
+        cmocka_unit_test(pcap_file_reader_agrees_with_libpcap),
+        cmocka_unit_test(pcap_record_over_snaplen_is_cut_by_libpcap),
+        cmocka_unit_test(pcap_file_windows_agree_with_libpcap),
         cmocka_unit_test(pcapng_sections_blocks_and_resolutions),
         cmocka_unit_test(pcapng_framing_errors),
         cmocka_unit_test(pcapng_short_fields_are_counted_and_skipped),
