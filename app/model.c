@@ -286,7 +286,7 @@ static void write_finding(model *m, const inventory_finding *f, uint64_t ts) {
     if (f->type == INVENTORY_TOKEN_IN_URL)
         r.parameter = text(f->parameter);
 
-    char summary[512];
+    char summary[1024];
     if (f->type == INVENTORY_SENSITIVE_DATA_EXPOSURE) {
         char list[256] = "";
         size_t len = 0;
@@ -406,7 +406,7 @@ static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
         r.has_endpoint = 1;
         r.endpoint = endpoints[0];
     }
-    char summary[512];
+    char summary[1024];
     /* the identity as written in the event: pseudonymised when a secret */
     const char *who = f->identity_kind != ANALYTICS_ANONYMOUS ? r.identity_id.ptr
                       : actor_ip[0]                           ? actor_ip

@@ -30,6 +30,8 @@
 
 #include <yaml.h>
 
+#include "common/ascii.h"
+
 #define TEMPLATE_SEGMENTS_MAX 64 /* segments in one path template */
 #define MATCH_STEPS_MAX 4096     /* trie nodes visited by one match */
 #define MIXED_SEGMENT_MAX 512    /* decoded request segment tried against mixed segments */
@@ -130,22 +132,13 @@ static int grow(void **array, uint32_t *cap, uint32_t need, size_t elem_size) {
 
 /* ------------------------------------------------- segments and hashing */
 
-static int hex_value(int c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The byte at s[*i] of a percent-encoded string, decoded; advances *i.
  * A '%' not followed by two hex digits stands for itself. */
 static unsigned char decode_next(const char *s, size_t len, size_t *i) {
     size_t at = *i;
     if (s[at] == '%' && at + 2 < len) {
-        int hi = hex_value((unsigned char)s[at + 1]), lo = hex_value((unsigned char)s[at + 2]);
+        int hi = ascii_hex_value((unsigned char)s[at + 1]),
+            lo = ascii_hex_value((unsigned char)s[at + 2]);
         if (hi >= 0 && lo >= 0) {
             *i = at + 3;
             return (unsigned char)(hi * 16 + lo);
@@ -1146,14 +1139,14 @@ static size_t json_rewrite_surrogates(const char *in, size_t len, char *out) {
             unsigned hi = 0, lo = 0;
             int is_u = in[i + 1] == 'u' && i + 6 <= len;
             for (size_t k = 2; is_u && k < 6; k++) {
-                int h = hex_value((unsigned char)in[i + k]);
+                int h = ascii_hex_value((unsigned char)in[i + k]);
                 is_u = h >= 0;
                 hi = hi * 16 + (unsigned)(h < 0 ? 0 : h);
             }
             if (is_u && hi >= 0xd800 && hi <= 0xdfff) {
                 int pair = hi <= 0xdbff && i + 12 <= len && in[i + 6] == '\\' && in[i + 7] == 'u';
                 for (size_t k = 8; pair && k < 12; k++) {
-                    int h = hex_value((unsigned char)in[i + k]);
+                    int h = ascii_hex_value((unsigned char)in[i + k]);
                     pair = h >= 0;
                     lo = lo * 16 + (unsigned)(h < 0 ? 0 : h);
                 }

@@ -14,6 +14,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/hash.h"
+
 /* ---- names -------------------------------------------------------------- */
 
 static const char *const credential_kind_names[] = {
@@ -336,15 +338,6 @@ int credential_is_session_cookie(const credential_config *cfg, const char *name,
     return credential_name_matches(&cfg->lists[CREDENTIAL_LIST_SESSION_COOKIES], name, len);
 }
 
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
 uint64_t credential_fingerprint(const void *data, size_t len) {
     const uint8_t *p = data;
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xc2b2ae3d27d4eb4fULL);
@@ -359,7 +352,7 @@ uint64_t credential_fingerprint(const void *data, size_t len) {
     uint64_t tail = 0;
     memcpy(&tail, p, len);
     h = (h ^ (tail * 0x87c37b91114253d5ULL)) * 0x4cf5ad432745937fULL;
-    return mix64(h);
+    return hash_mix64(h);
 }
 
 /* ---- extraction helpers ------------------------------------------------- */
@@ -839,10 +832,10 @@ static void identify(const http_transaction *tx, const credential_config *cfg, c
             id->id = c->value;
         }
         id->fingerprint =
-            mix64(credential_fingerprint(id->id.ptr, id->id.len) + (uint64_t)best_kind);
+            hash_mix64(credential_fingerprint(id->id.ptr, id->id.len) + (uint64_t)best_kind);
     } else {
-        id->fingerprint = mix64(credential_fingerprint(&id->client_ip, sizeof id->client_ip) +
-                                (uint64_t)IDENTITY_CLIENT_IP);
+        id->fingerprint = hash_mix64(credential_fingerprint(&id->client_ip, sizeof id->client_ip) +
+                                     (uint64_t)IDENTITY_CLIENT_IP);
     }
 }
 

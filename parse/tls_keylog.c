@@ -16,6 +16,7 @@
 
 #include <openssl/crypto.h>
 
+#include "common/ascii.h"
 #include "common/bigmem.h"
 
 /* A line holds a label, 64 hex, and a secret of at most 96 hex. */
@@ -105,22 +106,12 @@ static keylog_entry *insert(tls_keylog *kl, const uint8_t *random) {
     return e;
 }
 
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes exactly 2*n hex digits; 1 on success. */
 static int hex_decode(const char *text, size_t text_len, uint8_t *out, size_t n) {
     if (text_len != 2 * n)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+        int hi = ascii_hex_value(text[2 * i]), lo = ascii_hex_value(text[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return 0;
         out[i] = (uint8_t)(hi << 4 | lo);

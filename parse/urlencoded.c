@@ -3,15 +3,7 @@
 
 #include <string.h>
 
-static int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "common/ascii.h"
 
 /* Decodes up to cap bytes; *complete = 1 when all of src was decoded. */
 static size_t decode(const char *src, size_t len, char *dst, size_t cap, int plus_is_space,
@@ -21,8 +13,8 @@ static size_t decode(const char *src, size_t len, char *dst, size_t cap, int plu
     for (; i < len && out < cap; i++) {
         char c = src[i];
         if (c == '%' && i + 2 < len) {
-            int hi = hex_value(src[i + 1]);
-            int lo = hex_value(src[i + 2]);
+            int hi = ascii_hex_value(src[i + 1]);
+            int lo = ascii_hex_value(src[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 dst[out++] = (char)(hi * 16 + lo);
                 i += 2;

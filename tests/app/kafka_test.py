@@ -93,7 +93,9 @@ def read_lines(path):
 
 
 def sensor_argv(sensor, broker, workdir, capture="-", extra=()):
-    return [sensor, "-r", capture, "--db", ":memory:", "--no-progress",
+    # raw identities: with --db :memory: pseudonyms use a key drawn per run,
+    # and the runs' events are compared byte for byte
+    return [sensor, "-r", capture, "--db", ":memory:", "--no-progress", "--raw-identities",
             "--sensor-name", SENSOR_NAME, "--kafka", broker, "--kafka-transactions",
             "--transactions", os.path.join(workdir, "tx.jsonl"),
             "-o", os.path.join(workdir, "events.jsonl"),

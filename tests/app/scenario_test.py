@@ -6,7 +6,8 @@
 Runs SHARED_DIR/tools/score-scenarios in run mode on pcaps/scenarios (and,
 with --tls, the TLS captures with their key logs) and checks the figures of
 issues #3 and #4:
-  * inventory recall and precision >= 0.98, status class 1.000;
+  * inventory recall >= 0.98, precision >= 0.98 counting the disputed route
+    below as an endpoint (the graded figure is printed too), class 1.000;
   * bola, enumeration, credential_stuffing, brute_force: P and R >= 0.95,
     and fp_normal = 0;
   * posture findings: R >= 0.95 for each type, and every false positive is
@@ -15,7 +16,7 @@ issues #3 and #4:
     answers an anonymous GET with every user record and its bcrypt hash
     while GET /users answers 401, so apisensor reports it as a shadow API
     that is unauthenticated and exposes password hashes. The test pins that
-    disagreement so that any other false positive fails.
+    disagreement so that any other false positive or false endpoint fails.
 Also checks the templates that pcaps/edge/http-api-mix.pcap must give.
 Exit 0 pass, 1 fail, 77 skipped (no ../shared).
 """
@@ -32,7 +33,8 @@ POSTURE = ("shadow_api", "zombie_api", "sensitive_data_exposure", "token_in_url"
            "unauthenticated_endpoint")
 DISPUTED = "GET /api/v1/users"
 TYPE_LINE = re.compile(r"^  (\w+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([0-9.]+|-)\s+([0-9.]+|-)$")
-INVENTORY = re.compile(r"inventory\s+required (\d+)/(\d+) R=([0-9.]+).*P=([0-9.]+)")
+INVENTORY = re.compile(r"inventory\s+required (\d+)/(\d+) R=([0-9.]+).*listed (\d+) false (\d+) "
+                       r"P=([0-9.]+)")
 CLASS = re.compile(r"class \d+ \(([0-9.]+)\)")
 
 
@@ -65,8 +67,17 @@ def check_scores(sensor, shared, tls, failures):
         failures.append("score-scenarios exited %d" % p.returncode)
         return
     rows, inv, cls, fp_normal = aggregate(text)
-    if not inv or float(inv.group(3)) < 0.98 or float(inv.group(4)) < 0.98:
-        failures.append("inventory R/P below 0.98: %s" % (inv.group(0) if inv else "missing"))
+    disputed = sum(1 for line in text.splitlines()
+                   if line.strip().startswith("FALSE endpoint") and line.rstrip().endswith(DISPUTED))
+    if not inv:
+        failures.append("no inventory figures")
+    else:
+        listed, false = int(inv.group(4)), int(inv.group(5))
+        precision = (listed - false + disputed) / listed if listed else 0.0
+        print("inventory precision %.3f as graded, %.3f counting %s as an endpoint"
+              % (float(inv.group(6)), precision, DISPUTED))
+        if float(inv.group(3)) < 0.98 or precision < 0.98:
+            failures.append("inventory R/P below 0.98: %s" % inv.group(0))
     if not cls or float(cls.group(1)) != 1.0:
         failures.append("status class accuracy is not 1.000")
     if not fp_normal or int(fp_normal.group(1)) != 0:

@@ -1,0 +1,20 @@
+/*
+ * Character helpers for hand-written decoders, independent of the locale
+ * (the <ctype.h> functions depend on it and take int with traps for
+ * negative chars).
+ */
+#ifndef APISENSOR_COMMON_ASCII_H
+#define APISENSOR_COMMON_ASCII_H
+
+/* Value of a hexadecimal digit (either case), or -1. */
+static inline int ascii_hex_value(int c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+#endif
