@@ -682,8 +682,8 @@ int inventory_observe(inventory *inv, const inventory_observation *obs) {
 
     /* a route exists when it answered a success, or a 500 (its handler ran and
      * failed); 404s, auth refusals and gateway errors prove nothing */
-    int success = (is_success(obs->status) || obs->status == 500) &&
-                  !web_content(obs->response_content_type);
+    int success =
+        (is_success(obs->status) || obs->status == 500) && !web_content(obs->response_content_type);
     char path[INVENTORY_PATH_BYTES];
     if (obs->spec) {
         copy_text(path, sizeof path, obs->spec->path.ptr, obs->spec->path.len);

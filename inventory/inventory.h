@@ -15,8 +15,9 @@
  *
  * An endpoint is listed once it has answered a success status (2xx/3xx) or
  * a 500 (a handler ran); failed requests to paths that are neither listed
- * nor declared are scanner noise, counted per service and not recorded. Tables are bounded (inventory_max_endpoints, _findings): when
- * full, new records are refused and counted. Time is packet time.
+ * nor declared are scanner noise, counted per service and not recorded. Tables are bounded
+ * (inventory_max_endpoints, _findings): when full, new records are refused and counted. Time is
+ * packet time.
  *
  * Records returned are owned by the inventory and valid until the next
  * inventory_observe() or inventory_destroy(). Single-threaded.
