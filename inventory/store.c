@@ -673,7 +673,7 @@ static void row_list_free(row_list *l) {
     free(l->indexes);
 }
 
-/* Restores each endpoint row; mapped gets (rowid, index) in rowid order. A row
+/* Restores each endpoint row; mapped receives (rowid, index) in rowid order. A row
  * that folds into a record restored before (same key) goes to stale. */
 static as_status load_endpoints(store *s, inventory *inv, row_list *mapped, row_list *stale) {
     char sql[SQL_BYTES];
