@@ -210,6 +210,30 @@ static void depth_bound(void **state) {
     json_fields_walker_destroy(w);
 }
 
+/* json_max_depth is honoured above parse/json_walk's default bound of 64. */
+static void depth_bound_above_64(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    lim.json_max_depth = 100;
+    lim.json_fields_per_body = 200;
+    lim.json_field_name_bytes = 1024;
+    json_fields_walker *w = make_walker(&lim);
+    anomaly_counters an = {0};
+    size_t len;
+    char *ok = nested(100, &len);
+    assert_int_equal(json_fields_walker_run(w, (const uint8_t *)ok, len, NULL, NULL, &an),
+                     JSON_FIELDS_OK);
+    assert_int_equal(json_fields_walker_field_count(w), 100);
+    free(ok);
+    char *deep = nested(101, &len);
+    assert_int_equal(json_fields_walker_run(w, (const uint8_t *)deep, len, NULL, NULL, &an),
+                     JSON_FIELDS_TOO_DEEP);
+    assert_int_equal(an.count[ANOMALY_JSON_TOO_DEEP], 1);
+    assert_int_equal(json_fields_walker_stop_offset(w), 100 * 5);
+    free(deep);
+    json_fields_walker_destroy(w);
+}
+
 static void huge_array_and_field_bound(void **state) {
     (void)state;
     limits lim = limits_default();
@@ -355,11 +379,17 @@ static void string_formats(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(kinds_and_formats),     cmocka_unit_test(arrays_of_records_merge),
-        cmocka_unit_test(value_events),          cmocka_unit_test(names_are_decoded_and_checked),
-        cmocka_unit_test(depth_bound),           cmocka_unit_test(huge_array_and_field_bound),
-        cmocka_unit_test(name_length_bound),     cmocka_unit_test(truncated_bodies),
-        cmocka_unit_test(invalid_and_top_level), cmocka_unit_test(string_formats),
+        cmocka_unit_test(kinds_and_formats),
+        cmocka_unit_test(arrays_of_records_merge),
+        cmocka_unit_test(value_events),
+        cmocka_unit_test(names_are_decoded_and_checked),
+        cmocka_unit_test(depth_bound),
+        cmocka_unit_test(depth_bound_above_64),
+        cmocka_unit_test(huge_array_and_field_bound),
+        cmocka_unit_test(name_length_bound),
+        cmocka_unit_test(truncated_bodies),
+        cmocka_unit_test(invalid_and_top_level),
+        cmocka_unit_test(string_formats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
