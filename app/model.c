@@ -54,7 +54,7 @@ struct model {
     analytics *analytics;
     sensitive_db *sensitive_db;
     sensitive_worker *scanner;
-    json_walker *walker;
+    json_fields_walker *walker;
     pseudonym *pseudonym;
     credential_cache *jwt_cache;
     credential_set credentials;
@@ -130,7 +130,7 @@ as_status model_create(const model_config *config, model **out) {
     if (st == AS_OK)
         st = sensitive_worker_create(m->sensitive_db, lim, &m->scanner);
     if (st == AS_OK)
-        st = json_walker_create(lim, &m->walker);
+        st = json_fields_walker_create(lim, &m->walker);
     if (st == AS_OK)
         st = pseudonym_create(config->pseudonym_key, config->pseudonym_key_len, &m->pseudonym);
     if (st == AS_OK && lim->jwt_cache_entries > 0)
@@ -158,7 +158,7 @@ void model_destroy(model *m) {
     analytics_destroy(m->analytics);
     sensitive_worker_destroy(m->scanner);
     sensitive_db_destroy(m->sensitive_db);
-    json_walker_destroy(m->walker);
+    json_fields_walker_destroy(m->walker);
     pseudonym_destroy(m->pseudonym);
     credential_cache_destroy(m->jwt_cache);
     free(m->issued);

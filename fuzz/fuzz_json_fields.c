@@ -49,22 +49,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         lim.json_fields_per_body = 4;
         lim.json_field_name_bytes = 8;
     }
-    json_walker *w = NULL;
-    if (json_walker_create(&lim, &w) != AS_OK)
+    json_fields_walker *w = NULL;
+    if (json_fields_walker_create(&lim, &w) != AS_OK)
         return 0;
     anomaly_counters anomalies;
     memset(&anomalies, 0, sizeof anomalies);
     fuzz_ctx ctx = {&lim, data + 1, size - 1};
-    json_walker_run(w, data + 1, size - 1, fuzz_on_value, &ctx, &anomalies);
-    if (json_walker_stop_offset(w) > size - 1 ||
-        json_walker_field_count(w) > (uint32_t)lim.json_fields_per_body)
+    json_fields_walker_run(w, data + 1, size - 1, fuzz_on_value, &ctx, &anomalies);
+    if (json_fields_walker_stop_offset(w) > size - 1 ||
+        json_fields_walker_field_count(w) > (uint32_t)lim.json_fields_per_body)
         __builtin_trap();
-    for (uint32_t i = 0; i < json_walker_field_count(w); i++) {
-        const json_field *f = json_walker_field(w, i);
+    for (uint32_t i = 0; i < json_fields_walker_field_count(w); i++) {
+        const json_field *f = json_fields_walker_field(w, i);
         fuzz_touch(f->path);
         if (f->path.len == 0 || f->path.ptr[f->path.len] != '\0' || f->kinds == 0)
             __builtin_trap();
     }
-    json_walker_destroy(w);
+    json_fields_walker_destroy(w);
     return 0;
 }

@@ -812,10 +812,10 @@ void sensitive_db_destroy(sensitive_db *db) {
 struct sensitive_worker {
     const sensitive_db *db;
     hs_scratch_t *scratch;
-    json_walker *walker; /* used when the caller brings none */
-    size_t scan_bytes;   /* sensitive_scan_bytes */
-    char *decoded;       /* scan_bytes: decoded query, form and header text */
-    char *pair;          /* scan_bytes: one decoded pair */
+    json_fields_walker *walker; /* used when the caller brings none */
+    size_t scan_bytes;          /* sensitive_scan_bytes */
+    char *decoded;              /* scan_bytes: decoded query, form and header text */
+    char *pair;                 /* scan_bytes: one decoded pair */
     sensitive_stats stats;
 };
 
@@ -833,7 +833,7 @@ as_status sensitive_worker_create(const sensitive_db *db, const limits *lim,
     if (st == AS_OK && hs_alloc_scratch(db->database, &w->scratch) != HS_SUCCESS)
         st = AS_ERR_NOMEM;
     if (st == AS_OK)
-        st = json_walker_create(lim, &w->walker);
+        st = json_fields_walker_create(lim, &w->walker);
     if (st != AS_OK) {
         sensitive_worker_destroy(w);
         return st;
@@ -846,7 +846,7 @@ void sensitive_worker_destroy(sensitive_worker *w) {
     if (!w)
         return;
     hs_free_scratch(w->scratch);
-    json_walker_destroy(w->walker);
+    json_fields_walker_destroy(w->walker);
     free(w->decoded);
     free(w->pair);
     free(w);
@@ -1343,7 +1343,7 @@ static int first_byte_is(const uint8_t *data, size_t len, const char *set) {
 }
 
 void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8_t *data,
-                         size_t len, json_walker *walker, sensitive_found *found,
+                         size_t len, json_fields_walker *walker, sensitive_found *found,
                          anomaly_counters *anomalies) {
     if (len == 0 || media_is(content_type, "image/") || media_is(content_type, "audio/") ||
         media_is(content_type, "video/") || media_is(content_type, "font/"))
@@ -1363,7 +1363,8 @@ void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8
     int json = media_is_json(content_type) || (untyped && first_byte_is(data, len, "{["));
     if (json) {
         json_ctx ctx = {w, found};
-        json_walker_run(walker ? walker : w->walker, data, len, on_json_value, &ctx, anomalies);
+        json_fields_walker_run(walker ? walker : w->walker, data, len, on_json_value, &ctx,
+                               anomalies);
     }
 }
 

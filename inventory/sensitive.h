@@ -133,7 +133,7 @@ void sensitive_scan_text(sensitive_worker *w, const uint8_t *data, size_t len,
  * worker's own walker; form bodies are decoded pairs; media types that
  * cannot carry text (image/, audio/, video/, font/) are skipped. */
 void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8_t *data,
-                         size_t len, json_walker *walker, sensitive_found *found,
+                         size_t len, json_fields_walker *walker, sensitive_found *found,
                          anomaly_counters *anomalies);
 
 /* A query string (without the '?'): decoded pairs, names and values. */

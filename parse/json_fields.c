@@ -1,11 +1,13 @@
 /*
- * JSON body facts (see json_fields.h): one pass over the bytes with an
- * explicit container stack; a value is reported when its last byte was
- * read, so a body cut in the middle of a value reports everything before
- * that value and nothing partial.
+ * JSON body facts (see json_fields.h): one pass of parse/json_walk over
+ * the bytes; a value is reported when json_walk delivers it whole, so a
+ * body cut in the middle of a value reports everything before that value
+ * and nothing partial (a number touching the cut inside a container might
+ * have gone on, so it is taken as cut too).
  *
  * The current path lives in one buffer: every container on the stack
- * remembers the path length at which it was opened, so leaving it is a
+ * remembers the path its members or elements extend ("a" for the object at
+ * "a", "a[]" for the array at "a"), so moving to the next value is a
  * truncation, never a copy. Field paths are kept in a fixed open-addressing
  * table (FNV-1a of the path); only the slots a walk used are cleared by the
  * next walk.
@@ -16,16 +18,16 @@
 #include <string.h>
 
 #include "common/utf8.h"
+#include "json_walk.h"
 
 typedef struct walk_level {
-    uint8_t is_object;  /* 1: object, 0: array */
-    uint8_t path_ok;    /* the container's own path was usable */
-    uint32_t path_len;  /* length of the container's own path */
-    uint32_t path_hash; /* FNV-1a of the container's own path */
+    uint8_t path_ok;    /* the path the container's values extend was usable */
+    uint32_t path_len;  /* length of that path */
+    uint32_t path_hash; /* FNV-1a of that path */
     str_view key;       /* member name holding the container (absent at top) */
 } walk_level;
 
-struct json_walker {
+struct json_fields_walker {
     uint32_t max_depth;
     uint32_t max_fields;
     uint32_t name_bytes; /* longest path kept, without the NUL */
@@ -47,9 +49,9 @@ struct json_walker {
 
 /* ---------------------------------------------------------------- lifecycle */
 
-as_status json_walker_create(const limits *lim, json_walker **out) {
+as_status json_fields_walker_create(const limits *lim, json_fields_walker **out) {
     *out = NULL;
-    json_walker *w = calloc(1, sizeof *w);
+    json_fields_walker *w = calloc(1, sizeof *w);
     if (!w)
         return AS_ERR_NOMEM;
     w->max_depth = (uint32_t)lim->json_max_depth;
@@ -68,14 +70,14 @@ as_status json_walker_create(const limits *lim, json_walker **out) {
     w->used_slots = calloc(w->max_fields, sizeof *w->used_slots);
     if (!w->levels || !w->path || !w->fields || !w->format_state || !w->names || !w->slots ||
         !w->used_slots) {
-        json_walker_destroy(w);
+        json_fields_walker_destroy(w);
         return AS_ERR_NOMEM;
     }
     *out = w;
     return AS_OK;
 }
 
-void json_walker_destroy(json_walker *w) {
+void json_fields_walker_destroy(json_fields_walker *w) {
     if (!w)
         return;
     free(w->levels);
@@ -88,15 +90,15 @@ void json_walker_destroy(json_walker *w) {
     free(w);
 }
 
-uint32_t json_walker_field_count(const json_walker *w) {
+uint32_t json_fields_walker_field_count(const json_fields_walker *w) {
     return w->field_count;
 }
 
-const json_field *json_walker_field(const json_walker *w, uint32_t index) {
+const json_field *json_fields_walker_field(const json_fields_walker *w, uint32_t index) {
     return index < w->field_count ? &w->fields[index] : NULL;
 }
 
-size_t json_walker_stop_offset(const json_walker *w) {
+size_t json_fields_walker_stop_offset(const json_fields_walker *w) {
     return w->stop_offset;
 }
 
@@ -218,13 +220,13 @@ static uint32_t fnv_add(uint32_t h, const char *s, uint32_t len) {
     return h;
 }
 
-static void reset_fields(json_walker *w) {
+static void reset_fields(json_fields_walker *w) {
     for (uint32_t i = 0; i < w->field_count; i++)
         w->slots[w->used_slots[i]] = 0;
     w->field_count = 0;
 }
 
-static void record_field(json_walker *w, json_kind kind, str_view value, uint32_t depth) {
+static void record_field(json_fields_walker *w, json_kind kind, str_view value, uint32_t depth) {
     if (!w->path_ok || w->path_len == 0)
         return;
     uint32_t slot = w->path_hash & w->slot_mask;
@@ -281,7 +283,7 @@ static void record_field(json_walker *w, json_kind kind, str_view value, uint32_
 /* ------------------------------------------------------------------- paths */
 
 /* Appends bytes to the current path; marks it unusable when it overflows. */
-static void path_append(json_walker *w, const char *s, uint32_t n) {
+static void path_append(json_fields_walker *w, const char *s, uint32_t n) {
     if (!w->path_ok)
         return;
     if (w->path_len + n > w->name_bytes) {
@@ -294,14 +296,37 @@ static void path_append(json_walker *w, const char *s, uint32_t n) {
     w->path_hash = fnv_add(w->path_hash, s, n);
 }
 
-static void path_append_byte(json_walker *w, uint8_t c) {
+/* Appends a member name free of escapes when it is all ASCII (copied as it
+ * is); returns 0, leaving the path as it was, when it holds other bytes. */
+static int path_append_ascii(json_fields_walker *w, str_view name) {
+    if (!w->path_ok)
+        return 1;
+    uint32_t h = w->path_hash;
+    for (uint32_t i = 0; i < name.len; i++) {
+        uint8_t c = (uint8_t)name.ptr[i];
+        if (c >= 0x80)
+            return 0;
+        h = (h ^ c) * 16777619u;
+    }
+    if (w->path_len + name.len > w->name_bytes) {
+        w->path_ok = 0;
+        w->too_long = 1;
+        return 1;
+    }
+    memcpy(w->path + w->path_len, name.ptr, name.len);
+    w->path_len += name.len;
+    w->path_hash = h;
+    return 1;
+}
+
+static void path_append_byte(json_fields_walker *w, uint8_t c) {
     char b = (char)c;
     path_append(w, &b, 1);
 }
 
 /* Appends a code point as UTF-8; control characters and surrogates make the
  * name unusable (it could not be written into a schema as it was sent). */
-static void path_append_code_point(json_walker *w, uint32_t cp) {
+static void path_append_code_point(json_fields_walker *w, uint32_t cp) {
     uint8_t b[4];
     uint32_t n;
     if (cp < 0x20 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
@@ -341,9 +366,9 @@ static uint32_t hex4(const uint8_t *p) {
 }
 
 /* Appends a member name holding escapes or non-ASCII bytes (the raw bytes
- * between the quotes, already checked by scan_string) to the path,
+ * between the quotes, already checked by json_walk) to the path,
  * decoding escapes and checking UTF-8. Plain names are copied as they are. */
-static void path_append_name(json_walker *w, const uint8_t *p, const uint8_t *end) {
+static void path_append_name(json_fields_walker *w, const uint8_t *p, const uint8_t *end) {
     while (p < end && w->path_ok) {
         if (*p != '\\') {
             size_t n = utf8_sequence(p, (size_t)(end - p));
@@ -386,173 +411,64 @@ static void path_append_name(json_walker *w, const uint8_t *p, const uint8_t *en
     }
 }
 
-/* ------------------------------------------------------------------- lexer */
-
-typedef enum { LEX_OK, LEX_TRUNCATED, LEX_INVALID } lex_result;
-
-/* 1 for the bytes that end a plain run inside a string: '"', '\\' and
- * control characters; 2 for the bytes of multi-byte UTF-8 sequences (a
- * member name holding them needs checking). */
-static const uint8_t string_stop[256] = {
-    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
-    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
-    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
-    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
-    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1, [0x80 ... 0xff] = 2,
-};
-
-/* Finds the closing quote of a string whose opening quote was at p[-1];
- * checks escapes and rejects raw control characters. *close = the quote;
- * *plain = 1 when the string holds neither escapes nor non-ASCII bytes. */
-static lex_result scan_string(const uint8_t *p, const uint8_t *end, const uint8_t **close,
-                              int *plain) {
-    *plain = 1;
-    while (p < end) {
-        while (p < end && !string_stop[*p])
-            p++;
-        if (p == end)
-            break;
-        uint8_t c = *p;
-        if (c >= 0x80) {
-            *plain = 0;
-            p++;
-            continue;
-        }
-        if (c == '"') {
-            *close = p;
-            return LEX_OK;
-        }
-        if (c < 0x20)
-            return LEX_INVALID;
-        *plain = 0;
-        if (end - p < 2)
-            return LEX_TRUNCATED;
-        c = p[1];
-        if (c == 'u') {
-            if (end - p < 6)
-                return LEX_TRUNCATED;
-            for (int i = 2; i < 6; i++)
-                if (!is_hex(p[i]))
-                    return LEX_INVALID;
-            p += 6;
-        } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
-                   c == 'r' || c == 't') {
-            p += 2;
-        } else {
-            return LEX_INVALID;
-        }
-    }
-    return LEX_TRUNCATED;
-}
-
-/* One or more digits at *p, advancing past them: LEX_INVALID when there is
- * none, LEX_TRUNCATED when the input ends before the first. */
-static lex_result scan_digits(const uint8_t **p, const uint8_t *end) {
-    const uint8_t *start = *p;
-    while (*p < end && is_digit(**p))
-        (*p)++;
-    if (*p > start)
-        return LEX_OK;
-    return *p == end ? LEX_TRUNCATED : LEX_INVALID;
-}
-
-/* -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; *after = first byte past it
- * (== end when the number touches the end of the input: it might go on). */
-static lex_result scan_number(const uint8_t *p, const uint8_t *end, const uint8_t **after,
-                              json_kind *kind) {
-    *kind = JSON_KIND_INTEGER;
-    if (p < end && *p == '-')
-        p++;
-    if (p < end && *p == '0') {
-        p++;
-    } else {
-        lex_result r = scan_digits(&p, end);
-        if (r != LEX_OK)
-            return r;
-    }
-    if (p < end && *p == '.') {
-        *kind = JSON_KIND_NUMBER;
-        p++;
-        lex_result r = scan_digits(&p, end);
-        if (r != LEX_OK)
-            return r;
-    }
-    if (p < end && (*p == 'e' || *p == 'E')) {
-        *kind = JSON_KIND_NUMBER;
-        p++;
-        if (p < end && (*p == '+' || *p == '-'))
-            p++;
-        lex_result r = scan_digits(&p, end);
-        if (r != LEX_OK)
-            return r;
-    }
-    *after = p;
-    return LEX_OK;
-}
-
-static lex_result scan_literal(const uint8_t *p, const uint8_t *end, const char *word,
-                               size_t word_len) {
-    size_t have = (size_t)(end - p);
-    size_t n = have < word_len ? have : word_len;
-    if (memcmp(p, word, n) != 0)
-        return LEX_INVALID;
-    return n < word_len ? LEX_TRUNCATED : LEX_OK;
-}
-
-static const uint8_t *skip_space(const uint8_t *p, const uint8_t *end) {
-    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
-        p++;
-    return p;
-}
-
-/* -------------------------------------------------------------------- walk */
-
-typedef enum {
-    EXPECT_VALUE,
-    EXPECT_FIRST_MEMBER, /* after '{': a name or '}' */
-    EXPECT_MEMBER,       /* after ',' in an object */
-    EXPECT_FIRST_ITEM,   /* after '[': a value or ']' */
-    EXPECT_AFTER_VALUE   /* ',' or the closing bracket, or the end at top level */
-} walk_state;
+/* --------------------------------------------------------------------- walk */
 
 typedef struct walk {
-    json_walker *w;
+    json_fields_walker *w;
     json_value_fn on_value;
     void *arg;
-    uint32_t depth;
-    str_view key; /* name of the member whose value comes next */
 } walk;
 
-static void emit(walk *k, json_kind kind, const uint8_t *value, size_t value_len) {
-    json_walker *w = k->w;
-    str_view v = {(const char *)value, (uint32_t)value_len};
-    record_field(w, kind, v, k->depth);
+/* Makes the current path the one of a value at depth `depth` (its member
+ * name `key` when inside an object); returns the event key of the value. */
+static str_view enter_value(json_fields_walker *w, uint32_t depth, str_view key, int key_escaped) {
+    if (depth == 0) {
+        w->path_len = 0;
+        w->path_hash = FNV_OFFSET;
+        w->path_ok = 1;
+        return key;
+    }
+    const walk_level *level = &w->levels[depth - 1];
+    w->path_len = level->path_len;
+    w->path_hash = level->path_hash;
+    w->path_ok = level->path_ok;
+    if (!key.ptr)
+        return level->key; /* an array element: its path is the array's "x[]" */
+    if (w->path_len > 0)
+        path_append(w, ".", 1);
+    if (key_escaped || !path_append_ascii(w, key))
+        path_append_name(w, (const uint8_t *)key.ptr, (const uint8_t *)key.ptr + key.len);
+    return key;
+}
+
+static void emit(walk *k, json_kind kind, str_view key, str_view value, uint32_t depth) {
+    json_fields_walker *w = k->w;
+    record_field(w, kind, value, depth);
     if (!k->on_value)
         return;
     json_value_event ev;
     ev.kind = kind;
-    ev.key = k->key;
+    ev.key = key;
     ev.path.ptr = w->path_ok ? w->path : NULL;
     ev.path.len = w->path_ok ? w->path_len : 0;
-    ev.value = v;
-    ev.depth = k->depth;
+    ev.value = value;
+    ev.depth = depth;
     k->on_value(k->arg, &ev);
 }
 
-/* The path of the next element of the array at the top of the stack. */
-static void enter_item_path(json_walker *w, const walk_level *level) {
-    w->path_len = level->path_len;
-    w->path_hash = level->path_hash;
-    w->path_ok = level->path_ok;
-    path_append(w, "[]", 2);
+static json_kind number_kind(str_view text) {
+    for (uint32_t i = 0; i < text.len; i++)
+        if (text.ptr[i] == '.' || text.ptr[i] == 'e' || text.ptr[i] == 'E')
+            return JSON_KIND_NUMBER;
+    return JSON_KIND_INTEGER;
 }
 
-static json_walk_status finish(json_walker *w, json_walk_status st, const uint8_t *p,
-                               const uint8_t *data, anomaly_counters *anomalies) {
-    w->stop_offset = (size_t)(p - data);
-    if (st == JSON_WALK_INVALID)
+static json_fields_status finish(json_fields_walker *w, json_fields_status st, size_t offset,
+                                 anomaly_counters *anomalies) {
+    w->stop_offset = offset;
+    if (st == JSON_FIELDS_INVALID)
         anomaly_count(anomalies, ANOMALY_JSON_INVALID);
-    if (st == JSON_WALK_TOO_DEEP)
+    if (st == JSON_FIELDS_TOO_DEEP)
         anomaly_count(anomalies, ANOMALY_JSON_TOO_DEEP);
     if (w->dropped)
         anomaly_count(anomalies, ANOMALY_JSON_FIELDS_DROPPED);
@@ -563,154 +479,70 @@ static json_walk_status finish(json_walker *w, json_walk_status st, const uint8_
     return st;
 }
 
-json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len,
-                                 json_value_fn on_value, void *arg, anomaly_counters *anomalies) {
+json_fields_status json_fields_walker_run(json_fields_walker *w, const uint8_t *data, size_t len,
+                                          json_value_fn on_value, void *arg,
+                                          anomaly_counters *anomalies) {
     reset_fields(w);
-    w->path_len = 0;
-    w->path_hash = FNV_OFFSET;
-    w->path_ok = 1;
     w->dropped = w->too_long = w->bad_name = 0;
-    walk k = {w, on_value, arg, 0, {NULL, 0}};
-    const uint8_t *p = data;
-    const uint8_t *end = data + len;
+    walk k = {w, on_value, arg};
     /* A UTF-8 byte order mark is tolerated before the value. */
-    if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-        p += 3;
-    walk_state state = EXPECT_VALUE;
-    for (;;) {
-        p = skip_space(p, end);
-        if (p == end) {
-            int complete = state == EXPECT_AFTER_VALUE && k.depth == 0;
-            return finish(w, complete ? JSON_WALK_OK : JSON_WALK_TRUNCATED, p, data, anomalies);
-        }
-        uint8_t c = *p;
-        walk_level *top = k.depth > 0 ? &w->levels[k.depth - 1] : NULL;
-        switch (state) {
-        case EXPECT_FIRST_MEMBER:
-        case EXPECT_MEMBER: {
-            if (c == '}' && state == EXPECT_FIRST_MEMBER)
-                goto close_container;
-            if (c != '"')
-                return finish(w, JSON_WALK_INVALID, p, data, anomalies);
-            const uint8_t *close;
-            int plain;
-            lex_result r = scan_string(p + 1, end, &close, &plain);
-            if (r != LEX_OK)
-                return finish(w, r == LEX_TRUNCATED ? JSON_WALK_TRUNCATED : JSON_WALK_INVALID, p,
-                              data, anomalies);
-            k.key.ptr = (const char *)p + 1;
-            k.key.len = (uint32_t)(close - p - 1);
-            w->path_len = top->path_len;
-            w->path_hash = top->path_hash;
-            w->path_ok = top->path_ok;
-            if (w->path_len > 0)
-                path_append(w, ".", 1);
-            if (plain)
-                path_append(w, (const char *)p + 1, (uint32_t)(close - p - 1));
-            else
-                path_append_name(w, p + 1, close);
-            p = skip_space(close + 1, end);
-            if (p == end)
-                return finish(w, JSON_WALK_TRUNCATED, p, data, anomalies);
-            if (*p != ':')
-                return finish(w, JSON_WALK_INVALID, p, data, anomalies);
-            p++;
-            state = EXPECT_VALUE;
+    size_t skip = len >= 3 && data[0] == 0xef && data[1] == 0xbb && data[2] == 0xbf ? 3 : 0;
+    const uint8_t *end = data + len;
+    json_walker jw;
+    json_walk_init(&jw, data + skip, len - skip);
+    json_walk_set_max_depth(&jw, w->max_depth);
+    json_walk_item item;
+    as_status st;
+    while ((st = json_walk_next(&jw, &item)) == AS_OK) {
+        json_kind kind;
+        str_view value = item.value;
+        switch (item.type) {
+        case JSON_WALK_OBJECT_END:
+        case JSON_WALK_ARRAY_END:
             continue;
-        }
-        case EXPECT_FIRST_ITEM:
-            if (c == ']')
-                goto close_container;
-            state = EXPECT_VALUE;
-            break; /* to the value below */
-        case EXPECT_AFTER_VALUE:
-            if (!top)
-                return finish(w, JSON_WALK_INVALID, p, data, anomalies); /* trailing bytes */
-            if (c == ',') {
-                p++;
-                if (top->is_object) {
-                    state = EXPECT_MEMBER;
-                } else {
-                    enter_item_path(w, top);
-                    k.key = top->key;
-                    state = EXPECT_VALUE;
-                }
-                continue;
-            }
-            if (c == (top->is_object ? '}' : ']'))
-                goto close_container;
-            return finish(w, JSON_WALK_INVALID, p, data, anomalies);
-        case EXPECT_VALUE:
+        case JSON_WALK_STRING:
+            kind = JSON_KIND_STRING;
+            break;
+        case JSON_WALK_NUMBER:
+            kind = number_kind(value);
+            break;
+        case JSON_WALK_OBJECT_BEGIN:
+            kind = JSON_KIND_OBJECT;
+            break;
+        case JSON_WALK_ARRAY_BEGIN:
+            kind = JSON_KIND_ARRAY;
+            break;
+        default: /* true, false, null: the literal's text ends where the walk stands */
+            kind = item.type == JSON_WALK_NULL ? JSON_KIND_NULL : JSON_KIND_BOOLEAN;
+            value.len = item.type == JSON_WALK_FALSE ? 5 : 4;
+            value.ptr = (const char *)data + skip + json_walk_offset(&jw) - value.len;
             break;
         }
-
-        /* A value starts at p. */
-        if (c == '{' || c == '[') {
-            if (k.depth == w->max_depth)
-                return finish(w, JSON_WALK_TOO_DEEP, p, data, anomalies);
-            int is_object = c == '{';
-            emit(&k, is_object ? JSON_KIND_OBJECT : JSON_KIND_ARRAY, NULL, 0);
-            walk_level *level = &w->levels[k.depth++];
-            level->is_object = (uint8_t)is_object;
+        str_view key = enter_value(w, item.depth, item.key, item.key_escaped);
+        /* A number that ends the input is complete only at top level;
+         * inside a container the cut may have shortened it. */
+        if (item.type == JSON_WALK_NUMBER && item.depth > 0 &&
+            (const uint8_t *)value.ptr + value.len == end)
+            return finish(w, JSON_FIELDS_TRUNCATED, (size_t)((const uint8_t *)value.ptr - data),
+                          anomalies);
+        emit(&k, kind, key, value, item.depth);
+        if (kind == JSON_KIND_OBJECT || kind == JSON_KIND_ARRAY) {
+            if (kind == JSON_KIND_ARRAY)
+                path_append(w, "[]", 2);
+            walk_level *level = &w->levels[item.depth];
             level->path_ok = (uint8_t)w->path_ok;
             level->path_len = w->path_len;
             level->path_hash = w->path_hash;
-            level->key = k.key;
-            p++;
-            if (is_object) {
-                state = EXPECT_FIRST_MEMBER;
-            } else {
-                enter_item_path(w, level);
-                state = EXPECT_FIRST_ITEM;
-            }
-            continue;
+            level->key = key;
         }
-        lex_result r;
-        if (c == '"') {
-            const uint8_t *close;
-            int plain;
-            r = scan_string(p + 1, end, &close, &plain);
-            if (r == LEX_OK) {
-                emit(&k, JSON_KIND_STRING, p + 1, (size_t)(close - p - 1));
-                p = close + 1;
-            }
-        } else if (c == '-' || is_digit(c)) {
-            const uint8_t *after = p;
-            json_kind kind;
-            r = scan_number(p, end, &after, &kind);
-            /* A number that ends the input is complete only at top level;
-             * inside a container the cut may have shortened it. */
-            if (r == LEX_OK && after == end && k.depth > 0)
-                r = LEX_TRUNCATED;
-            if (r == LEX_OK) {
-                emit(&k, kind, p, (size_t)(after - p));
-                p = after;
-            }
-        } else if (c == 't' || c == 'f' || c == 'n') {
-            const char *word = c == 't' ? "true" : c == 'f' ? "false" : "null";
-            size_t word_len = strlen(word);
-            r = scan_literal(p, end, word, word_len);
-            if (r == LEX_OK) {
-                emit(&k, c == 'n' ? JSON_KIND_NULL : JSON_KIND_BOOLEAN, p, word_len);
-                p += word_len;
-            }
-        } else {
-            r = LEX_INVALID;
-        }
-        if (r != LEX_OK)
-            return finish(w, r == LEX_TRUNCATED ? JSON_WALK_TRUNCATED : JSON_WALK_INVALID, p, data,
-                          anomalies);
-        state = EXPECT_AFTER_VALUE;
-        continue;
-
-    close_container:
-        /* The closing bracket at p matches the container at the top. */
-        p++;
-        k.depth--;
-        w->path_len = top->path_len;
-        w->path_hash = top->path_hash;
-        w->path_ok = top->path_ok;
-        k.key = top->key;
-        state = EXPECT_AFTER_VALUE;
     }
+    /* A member name read before the walk stopped still names a path (and
+     * counts its anomalies), as it would have had the value been whole. */
+    if (st != AS_DONE && item.key.ptr)
+        enter_value(w, item.depth, item.key, item.key_escaped);
+    json_fields_status out = st == AS_DONE            ? JSON_FIELDS_OK
+                             : st == AS_ERR_TRUNCATED ? JSON_FIELDS_TRUNCATED
+                             : st == AS_ERR_LIMIT     ? JSON_FIELDS_TOO_DEEP
+                                                      : JSON_FIELDS_INVALID;
+    return finish(w, out, skip + json_walk_offset(&jw), anomalies);
 }

@@ -5,14 +5,12 @@
  * "items[].qty": integer), for the OpenAPI export and unseen-parameter
  * detection.
  *
- * Why hand-written and not yajl: bodies arrive cut at
- * http_body_capture_bytes, so most interesting bodies are truncated JSON,
- * and the walk must keep what it read before the cut; it must never
- * allocate per message; and the sensitive-data scanner wants the raw
- * (undecoded) bytes of each value in place. A reader over a fixed stack of
- * json_max_depth containers and a fixed table of json_fields_per_body
- * paths, allocated once in json_walker_create, does all three in about as
- * many lines as the yajl glue (arena allocator, realloc emulation) would.
+ * The tokens come from parse/json_walk (strict, views into the body, cut
+ * input told apart from bad input; see there why not yajl); this layer adds
+ * what a body needs on top: the dotted path of every value, a fixed stack
+ * of json_max_depth container paths and a fixed table of
+ * json_fields_per_body paths, all allocated once in
+ * json_fields_walker_create, so a walk never allocates.
  *
  * Invariants: the walk never reads outside [data, data + len); memory is
  * fixed at create; malformed input stops the walk (facts so far stay) and
@@ -53,11 +51,11 @@ typedef enum {
 
 /* How a walk ended. Facts gathered before the end are kept in every case. */
 typedef enum {
-    JSON_WALK_OK,        /* one complete value (trailing whitespace allowed) */
-    JSON_WALK_TRUNCATED, /* the input ended inside a value (a body cut at a limit) */
-    JSON_WALK_INVALID,   /* not JSON at the byte json_walker_stop_offset() names */
-    JSON_WALK_TOO_DEEP   /* nesting beyond json_max_depth */
-} json_walk_status;
+    JSON_FIELDS_OK,        /* one complete value (trailing whitespace allowed) */
+    JSON_FIELDS_TRUNCATED, /* the input ended inside a value (a body cut at a limit) */
+    JSON_FIELDS_INVALID,   /* not JSON at the byte json_fields_walker_stop_offset() names */
+    JSON_FIELDS_TOO_DEEP   /* nesting beyond json_max_depth */
+} json_fields_status;
 
 /* One value, as the walk meets it. Views point into the walked bytes or the
  * walker and are valid only during the callback. */
@@ -84,26 +82,27 @@ typedef struct json_field {
     uint32_t count; /* values seen at this path */
 } json_field;
 
-typedef struct json_walker json_walker;
+typedef struct json_fields_walker json_fields_walker;
 
 /* Uses json_max_depth, json_fields_per_body and json_field_name_bytes. */
-as_status json_walker_create(const limits *lim, json_walker **out);
+as_status json_fields_walker_create(const limits *lim, json_fields_walker **out);
 
 /* Walks one body. on_value may be NULL (facts only). anomalies may be NULL;
  * it receives json.invalid / json.too_deep once per walk and
  * json.fields_dropped / json.name_too_long / json.bad_name once per walk
  * in which they happened. */
-json_walk_status json_walker_run(json_walker *w, const uint8_t *data, size_t len,
-                                 json_value_fn on_value, void *arg, anomaly_counters *anomalies);
+json_fields_status json_fields_walker_run(json_fields_walker *w, const uint8_t *data, size_t len,
+                                          json_value_fn on_value, void *arg,
+                                          anomaly_counters *anomalies);
 
 /* The distinct field paths of the last run, in first-seen order. */
-uint32_t json_walker_field_count(const json_walker *w);
-const json_field *json_walker_field(const json_walker *w, uint32_t index);
+uint32_t json_fields_walker_field_count(const json_fields_walker *w);
+const json_field *json_fields_walker_field(const json_fields_walker *w, uint32_t index);
 
 /* Byte offset at which the last run stopped (== len when it read everything). */
-size_t json_walker_stop_offset(const json_walker *w);
+size_t json_fields_walker_stop_offset(const json_fields_walker *w);
 
-void json_walker_destroy(json_walker *w);
+void json_fields_walker_destroy(json_fields_walker *w);
 
 /* Names for export and tests: "integer", "date-time", ... (OpenAPI words). */
 const char *json_kind_name(json_kind kind);

@@ -1,7 +1,9 @@
 /*
  * JSON walker: a state machine over a cursor. One call reports one value or
  * one container end; the container stack is one bit per level (object or
- * array), so the walker's whole state fits in its struct.
+ * array), so the walker's whole state fits in its struct. A token that
+ * cannot be read leaves the cursor at its first byte, which is what
+ * json_walk_offset then names.
  */
 #include "json_walk.h"
 
@@ -16,10 +18,26 @@ enum {
 
 void json_walk_init(json_walker *w, const uint8_t *data, size_t len) {
     w->cur = cursor_make(data, len);
-    w->object_bits = 0;
+    w->start = data;
     w->depth = 0;
+    w->max_depth = JSON_WALK_MAX_DEPTH;
     w->state = ST_VALUE;
     w->status = AS_OK;
+}
+
+void json_walk_set_max_depth(json_walker *w, uint32_t max_depth) {
+    w->max_depth = max_depth < 1                       ? 1
+                   : max_depth > JSON_WALK_STACK_DEPTH ? JSON_WALK_STACK_DEPTH
+                                                       : max_depth;
+}
+
+size_t json_walk_offset(const json_walker *w) {
+    return (size_t)(w->cur.pos - w->start);
+}
+
+static int walk_in_object(const json_walker *w) {
+    uint32_t d = w->depth - 1;
+    return (int)((w->object_bits[d / 64] >> (d % 64)) & 1);
 }
 
 static as_status walk_finish(json_walker *w, as_status status) {
@@ -29,9 +47,10 @@ static as_status walk_finish(json_walker *w, as_status status) {
 }
 
 static void walk_skip_space(cursor *c) {
-    while (c->pos < c->end &&
-           (*c->pos == ' ' || *c->pos == '\t' || *c->pos == '\n' || *c->pos == '\r'))
-        c->pos++;
+    const uint8_t *p = c->pos;
+    while (p < c->end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    c->pos = p;
 }
 
 static int walk_is_digit(uint8_t c) {
@@ -42,48 +61,57 @@ static int walk_is_hex(uint8_t c) {
     return walk_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* Scans a string whose opening quote is at the cursor. */
+/* 1 for the bytes that end a plain run inside a string: '"', '\\' and the
+ * control characters. */
+static const uint8_t walk_string_stop[256] = {
+    [0x00 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+};
+
+/* Scans a string whose opening quote is at the cursor. The cursor stays
+ * put until the string is whole (a local pointer runs ahead). */
 static as_status walk_string(cursor *c, str_view *out, int *escaped) {
-    c->pos++;
-    const uint8_t *start = c->pos;
+    const uint8_t *start = c->pos + 1;
+    const uint8_t *p = start;
+    const uint8_t *end = c->end;
     *escaped = 0;
-    while (c->pos < c->end) {
-        uint8_t b = *c->pos;
+    for (;;) {
+        while (p < end && !walk_string_stop[*p])
+            p++;
+        if (p == end)
+            return AS_ERR_TRUNCATED;
+        uint8_t b = *p;
         if (b == '"') {
             out->ptr = (const char *)start;
-            out->len = (uint32_t)(c->pos - start);
-            c->pos++;
+            out->len = (uint32_t)(p - start);
+            c->pos = p + 1;
             return AS_OK;
         }
         if (b < 0x20)
             return AS_ERR_FORMAT;
-        if (b != '\\') {
-            c->pos++;
-            continue;
-        }
         *escaped = 1;
-        if (cursor_left(c) < 2)
+        if (end - p < 2)
             return AS_ERR_TRUNCATED;
-        uint8_t e = c->pos[1];
+        uint8_t e = p[1];
         if (e == 'u') {
-            if (cursor_left(c) < 6) {
-                for (const uint8_t *p = c->pos + 2; p < c->end; p++)
-                    if (!walk_is_hex(*p))
+            if (end - p < 6) {
+                for (const uint8_t *q = p + 2; q < end; q++)
+                    if (!walk_is_hex(*q))
                         return AS_ERR_FORMAT;
                 return AS_ERR_TRUNCATED;
             }
             for (int i = 2; i < 6; i++)
-                if (!walk_is_hex(c->pos[i]))
+                if (!walk_is_hex(p[i]))
                     return AS_ERR_FORMAT;
-            c->pos += 6;
+            p += 6;
         } else if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' ||
                    e == 'r' || e == 't') {
-            c->pos += 2;
+            p += 2;
         } else {
             return AS_ERR_FORMAT;
         }
     }
-    return AS_ERR_TRUNCATED;
 }
 
 /* Scans one or more digits at the cursor. */
@@ -92,8 +120,10 @@ static as_status walk_digits(cursor *c) {
         return AS_ERR_TRUNCATED;
     if (!walk_is_digit(*c->pos))
         return AS_ERR_FORMAT;
-    while (c->pos < c->end && walk_is_digit(*c->pos))
-        c->pos++;
+    const uint8_t *p = c->pos + 1;
+    while (p < c->end && walk_is_digit(*p))
+        p++;
+    c->pos = p;
     return AS_OK;
 }
 
@@ -136,6 +166,7 @@ static as_status walk_literal(cursor *c, const char *word, size_t len) {
 /* Reads the value at the cursor (not at the end, not white space). */
 static as_status walk_value(json_walker *w, json_walk_item *item) {
     cursor *c = &w->cur;
+    const uint8_t *start = c->pos;
     as_status st = AS_OK;
     item->depth = w->depth;
     switch (*c->pos) {
@@ -145,14 +176,14 @@ static as_status walk_value(json_walker *w, json_walk_item *item) {
         break;
     case '{':
     case '[':
-        if (w->depth >= JSON_WALK_MAX_DEPTH)
+        if (w->depth >= w->max_depth)
             return walk_finish(w, AS_ERR_LIMIT);
         if (*c->pos == '{') {
-            w->object_bits |= (uint64_t)1 << w->depth;
+            w->object_bits[w->depth / 64] |= (uint64_t)1 << (w->depth % 64);
             item->type = JSON_WALK_OBJECT_BEGIN;
             w->state = ST_KEY_OR_END;
         } else {
-            w->object_bits &= ~((uint64_t)1 << w->depth);
+            w->object_bits[w->depth / 64] &= ~((uint64_t)1 << (w->depth % 64));
             item->type = JSON_WALK_ARRAY_BEGIN;
             w->state = ST_VALUE_OR_END;
         }
@@ -178,15 +209,17 @@ static as_status walk_value(json_walker *w, json_walk_item *item) {
         st = walk_number(c, &item->value);
         break;
     }
-    if (st != AS_OK)
+    if (st != AS_OK) {
+        c->pos = start;
         return walk_finish(w, st);
+    }
     w->state = ST_AFTER_VALUE;
     return AS_OK;
 }
 
 /* Closes the innermost container if the byte at the cursor is its bracket. */
 static int walk_close(json_walker *w, json_walk_item *item) {
-    int in_object = (int)((w->object_bits >> (w->depth - 1)) & 1);
+    int in_object = walk_in_object(w);
     if (*w->cur.pos != (in_object ? '}' : ']'))
         return 0;
     w->cur.pos++;
@@ -202,9 +235,12 @@ static as_status walk_member(json_walker *w, json_walk_item *item) {
     cursor *c = &w->cur;
     if (*c->pos != '"')
         return walk_finish(w, AS_ERR_FORMAT);
+    const uint8_t *start = c->pos;
     as_status st = walk_string(c, &item->key, &item->key_escaped);
-    if (st != AS_OK)
+    if (st != AS_OK) {
+        c->pos = start;
         return walk_finish(w, st);
+    }
     walk_skip_space(c);
     if (c->pos == c->end)
         return walk_finish(w, AS_ERR_TRUNCATED);
@@ -219,6 +255,7 @@ static as_status walk_member(json_walker *w, json_walk_item *item) {
 
 as_status json_walk_next(json_walker *w, json_walk_item *item) {
     cursor *c = &w->cur;
+    item->depth = w->depth;
     item->key.ptr = NULL;
     item->key.len = 0;
     item->value.ptr = NULL;
@@ -238,7 +275,7 @@ as_status json_walk_next(json_walker *w, json_walk_item *item) {
                 return walk_finish(w, AS_ERR_FORMAT);
             if (*c->pos == ',') {
                 c->pos++;
-                w->state = ((w->object_bits >> (w->depth - 1)) & 1) ? ST_KEY : ST_VALUE;
+                w->state = walk_in_object(w) ? ST_KEY : ST_VALUE;
                 continue;
             }
             if (walk_close(w, item))

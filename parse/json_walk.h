@@ -18,8 +18,9 @@
  * the project's cursor is shorter than the glue that would make yajl safe.
  *
  * The walker borrows the bytes; items are views into them. No state beyond
- * the json_walker struct (a 64-bit container stack), so nesting deeper than
- * JSON_WALK_MAX_DEPTH ends the walk with AS_ERR_LIMIT.
+ * the json_walker struct (a bit stack of JSON_WALK_STACK_DEPTH containers),
+ * so nesting deeper than the walker's bound (JSON_WALK_MAX_DEPTH unless
+ * json_walk_set_max_depth chose another) ends the walk with AS_ERR_LIMIT.
  */
 #ifndef APISENSOR_PARSE_JSON_WALK_H
 #define APISENSOR_PARSE_JSON_WALK_H
@@ -31,7 +32,8 @@
 #include "common/status.h"
 #include "common/strview.h"
 
-#define JSON_WALK_MAX_DEPTH 64 /* bits of the container stack */
+#define JSON_WALK_MAX_DEPTH 64     /* the depth bound json_walk_init sets */
+#define JSON_WALK_STACK_DEPTH 1024 /* the deepest bound json_walk_set_max_depth takes */
 
 typedef enum {
     JSON_WALK_STRING,
@@ -57,20 +59,36 @@ typedef struct json_walk_item {
 
 typedef struct json_walker {
     cursor cur;
-    uint64_t object_bits; /* bit d set: the container at depth d+1 is an object */
-    uint32_t depth;       /* containers open */
-    int state;            /* private: what the grammar expects next */
-    as_status status;     /* private: the final status once the walk ended */
+    const uint8_t *start;                             /* the first byte of the text */
+    uint64_t object_bits[JSON_WALK_STACK_DEPTH / 64]; /* bit d set: the container at
+                                                         depth d+1 is an object */
+    uint32_t depth;                                   /* containers open */
+    uint32_t max_depth;                               /* containers allowed open */
+    int state;                                        /* private: what the grammar expects next */
+    as_status status; /* private: the final status once the walk ended */
 } json_walker;
 
 void json_walk_init(json_walker *w, const uint8_t *data, size_t len);
 
+/* Sets the nesting bound (before the first json_walk_next), clamped to
+ * 1..JSON_WALK_STACK_DEPTH. */
+void json_walk_set_max_depth(json_walker *w, uint32_t max_depth);
+
 /* The next value. AS_OK: *item holds it. AS_DONE: the text ended after one
  * complete top-level value. AS_ERR_FORMAT: not JSON here. AS_ERR_TRUNCATED:
  * the input ended inside a value. AS_ERR_LIMIT: nesting deeper than
- * JSON_WALK_MAX_DEPTH. After any status but AS_OK, every later call returns
- * the same status. */
+ * the bound. After any status but AS_OK, every later call returns
+ * the same status. When the walk ends after reading a member name (a cut
+ * or bad value, a missing colon), item->key and key_escaped still hold
+ * that name and item->depth the depth its value would have had. */
 as_status json_walk_next(json_walker *w, json_walk_item *item);
+
+/* Byte offset of the walk: just past the last item reported while it runs;
+ * once it ended, the length of the text on AS_DONE or when the input ended
+ * between tokens, else the first byte of the value, member name or
+ * punctuation it could not read (the bracket that went too deep, the
+ * opening quote of a cut string). */
+size_t json_walk_offset(const json_walker *w);
 
 /* Decodes the raw contents of a JSON string (escapes, \uXXXX with surrogate
  * pairs to UTF-8) into out. Returns the decoded length, or -1 when the raw

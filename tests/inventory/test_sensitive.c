@@ -645,8 +645,8 @@ static void scenario_labels(void **state) {
     limits lim = limits_default();
     limits label_lim = limits_default();
     label_lim.json_fields_per_body = 4096;
-    json_walker *walker = NULL;
-    assert_int_equal(json_walker_create(&label_lim, &walker), AS_OK);
+    json_fields_walker *walker = NULL;
+    assert_int_equal(json_fields_walker_create(&label_lim, &walker), AS_OK);
     int checked = 0;
     int mismatches = 0;
     double scan_seconds = 0;
@@ -663,8 +663,8 @@ static void scenario_labels(void **state) {
         labels *l = calloc(1, sizeof *l);
         assert_non_null(l);
         assert_int_equal(
-            json_walker_run(walker, (const uint8_t *)text, len, on_label_value, l, NULL),
-            JSON_WALK_OK);
+            json_fields_walker_run(walker, (const uint8_t *)text, len, on_label_value, l, NULL),
+            JSON_FIELDS_OK);
         free(text);
         assert_true(l->count > 0);
         scenario_run r = {l, new_worker(&lim), {{0}}, 0, 0};
@@ -690,7 +690,7 @@ static void scenario_labels(void **state) {
         sensitive_worker_destroy(r.w);
         free(l);
     }
-    json_walker_destroy(walker);
+    json_fields_walker_destroy(walker);
     print_message("scenario labels: %d endpoint locations checked, %d mismatches; scanned "
                   "%.1f MB of real headers, queries and bodies at %.0f MB/s (thread CPU time)\n",
                   checked, mismatches, (double)scan_bytes / 1e6,
@@ -728,8 +728,8 @@ static void throughput(void **state) {
     body[n - 1] = ']';
     const int rounds = 2000;
     sensitive_found found;
-    json_walker *walker = NULL;
-    assert_int_equal(json_walker_create(&lim, &walker), AS_OK);
+    json_fields_walker *walker = NULL;
+    assert_int_equal(json_fields_walker_create(&lim, &walker), AS_OK);
     double t0 = seconds_now();
     for (int i = 0; i < rounds; i++) {
         sensitive_found_clear(&found);
@@ -737,7 +737,7 @@ static void throughput(void **state) {
     }
     double t1 = seconds_now();
     for (int i = 0; i < rounds; i++)
-        json_walker_run(walker, (const uint8_t *)body, n, NULL, NULL, NULL);
+        json_fields_walker_run(walker, (const uint8_t *)body, n, NULL, NULL, NULL);
     double t2 = seconds_now();
     for (int i = 0; i < rounds; i++) {
         sensitive_found_clear(&found);
@@ -759,7 +759,7 @@ static void throughput(void **state) {
                   "%.0f (body scan / baseline %.2f)\n",
                   n, mb / (t1 - t0), mb / (t2 - t1), mb / (t3 - t2), mb / (t4 - t3),
                   (t4 - t3) / (t3 - t2));
-    json_walker_destroy(walker);
+    json_fields_walker_destroy(walker);
     assert_true(found.types & BIT(EMAIL));
     (void)sink;
     sensitive_worker_destroy(w);

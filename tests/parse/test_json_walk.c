@@ -1,6 +1,7 @@
 /*
  * Tests of the JSON walker: the items of a document in order, strict
- * grammar, truncated input, the depth bound and string unescaping.
+ * grammar, truncated input, the depth bound, where a walk stopped and
+ * string unescaping.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,6 +115,57 @@ static void test_depth_bound(void **state) {
     assert_int_equal(json_walk_next(&w, &item), AS_ERR_LIMIT);
 }
 
+/* Walks text to its end with a depth bound; returns the status and writes
+ * json_walk_offset and the last item into *offset and *item. */
+static as_status walk_to_end(const char *text, uint32_t max_depth, size_t *offset,
+                             json_walk_item *item) {
+    json_walker w;
+    json_walk_init(&w, (const uint8_t *)text, strlen(text));
+    json_walk_set_max_depth(&w, max_depth);
+    as_status st;
+    while ((st = json_walk_next(&w, item)) == AS_OK)
+        ;
+    *offset = json_walk_offset(&w);
+    return st;
+}
+
+static void test_set_max_depth_and_offset(void **state) {
+    (void)state;
+    json_walk_item item;
+    size_t offset;
+    /* 100 nested arrays: beyond the default bound, within a bound of 100 */
+    char deep[201];
+    memset(deep, '[', 100);
+    memset(deep + 100, ']', 100);
+    deep[200] = '\0';
+    assert_int_equal(walk_to_end(deep, 100, &offset, &item), AS_DONE);
+    assert_int_equal(offset, 200);
+    assert_int_equal(walk_to_end(deep, 99, &offset, &item), AS_ERR_LIMIT);
+    assert_int_equal(offset, 99); /* the bracket that went too deep */
+    assert_int_equal(walk_to_end(deep, JSON_WALK_MAX_DEPTH, &offset, &item), AS_ERR_LIMIT);
+    assert_int_equal(offset, JSON_WALK_MAX_DEPTH);
+
+    /* a cut string value: the offset names its opening quote, the member
+     * name stays in the item with the depth its value would have had */
+    assert_int_equal(walk_to_end("{\"a\":1, \"name\" : \"cut", 64, &offset, &item),
+                     AS_ERR_TRUNCATED);
+    assert_int_equal(offset, 17);
+    assert_int_equal(item.key.len, 4);
+    assert_memory_equal(item.key.ptr, "name", 4);
+    assert_int_equal(item.depth, 1);
+    /* a missing colon: the offset names the byte found instead */
+    assert_int_equal(walk_to_end("{\"k\" 1}", 64, &offset, &item), AS_ERR_FORMAT);
+    assert_int_equal(offset, 5);
+    assert_int_equal(item.key.len, 1);
+    /* a cut member name: nothing read, the offset names its quote */
+    assert_int_equal(walk_to_end("[{\"ke", 64, &offset, &item), AS_ERR_TRUNCATED);
+    assert_int_equal(offset, 2);
+    assert_null(item.key.ptr);
+    /* input that ends between tokens */
+    assert_int_equal(walk_to_end("[1, ", 64, &offset, &item), AS_ERR_TRUNCATED);
+    assert_int_equal(offset, 4);
+}
+
 static void test_unescape(void **state) {
     (void)state;
     char out[64];
@@ -133,9 +185,9 @@ static void test_unescape(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_items_in_order),  cmocka_unit_test(test_strict_grammar),
-        cmocka_unit_test(test_truncated_input), cmocka_unit_test(test_depth_bound),
-        cmocka_unit_test(test_unescape),
+        cmocka_unit_test(test_items_in_order),           cmocka_unit_test(test_strict_grammar),
+        cmocka_unit_test(test_truncated_input),          cmocka_unit_test(test_depth_bound),
+        cmocka_unit_test(test_set_max_depth_and_offset), cmocka_unit_test(test_unescape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
