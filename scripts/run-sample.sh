@@ -25,5 +25,8 @@ sample=samples/api-sample.pcap
     cmake --build "$build_dir" -j "${JOBS:-$(nproc)}" --target apisensor
 } >&2
 
-echo "run-sample: $build_dir/apisensor -r $sample --db :memory: --transactions -${*:+ $*}" >&2
-exec "$build_dir/apisensor" -r "$sample" --db :memory: --transactions - "$@"
+# The embedded defaults: the inventory in a sqlite file (kept in the build
+# directory, extended by each run), events as JSON Lines on stdout.
+db=$build_dir/apisensor-sample.db
+echo "run-sample: $build_dir/apisensor -r $sample --db $db --transactions -${*:+ $*}" >&2
+exec "$build_dir/apisensor" -r "$sample" --db "$db" --transactions - "$@"
