@@ -233,7 +233,7 @@ typedef struct campaign_state { /* per login endpoint: the stuffing sources */
     uint32_t source_count;
 } campaign_state;
 
-#define JWT_VERDICTS 1024
+#define JWT_VERDICTS 1024 /* signers whose default-key verdict is kept */
 
 typedef struct open_episode {
     uint32_t index; /* finding index + 1; 0 = none */
@@ -250,7 +250,7 @@ struct analytics {
     uint32_t ring_head, ring_len;
     uint64_t last_tick_ns;
     analytics_stats stats;
-    uint64_t jwt_checked[JWT_VERDICTS]; /* token fingerprints checked for default keys */
+    uint64_t jwt_checked[JWT_VERDICTS]; /* signers checked for default keys */
     uint8_t jwt_weak[JWT_VERDICTS];
 };
 
@@ -719,13 +719,13 @@ static const char *const default_secret_list[] = {
     "keyboard cat",    "password",   "123456",     "default",     "test",
     "development",     "s3cr3t",     "key",        "private",     "token"};
 
-/* 1 when the HMAC-signed token verifies with a default secret; each
- * distinct token is checked once (a direct-mapped cache of verdicts). */
+/* 1 when the HMAC-signed token verifies with a default secret; checked
+ * on the first token of each signer (a direct-mapped cache of verdicts). */
 static int default_key(analytics *a, const analytics_jwt *j) {
     if (j->alg.len < 2 || (j->alg.ptr[0] | 0x20) != 'h' || (j->alg.ptr[1] | 0x20) != 's' ||
         !j->token.ptr)
         return 0;
-    uint64_t fp = j->token_fingerprint ? j->token_fingerprint : 1;
+    uint64_t fp = j->signer ? j->signer : 1;
     size_t slot = hash_mix64(fp) % JWT_VERDICTS;
     if (a->jwt_checked[slot] == fp)
         return a->jwt_weak[slot];

@@ -64,9 +64,10 @@ typedef struct analytics_jwt {
     int present;
     str_view alg; /* header alg as written */
     int has_exp;
-    int64_t exp, iat;           /* seconds since the epoch (0 when absent) */
-    str_view token;             /* the token as sent, for the default-key check */
-    uint64_t token_fingerprint; /* of the token: each token is checked once */
+    int64_t exp, iat; /* seconds since the epoch (0 when absent) */
+    str_view token;   /* the token as sent, for the default-key check */
+    uint64_t signer;  /* hash of alg, iss and kid: tokens of one signer share its key,
+                         so the default-key check runs once per signer */
 } analytics_jwt;
 
 /* Objects (IDs) a request names: the path segments the template turned

@@ -713,7 +713,9 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
             b.jwt.exp = claims->exp;
             b.jwt.iat = claims->has_iat ? claims->iat : 0;
             b.jwt.token = jwt_cred->value;
-            b.jwt.token_fingerprint = jwt_cred->fingerprint;
+            uint64_t signer = hash_bytes(HASH_SEED, claims->alg.text, claims->alg.len);
+            signer = hash_bytes(signer ^ 0x1, claims->iss.text, claims->iss.len);
+            b.jwt.signer = hash_bytes(signer ^ 0x2, claims->kid.text, claims->kid.len);
         }
     }
     analytics_observe(m->analytics, &b);

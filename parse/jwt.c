@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "json_walk.h"
 
@@ -282,34 +282,43 @@ int jwt_hs_key_find(const char *token, size_t len, const jwt_key *keys, size_t c
     jwt_claims claims;
     if (jwt_decode(token, len, JWT_MAX_BYTES_CEILING, &claims, NULL) != AS_OK)
         return -1;
-    const EVP_MD *md = NULL;
+    const char *digest = NULL;
+    int digest_len = 0;
     if (!strcmp(claims.alg.text, "HS256"))
-        md = EVP_sha256();
+        digest = "SHA256", digest_len = 32;
     else if (!strcmp(claims.alg.text, "HS384"))
-        md = EVP_sha384();
+        digest = "SHA384", digest_len = 48;
     else if (!strcmp(claims.alg.text, "HS512"))
-        md = EVP_sha512();
-    if (!md)
+        digest = "SHA512", digest_len = 64;
+    if (!digest)
         return -1;
     jwt_segments seg;
     jwt_split(token, len, &seg);
     uint8_t sig[EVP_MAX_MD_SIZE + 3];
     int sig_len = jwt_b64_decode(seg.part[2], seg.len[2], sig, sizeof sig);
-    if (sig_len != EVP_MD_get_size(md))
+    if (sig_len != digest_len)
         return -1;
     size_t signed_len = seg.len[0] + 1 + seg.len[1];
+    /* one MAC fetched for every candidate key: OpenSSL 3's one-shot HMAC()
+     * fetches the algorithms again on each call */
+    EVP_MAC *mac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac_alg ? EVP_MAC_CTX_new(mac_alg) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)digest, 0),
+                           OSSL_PARAM_construct_end()};
     static const uint8_t empty_key[1] = {0};
-    for (size_t i = 0; i < count; i++) {
+    int found = -1;
+    for (size_t i = 0; ctx && i < count && found < 0; i++) {
         uint8_t mac[EVP_MAX_MD_SIZE];
-        unsigned int mac_len = 0;
-        if (keys[i].len > INT_MAX)
-            continue;
-        if (HMAC(md, keys[i].len ? keys[i].bytes : empty_key, (int)keys[i].len,
-                 (const uint8_t *)token, signed_len, mac, &mac_len) &&
-            mac_len == (unsigned)sig_len && CRYPTO_memcmp(mac, sig, mac_len) == 0)
-            return (int)i;
+        size_t mac_len = 0;
+        if (EVP_MAC_init(ctx, keys[i].len ? keys[i].bytes : empty_key, keys[i].len, params) &&
+            EVP_MAC_update(ctx, (const uint8_t *)token, signed_len) &&
+            EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) && mac_len == (size_t)sig_len &&
+            CRYPTO_memcmp(mac, sig, mac_len) == 0)
+            found = (int)i;
     }
-    return -1;
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac_alg);
+    return found;
 }
 
 int jwt_hs_key_matches(const char *token, size_t len, const void *key, size_t key_len) {

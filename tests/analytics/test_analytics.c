@@ -217,7 +217,7 @@ static void test_weak_jwt_and_cleartext(void **state) {
     o.jwt.token = sv("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
                      "eyJzdWIiOiIzIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9."
                      "v3BwDqX0KNxyDvkNDxB4VNZJ4zKl7ByEb2oag36YYBs");
-    o.jwt.token_fingerprint = 1;
+    o.jwt.signer = 1;
     analytics_observe(a, &o);
     assert_int_equal(count_type(a, ANALYTICS_WEAK_JWT), 0);
     o.jwt.alg = sv("none");
@@ -227,7 +227,7 @@ static void test_weak_jwt_and_cleartext(void **state) {
     o.jwt.token = sv("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
                      "eyJzdWIiOiIzIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDM2MDB9."
                      "s8fShlCZKpGn68YvGvDAE2LKXPmlXcxibMvyd_wm8M4");
-    o.jwt.token_fingerprint = 2;
+    o.jwt.signer = 2;
     analytics_observe(a, &o);
     assert_int_equal(count_type(a, ANALYTICS_WEAK_JWT), 2);
     /* a login over plain HTTP */
