@@ -38,8 +38,8 @@ const char *analytics_identity_kind_name(analytics_identity_kind kind) {
 }
 
 static const char *const finding_type_names[ANALYTICS_FINDING_TYPES] = {
-    "bola",        "enumeration", "credential_stuffing",
-    "brute_force", "weak_jwt",    "cleartext_credentials"};
+    "bola",     "enumeration",           "credential_stuffing", "brute_force",
+    "weak_jwt", "cleartext_credentials", "traffic_spike",       "endpoint_spray"};
 
 const char *analytics_finding_type_name(analytics_finding_type type) {
     return (unsigned)type < ANALYTICS_FINDING_TYPES ? finding_type_names[type] : "unknown";
@@ -235,6 +235,17 @@ typedef struct campaign_state { /* per login endpoint: the stuffing sources */
 
 #define JWT_VERDICTS 1024 /* signers whose default-key verdict is kept */
 
+/* A learned level: a count per tumbling window and its moving average
+ * over the windows closed so far (traffic_spike per endpoint,
+ * endpoint_spray per actor). */
+typedef struct level_state {
+    uint64_t start_ns; /* of the current window */
+    uint32_t count;    /* requests (spike) in the current window */
+    uint32_t windows;  /* windows closed */
+    double average;    /* exponentially weighted, per window */
+    sketch distinct;   /* endpoints (spray) in the current window */
+} level_state;
+
 typedef struct open_episode {
     uint32_t index; /* finding index + 1; 0 = none */
 } open_episode;
@@ -242,7 +253,7 @@ typedef struct open_episode {
 struct analytics {
     limits lim;
     uint64_t window_ns, quiet_ns;
-    cache actors, bola, peers, objects, login_ips, login_users, campaigns, open;
+    cache actors, bola, peers, objects, login_ips, login_users, campaigns, open, levels;
     analytics_finding *findings;
     uint8_t *queued;
     uint32_t finding_count, max_findings;
@@ -273,6 +284,7 @@ as_status analytics_create(const limits *lim, analytics **out) {
              cache_init(&a->login_ips, actors, sizeof(login_ip_state), ev_a) &
              cache_init(&a->login_users, actors, sizeof(login_user_state), ev_a) &
              cache_init(&a->campaigns, 64, sizeof(campaign_state), ev_a) &
+             cache_init(&a->levels, actors, sizeof(level_state), ev_a) &
              cache_init(&a->open, a->max_findings, sizeof(open_episode), ev_a);
     a->findings = calloc(a->max_findings, sizeof *a->findings);
     a->queued = calloc(a->max_findings, 1);
@@ -295,6 +307,7 @@ void analytics_destroy(analytics *a) {
     cache_free(&a->login_ips);
     cache_free(&a->login_users);
     cache_free(&a->campaigns);
+    cache_free(&a->levels);
     cache_free(&a->open);
     free(a->findings);
     free(a->queued);
@@ -797,6 +810,89 @@ static void detect_cleartext(analytics *a, const analytics_observation *obs) {
     episode_update(a, f, obs, 0);
 }
 
+/* Closes the windows that ended before ts; returns the level. */
+static level_state *level_at(analytics *a, uint64_t key, uint64_t ts,
+                             uint64_t (*value)(level_state *)) {
+    int fresh;
+    level_state *l = cache_get(&a->levels, key, ts, &fresh);
+    if (fresh || ts < l->start_ns) {
+        if (fresh)
+            l->start_ns = ts;
+        return l;
+    }
+    while (ts - l->start_ns >= a->window_ns) {
+        double closed = (double)value(l);
+        l->average = l->windows ? 0.7 * l->average + 0.3 * closed : closed;
+        l->windows++;
+        l->count = 0;
+        memset(&l->distinct, 0, sizeof l->distinct);
+        l->start_ns += a->window_ns;
+        if (ts - l->start_ns >= 16 * a->window_ns) { /* a long silence: decay at once */
+            l->average = 0;
+            l->start_ns = ts;
+        }
+    }
+    return l;
+}
+
+static uint64_t level_count(level_state *l) {
+    return l->count;
+}
+
+static uint64_t level_distinct(level_state *l) {
+    return sketch_count2(&l->distinct, &l->distinct);
+}
+
+static void detect_traffic_spike(analytics *a, const analytics_observation *obs) {
+    if (obs->endpoint < 0)
+        return;
+    uint64_t key = hash_mix64(obs->endpoint_key ^ 0x5b1e);
+    level_state *l = level_at(a, key, obs->ts_ns, level_count);
+    l->count++;
+    analytics_finding *f = episode_find(a, ANALYTICS_TRAFFIC_SPIKE, key);
+    int holds = l->windows >= (uint32_t)a->lim.baseline_min_windows &&
+                l->count >= (uint32_t)a->lim.traffic_spike_min_requests &&
+                (double)l->count >= l->average * (double)a->lim.traffic_spike_factor;
+    if (!f) {
+        if (!holds)
+            return;
+        f = episode_open(a, ANALYTICS_TRAFFIC_SPIKE, key, obs, l->start_ns);
+        if (!f)
+            return;
+        f->severity = "medium";
+        f->count = l->count - 1;
+        *evidence(f, "baseline_requests_per_window") = (int64_t)(l->average + 0.5);
+    }
+    episode_update(a, f, obs, 0);
+    if ((int64_t)l->count > *evidence(f, "peak_requests_per_window"))
+        *evidence(f, "peak_requests_per_window") = l->count;
+}
+
+static void detect_endpoint_spray(analytics *a, const analytics_observation *obs, uint64_t actor) {
+    if (obs->endpoint < 0)
+        return;
+    uint64_t key = hash_mix64(actor ^ 0x59a7);
+    level_state *l = level_at(a, key, obs->ts_ns, level_distinct);
+    sketch_add(&l->distinct, obs->endpoint_key);
+    uint64_t endpoints = level_distinct(l);
+    analytics_finding *f = episode_find(a, ANALYTICS_ENDPOINT_SPRAY, actor);
+    int holds =
+        endpoints >= (uint64_t)a->lim.endpoint_spray_min_endpoints &&
+        (l->windows == 0 || (double)endpoints >= l->average * (double)a->lim.endpoint_spray_factor);
+    if (!f) {
+        if (!holds)
+            return;
+        f = episode_open(a, ANALYTICS_ENDPOINT_SPRAY, actor, obs, l->start_ns);
+        if (!f)
+            return;
+        f->severity = "medium";
+        *evidence(f, "baseline_endpoints_per_window") = (int64_t)(l->average + 0.5);
+    }
+    episode_update(a, f, obs, 1);
+    if ((int64_t)endpoints > *evidence(f, "distinct_endpoints"))
+        *evidence(f, "distinct_endpoints") = (int64_t)endpoints;
+}
+
 void analytics_observe(analytics *a, const analytics_observation *obs) {
     a->stats.observed++;
     uint64_t actor = actor_key(obs);
@@ -805,5 +901,7 @@ void analytics_observe(analytics *a, const analytics_observation *obs) {
     detect_logins(a, obs);
     detect_weak_jwt(a, obs);
     detect_cleartext(a, obs);
+    detect_traffic_spike(a, obs);
+    detect_endpoint_spray(a, obs, actor);
     analytics_tick(a, obs->ts_ns);
 }

@@ -18,6 +18,10 @@
  *   brute_force          many failing logins against one username
  *   weak_jwt             alg none, no exp, exp too far, a known default key
  *   cleartext_credentials Basic credentials or a login over plain HTTP
+ *   traffic_spike        an endpoint's requests per window far above its own
+ *                        learned level
+ *   endpoint_spray       an actor touching far more endpoints per window than
+ *                        it usually does
  *
  * All state is bounded (analytics_max_* limits) and evicted oldest-first;
  * evictions are counted. Same input, same findings: nothing reads the wall
@@ -54,6 +58,8 @@ typedef enum analytics_finding_type {
     ANALYTICS_BRUTE_FORCE,
     ANALYTICS_WEAK_JWT,
     ANALYTICS_CLEARTEXT_CREDENTIALS,
+    ANALYTICS_TRAFFIC_SPIKE,
+    ANALYTICS_ENDPOINT_SPRAY,
     ANALYTICS_FINDING_TYPES
 } analytics_finding_type;
 

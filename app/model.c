@@ -344,6 +344,10 @@ static behaviour_text behaviour_texts(analytics_finding_type type) {
         return (behaviour_text){"API2:2023", "tries many passwords against one username"};
     case ANALYTICS_WEAK_JWT:
         return (behaviour_text){"API2:2023", "JWTs in use are weak"};
+    case ANALYTICS_TRAFFIC_SPIKE:
+        return (behaviour_text){"API4:2023", "receives far more requests than its learned level"};
+    case ANALYTICS_ENDPOINT_SPRAY:
+        return (behaviour_text){"API5:2023", "touches far more endpoints than it usually does"};
     case ANALYTICS_CLEARTEXT_CREDENTIALS:
     case ANALYTICS_FINDING_TYPES:
         break;
@@ -402,7 +406,8 @@ static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
     }
     r.endpoints = endpoints;
     r.endpoint_count = n;
-    if (f->type == ANALYTICS_CLEARTEXT_CREDENTIALS && n > 0) {
+    if ((f->type == ANALYTICS_CLEARTEXT_CREDENTIALS || f->type == ANALYTICS_TRAFFIC_SPIKE) &&
+        n > 0) {
         r.has_endpoint = 1;
         r.endpoint = endpoints[0];
     }

@@ -95,6 +95,14 @@
       "failed logins against one username in the window")                                          \
     X(jwt_max_lifetime_seconds, 2592000, 60, 315360000, "weak_jwt: long_lived",                    \
       "tokens valid for more than 30 days")                                                        \
+    X(baseline_min_windows, 3, 1, 1000, "no spike before the level is learned",                    \
+      "windows an endpoint must have been seen before its level counts")                           \
+    X(traffic_spike_min_requests, 200, 1, 100000000, "rule threshold",                             \
+      "requests to one endpoint in a window")                                                      \
+    X(traffic_spike_factor, 5, 2, 10000, "rule threshold", "times the endpoint's learned level")   \
+    X(endpoint_spray_min_endpoints, 15, 2, 1000000, "rule threshold",                              \
+      "distinct endpoints of one actor in a window")                                               \
+    X(endpoint_spray_factor, 3, 1, 10000, "rule threshold", "times the actor's own level")         \
     X(spec_file_bytes, 33554432, 1024, 1073741824, "refuse the spec (exit 2)",                     \
       "the largest public OpenAPI documents are about 10 MiB of YAML")                             \
     X(spec_operations_max, 20000, 1, 1000000, "refuse the spec (exit 2)",                          \

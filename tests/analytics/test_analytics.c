@@ -262,6 +262,54 @@ static void test_episodes(void **state) {
     analytics_destroy(a);
 }
 
+static void test_spike_after_learning(void **state) {
+    (void)state;
+    analytics *a = make();
+    uint64_t ts = T0;
+    for (int w = 0; w < 6; w++) {
+        for (int i = 0; i < 20; i++) {
+            analytics_observation o = req(ts + (uint64_t)i * 10 * SECOND, 1, ip4(10, 0, 1, 1),
+                                          "GET /report", 0, "/report", 200);
+            analytics_observe(a, &o);
+        }
+        ts += 300 * SECOND;
+    }
+    assert_int_equal(count_type(a, ANALYTICS_TRAFFIC_SPIKE), 0);
+    /* then 400 requests in one window: 20x the level */
+    for (int i = 0; i < 400; i++) {
+        analytics_observation o =
+            req(ts + (uint64_t)i * SECOND / 2, 1 + i % 7, ip4(10, 0, 1, (uint8_t)(1 + i % 7)),
+                "GET /report", 0, "/report", 200);
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_TRAFFIC_SPIKE), 1);
+    assert_int_equal(first_of(a, ANALYTICS_TRAFFIC_SPIKE)->endpoint_count, 1);
+    analytics_destroy(a);
+}
+
+static void test_endpoint_spray(void **state) {
+    (void)state;
+    analytics *a = make();
+    char endpoint[32];
+    /* user 1 uses four endpoints; user 2 suddenly touches thirty */
+    for (int i = 0; i < 40; i++) {
+        snprintf(endpoint, sizeof endpoint, "GET /r%d", i % 4);
+        analytics_observation o =
+            req(T0 + (uint64_t)i * SECOND, 1, ip4(10, 0, 1, 1), endpoint, i % 4, endpoint, 200);
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_ENDPOINT_SPRAY), 0);
+    for (int i = 0; i < 30; i++) {
+        snprintf(endpoint, sizeof endpoint, "GET /r%d", i);
+        analytics_observation o =
+            req(T0 + (uint64_t)i * SECOND, 2, ip4(10, 0, 1, 2), endpoint, i, endpoint, 200);
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_ENDPOINT_SPRAY), 1);
+    assert_string_equal(first_of(a, ANALYTICS_ENDPOINT_SPRAY)->identity_id, "2");
+    analytics_destroy(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enumeration),
@@ -270,6 +318,8 @@ int main(void) {
         cmocka_unit_test(test_brute_force),
         cmocka_unit_test(test_weak_jwt_and_cleartext),
         cmocka_unit_test(test_episodes),
+        cmocka_unit_test(test_spike_after_learning),
+        cmocka_unit_test(test_endpoint_spray),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
