@@ -876,9 +876,9 @@ static void detect_endpoint_spray(analytics *a, const analytics_observation *obs
     sketch_add(&l->distinct, obs->endpoint_key);
     uint64_t endpoints = level_distinct(l);
     analytics_finding *f = episode_find(a, ANALYTICS_ENDPOINT_SPRAY, actor);
-    int holds =
-        endpoints >= (uint64_t)a->lim.endpoint_spray_min_endpoints &&
-        (l->windows == 0 || (double)endpoints >= l->average * (double)a->lim.endpoint_spray_factor);
+    int holds = l->windows >= (uint32_t)a->lim.baseline_min_windows &&
+                endpoints >= (uint64_t)a->lim.endpoint_spray_min_endpoints &&
+                (double)endpoints >= l->average * (double)a->lim.endpoint_spray_factor;
     if (!f) {
         if (!holds)
             return;

@@ -291,18 +291,34 @@ static void test_endpoint_spray(void **state) {
     (void)state;
     analytics *a = make();
     char endpoint[32];
-    /* user 1 uses four endpoints; user 2 suddenly touches thirty */
-    for (int i = 0; i < 40; i++) {
-        snprintf(endpoint, sizeof endpoint, "GET /r%d", i % 4);
-        analytics_observation o =
-            req(T0 + (uint64_t)i * SECOND, 1, ip4(10, 0, 1, 1), endpoint, i % 4, endpoint, 200);
-        analytics_observe(a, &o);
+    uint64_t ts = T0;
+    /* four windows (300 s) in which users 1 and 2 use four endpoints each */
+    for (int w = 0; w < 4; w++) {
+        for (int i = 0; i < 40; i++) {
+            snprintf(endpoint, sizeof endpoint, "GET /r%d", i % 4);
+            for (int user = 1; user <= 2; user++) {
+                analytics_observation o =
+                    req(ts + (uint64_t)i * SECOND, user, ip4(10, 0, 1, (uint8_t)user), endpoint,
+                        i % 4, endpoint, 200);
+                analytics_observe(a, &o);
+            }
+        }
+        ts += 300 * SECOND;
     }
     assert_int_equal(count_type(a, ANALYTICS_ENDPOINT_SPRAY), 0);
+    /* a newcomer touching thirty endpoints has no level yet: nothing to compare */
     for (int i = 0; i < 30; i++) {
         snprintf(endpoint, sizeof endpoint, "GET /r%d", i);
         analytics_observation o =
-            req(T0 + (uint64_t)i * SECOND, 2, ip4(10, 0, 1, 2), endpoint, i, endpoint, 200);
+            req(ts + (uint64_t)i * SECOND, 3, ip4(10, 0, 1, 3), endpoint, i, endpoint, 200);
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_ENDPOINT_SPRAY), 0);
+    /* then user 2, whose level is four, touches thirty endpoints in one window */
+    for (int i = 0; i < 30; i++) {
+        snprintf(endpoint, sizeof endpoint, "GET /r%d", i);
+        analytics_observation o =
+            req(ts + (uint64_t)i * SECOND, 2, ip4(10, 0, 1, 2), endpoint, i, endpoint, 200);
         analytics_observe(a, &o);
     }
     assert_int_equal(count_type(a, ANALYTICS_ENDPOINT_SPRAY), 1);
