@@ -328,32 +328,13 @@ static void path_append_byte(json_fields_walker *w, uint8_t c) {
  * name unusable (it could not be written into a schema as it was sent). */
 static void path_append_code_point(json_fields_walker *w, uint32_t cp) {
     uint8_t b[4];
-    uint32_t n;
     if (cp < 0x20 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
         w->path_ok = 0;
         w->bad_name = 1;
         return;
     }
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (uint8_t)(0xc0 | (cp >> 6));
-        b[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xe0 | (cp >> 12));
-        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (uint8_t)(0xf0 | (cp >> 18));
-        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    path_append(w, (const char *)b, n);
+    size_t n = utf8_encode(cp, b);
+    path_append(w, (const char *)b, (uint32_t)n);
 }
 
 static uint32_t hex4(const uint8_t *p) {

@@ -7,6 +7,9 @@
  */
 #include "json_walk.h"
 
+#include "common/ascii.h"
+#include "common/utf8.h"
+
 enum {
     ST_VALUE,        /* a value (top level, after ':' or after ',' in an array) */
     ST_VALUE_OR_END, /* after '[' */
@@ -300,11 +303,7 @@ as_status json_walk_next(json_walker *w, json_walk_item *item) {
 static int walk_hex_value(const char *p) {
     int v = 0;
     for (int i = 0; i < 4; i++) {
-        char h = p[i];
-        int d = h >= '0' && h <= '9'   ? h - '0'
-                : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                       : -1;
+        int d = ascii_hex_value((unsigned char)p[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
@@ -315,26 +314,7 @@ static int walk_hex_value(const char *p) {
 /* Appends the UTF-8 form of code point cp; returns bytes written or -1. */
 static int walk_put_utf8(uint32_t cp, char *out, size_t room) {
     uint8_t b[4];
-    int n;
-    if (cp < 0x80) {
-        b[0] = (uint8_t)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        b[0] = (uint8_t)(0xc0 | (cp >> 6));
-        b[1] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        b[0] = (uint8_t)(0xe0 | (cp >> 12));
-        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[2] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        b[0] = (uint8_t)(0xf0 | (cp >> 18));
-        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-        b[3] = (uint8_t)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
+    int n = (int)utf8_encode(cp, b);
     if ((size_t)n > room)
         return -1;
     memcpy(out, b, (size_t)n);
