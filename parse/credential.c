@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "common/hash.h"
+#include "urlencoded.h"
 
 /* ---- names -------------------------------------------------------------- */
 
@@ -663,28 +664,8 @@ static void parse_cookies(credential_set *set, const credential_config *cfg,
     }
 }
 
-static int hex_digit(char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
 uint32_t credential_form_decode(str_view raw, char *out) {
-    uint32_t o = 0;
-    for (uint32_t i = 0; i < raw.len; i++) {
-        char c = raw.ptr[i];
-        int high = i + 2 < raw.len ? hex_digit(raw.ptr[i + 1]) : -1;
-        int low = i + 2 < raw.len ? hex_digit(raw.ptr[i + 2]) : -1;
-        if (c == '+') {
-            c = ' ';
-        } else if (c == '%' && high >= 0 && low >= 0) {
-            c = (char)(high * 16 + low);
-            i += 2;
-        }
-        out[o++] = c;
-    }
-    return o;
+    return (uint32_t)urlencoded_decode(raw.ptr, raw.len, out, raw.len, 1);
 }
 
 /* A query value, percent-decoded into the set's buffer; the raw view when
