@@ -800,10 +800,12 @@ void model_write_summary(const model *m, FILE *out) {
     inventory_stats st = inventory_get_stats(m->inventory);
     fprintf(out,
             "  inventory: %llu endpoints listed (%llu records), %llu findings; "
-            "%llu noise requests not listed; limit hits: endpoints %llu, findings %llu\n",
+            "%llu noise requests not listed; limit hits: endpoints %llu, findings %llu, "
+            "services %llu, template positions %llu\n",
             (unsigned long long)st.listed, (unsigned long long)st.endpoints,
             (unsigned long long)st.findings, (unsigned long long)st.noise,
-            (unsigned long long)st.endpoints_full, (unsigned long long)st.findings_full);
+            (unsigned long long)st.endpoints_full, (unsigned long long)st.findings_full,
+            (unsigned long long)st.services_full, (unsigned long long)st.positions_full);
     analytics_stats as = analytics_get_stats(m->analytics);
     fprintf(out,
             "  analytics: %llu transactions, %llu behavioural findings; evicted: actors %llu, "

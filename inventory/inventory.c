@@ -344,6 +344,7 @@ inventory_stats inventory_get_stats(const inventory *inv) {
         st.endpoints++;
         st.listed += inv->endpoints[i].listed != 0;
     }
+    st.positions_full = template_learner_get_stats(inv->learner).table_full;
     st.spec_seen = 0;
     for (uint32_t i = 0; i < inv->config.spec_operations; i++)
         st.spec_seen += inv->spec_seen[i];

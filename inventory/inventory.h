@@ -165,10 +165,11 @@ typedef struct inventory_stats {
     uint64_t listed;         /* records answering a success */
     uint64_t endpoints_full; /* records refused: inventory_max_endpoints */
     uint64_t findings;
-    uint64_t findings_full; /* findings refused: inventory_max_findings */
-    uint64_t merged;        /* records folded into a learned template */
-    uint64_t spec_seen;     /* spec operations matched at least once */
-    uint64_t services_full; /* hosts whose noise was not counted: inventory_max_services */
+    uint64_t findings_full;  /* findings refused: inventory_max_findings */
+    uint64_t merged;         /* records folded into a learned template */
+    uint64_t spec_seen;      /* spec operations matched at least once */
+    uint64_t services_full;  /* hosts whose noise was not counted: inventory_max_services */
+    uint64_t positions_full; /* paths not learned from: template_learn_positions */
 } inventory_stats;
 
 typedef struct inventory inventory;
