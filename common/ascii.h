@@ -17,4 +17,9 @@ static inline int ascii_hex_value(int c) {
     return -1;
 }
 
+/* c with ASCII upper-case letters made lower case. */
+static inline char ascii_lower(char c) {
+    return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
+}
+
 #endif

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/ascii.h"
 #include "common/hash.h"
 #include "urlencoded.h"
 
@@ -81,15 +82,11 @@ static const char *const default_session_cookies[] = {
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-static char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
 /* The filter bit of a name: most header names share no (length, first and
  * last letter) with a listed name and are rejected by one test. */
 static uint64_t name_bit(const char *name, size_t len) {
-    unsigned mix = (unsigned)len * 11u + (unsigned char)lower(name[0]) * 5u +
-                   (unsigned char)lower(name[len - 1]);
+    unsigned mix = (unsigned)len * 11u + (unsigned char)ascii_lower(name[0]) * 5u +
+                   (unsigned char)ascii_lower(name[len - 1]);
     return (uint64_t)1 << ((mix ^ (mix >> 6)) & 63);
 }
 
@@ -284,7 +281,7 @@ static int glob_match(const char *pat, size_t plen, const char *s, size_t len) {
         if (p < plen && pat[p] == '*') {
             star = p++;
             mark = i;
-        } else if (p < plen && lower(pat[p]) == lower(s[i])) {
+        } else if (p < plen && ascii_lower(pat[p]) == ascii_lower(s[i])) {
             p++;
             i++;
         } else if (star != (size_t)-1) {
@@ -309,10 +306,10 @@ int credential_name_matches(const credential_name_list *list, const char *name, 
                 return 1;
             continue;
         }
-        if (list->len[i] != len || lower(pat[0]) != lower(name[0]))
+        if (list->len[i] != len || ascii_lower(pat[0]) != ascii_lower(name[0]))
             continue;
         size_t k = 1;
-        while (k < len && lower(pat[k]) == lower(name[k]))
+        while (k < len && ascii_lower(pat[k]) == ascii_lower(name[k]))
             k++;
         if (k == len)
             return 1;
@@ -324,7 +321,7 @@ static int contains_ci(const char *s, size_t len, const char *word) {
     size_t n = strlen(word);
     for (size_t i = 0; i + n <= len; i++) {
         size_t k = 0;
-        while (k < n && lower(s[i + k]) == word[k])
+        while (k < n && ascii_lower(s[i + k]) == word[k])
             k++;
         if (k == n)
             return 1;
@@ -365,7 +362,7 @@ static int view_is(str_view v, const char *word, size_t n) {
     if (v.len != n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (lower(v.ptr[i]) != lower(word[i]))
+        if (ascii_lower(v.ptr[i]) != ascii_lower(word[i]))
             return 0;
     return 1;
 }

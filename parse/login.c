@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "common/ascii.h"
 #include "json_walk.h"
 
 /* Normal forms (see normal_is): widely used conventions, not any one API's. */
@@ -21,10 +22,6 @@ static const char *const token_names[] = {"accesstoken", "token",     "idtoken",
 
 #define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-static char lower(char c) {
-    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
-}
-
 /* Writes the normal form of name into out (cap bytes); its length, or -1
  * when it does not fit (no listed name is that long). */
 static int normal_form(str_view name, char *out, size_t cap) {
@@ -35,7 +32,7 @@ static int normal_form(str_view name, char *out, size_t cap) {
             continue;
         if (n == cap)
             return -1;
-        out[n++] = lower(c);
+        out[n++] = ascii_lower(c);
     }
     return (int)n;
 }
@@ -66,7 +63,7 @@ static int contains_ci(str_view v, const char *word) {
     size_t n = strlen(word);
     for (size_t i = 0; v.ptr && i + n <= v.len; i++) {
         size_t k = 0;
-        while (k < n && lower(v.ptr[i + k]) == word[k])
+        while (k < n && ascii_lower(v.ptr[i + k]) == word[k])
             k++;
         if (k == n)
             return 1;
@@ -79,7 +76,7 @@ static int view_is(str_view v, const char *word) {
     if (!v.ptr || v.len != n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (lower(v.ptr[i]) != lower(word[i]))
+        if (ascii_lower(v.ptr[i]) != ascii_lower(word[i]))
             return 0;
     return 1;
 }
