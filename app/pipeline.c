@@ -101,6 +101,7 @@ static void emit_transactions(pipeline *p, const flow *f) {
     int wanted = sink_router_wants_transactions(p->config.router);
     while (http_engine_next(p->http, &tx)) {
         tls_engine_annotate(p->tls, f, &tx);
+        tx.risks = classify_flow_risks(&p->classify_state[f->slot]);
         p->totals.transactions++;
         const transaction_context *ctx =
             p->config.model ? model_transaction(p->config.model, &tx) : NULL;

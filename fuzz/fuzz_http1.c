@@ -1,5 +1,7 @@
 /*
- * Fuzz target for the HTTP/1.x engine (parse/http1.c, parse/http_body.c).
+ * Fuzz target for the HTTP/1.x engine (parse/http1.c, parse/http_body.c),
+ * with nDPI's URL check (classify_url_risks) and the header look-up run on
+ * every transaction as the model stage does.
  *
  * The input is a script of chunks for both directions of a flow:
  *   byte 0        bit 0: small limits (pipeline depth 2, 1 KiB heads, ...)
@@ -13,6 +15,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "parse/classify.h"
 #include "parse/http1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -55,6 +58,9 @@ static void fuzz_drain(http_engine *e, const limits *lim) {
     while (http_engine_next(e, &tx)) {
         fuzz_touch_view(tx.method);
         fuzz_touch_view(tx.uri);
+        if (tx.uri.ptr)
+            fuzz_sink += classify_url_risks(tx.uri.ptr, tx.uri.len);
+        fuzz_touch_view(http_message_header(&tx.request, "User-Agent"));
         fuzz_touch_view(tx.host);
         fuzz_touch_view(tx.reason);
         fuzz_touch_message(&tx.request, lim);

@@ -92,6 +92,82 @@ static void give_back_flow(classifier *c, struct ndpi_flow_struct *flow) {
     c->free_flows = p;
 }
 
+static const struct {
+    ndpi_risk_enum ndpi;
+    uint32_t risk;
+} risk_map[] = {
+    {NDPI_URL_POSSIBLE_SQL_INJECTION, CLASSIFY_RISK_SQL_INJECTION},
+    {NDPI_URL_POSSIBLE_XSS, CLASSIFY_RISK_XSS},
+    {NDPI_URL_POSSIBLE_RCE_INJECTION, CLASSIFY_RISK_RCE_INJECTION},
+    {NDPI_HTTP_SUSPICIOUS_URL, CLASSIFY_RISK_PATH_TRAVERSAL},
+    {NDPI_HTTP_SUSPICIOUS_USER_AGENT, CLASSIFY_RISK_SUSPICIOUS_USER_AGENT},
+    {NDPI_POSSIBLE_EXPLOIT, CLASSIFY_RISK_POSSIBLE_EXPLOIT},
+};
+
+#define RISK_MAP_COUNT (sizeof risk_map / sizeof risk_map[0])
+
+const char *classify_risk_name(int bit) {
+    static const char *const names[CLASSIFY_RISK_COUNT] = {
+        "sql_injection",   "xss", "rce_injection", "path_traversal", "suspicious_user_agent",
+        "possible_exploit"};
+    return bit >= 0 && bit < CLASSIFY_RISK_COUNT ? names[bit] : "unknown";
+}
+
+static uint32_t risks_of(ndpi_risk r) {
+    uint32_t out = 0;
+    for (size_t i = 0; i < RISK_MAP_COUNT; i++)
+        if (r & (1ULL << risk_map[i].ndpi))
+            out |= risk_map[i].risk;
+    return out;
+}
+
+/* 1 when nDPI's check could find something: a query or a "..". Most
+ * targets have neither and skip the copy. */
+static int worth_checking(const char *target, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (target[i] == '?' || (target[i] == '.' && i + 1 < len && target[i + 1] == '.'))
+            return 1;
+    return 0;
+}
+
+static int separator(char c) {
+    return c == '/' || c == '\\' || c == '=' || c == '&' || c == '?' || c == '#';
+}
+
+/* nDPI calls any ".." a suspicious URL; a traversal needs it as a whole
+ * segment ("../x", "a/..", "page=../"), not inside a name ("v1..final"). */
+static int dot_dot_segment(const char *t, size_t len) {
+    for (size_t i = 0; i + 1 < len; i++)
+        if (t[i] == '.' && t[i + 1] == '.' && (i == 0 || separator(t[i - 1])) &&
+            (i + 2 == len || separator(t[i + 2])))
+            return 1;
+    return 0;
+}
+
+uint32_t classify_url_risks(const char *target, size_t len) {
+    if (len > CLASSIFY_URL_MAX)
+        len = CLASSIFY_URL_MAX;
+    if (!worth_checking(target, len))
+        return 0;
+    char url[CLASSIFY_URL_MAX + 1];
+    memcpy(url, target, len);
+    url[len] = '\0';
+    ndpi_risk_enum r = ndpi_validate_url(url);
+    uint32_t risks = r == NDPI_NO_RISK ? 0 : risks_of(1ULL << r);
+    if ((risks & CLASSIFY_RISK_PATH_TRAVERSAL) && !dot_dot_segment(target, len))
+        risks &= ~(uint32_t)CLASSIFY_RISK_PATH_TRAVERSAL;
+    return risks;
+}
+
+/* Keeps the risks nDPI found on the flow before its state goes back. */
+static void keep_risks(classify_flow *cf) {
+    cf->risks |= (uint8_t)risks_of(cf->ndpi->risk);
+}
+
+uint32_t classify_flow_risks(const classify_flow *cf) {
+    return cf->risks | (cf->ndpi ? risks_of(cf->ndpi->risk) : 0);
+}
+
 static uint16_t protocol_of(ndpi_protocol p) {
     return p.app_protocol != NDPI_PROTOCOL_UNKNOWN ? p.app_protocol : p.master_protocol;
 }
@@ -123,6 +199,7 @@ void classifier_packet(classifier *c, classify_flow *cf, const decoded_packet *p
             uint8_t guessed = 0;
             cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
         }
+        keep_risks(cf);
         give_back_flow(c, cf->ndpi);
         cf->ndpi = NULL;
         cf->done = 1;
@@ -135,6 +212,7 @@ void classifier_finish(classifier *c, classify_flow *cf) {
             uint8_t guessed = 0;
             cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
         }
+        keep_risks(cf);
         give_back_flow(c, cf->ndpi);
     }
     if (cf->protocol < c->protocol_count)

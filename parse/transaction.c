@@ -1,8 +1,13 @@
 /*
  * The transaction record's flag names, generated from TX_FLAG_LIST so the
- * enum and the names written in the "flags" array cannot drift apart.
+ * enum and the names written in the "flags" array cannot drift apart; and
+ * header look-up by name.
  */
 #include "transaction.h"
+
+#include <string.h>
+
+#include "common/ascii.h"
 
 static const char *const tx_flag_names[] = {
 #define TX_FLAG_NAME(id, name) name,
@@ -14,4 +19,19 @@ const char *tx_flag_name(int bit) {
     if (bit < 0 || bit >= TX_FLAG_COUNT)
         return "unknown";
     return tx_flag_names[bit];
+}
+
+str_view http_message_header(const http_message *m, const char *name) {
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < m->header_count; i++) {
+        str_view h = m->headers[i].name;
+        if (h.len != n || !h.ptr)
+            continue;
+        size_t k = 0;
+        while (k < n && ascii_lower(h.ptr[k]) == ascii_lower(name[k]))
+            k++;
+        if (k == n)
+            return m->headers[i].value;
+    }
+    return (str_view){0};
 }

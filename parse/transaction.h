@@ -82,6 +82,10 @@ typedef struct tx_tls {
     const char *ja4;         /* JA4 (FoxIO); NULL without a ClientHello */
 } tx_tls;
 
+/* Value of the first header called name (ASCII case ignored), or an
+ * absent view. */
+str_view http_message_header(const http_message *m, const char *name);
+
 typedef struct http_transaction {
     uint64_t flow_serial; /* flow_table serial of the connection */
     ip_address client_ip, server_ip;
@@ -97,6 +101,7 @@ typedef struct http_transaction {
     http_message request;
     http_message response;
     const tx_tls *tls; /* NULL for cleartext HTTP */
+    uint32_t risks;    /* CLASSIFY_RISK_* nDPI set on the connection (parse/classify.h) */
 } http_transaction;
 
 #endif

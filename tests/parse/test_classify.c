@@ -40,6 +40,9 @@ static uint64_t flows_of(const protocol_counts *pc, const char *name) {
     return 0;
 }
 
+/* Flows of the last classify_capture with each CLASSIFY_RISK_* bit. */
+static uint64_t flows_with_risk[CLASSIFY_RISK_COUNT];
+
 /* Runs a capture through decoder, flow table and classifier; returns the
  * per-protocol counts and the largest number of packets nDPI saw in a flow. */
 static void classify_capture(const char *file, int64_t max_packets, protocol_counts *pc,
@@ -61,6 +64,7 @@ static void classify_capture(const char *file, int64_t max_packets, protocol_cou
     memset(state, 0, sizeof state);
     *flows_total = 0;
     *most_packets = 0;
+    memset(flows_with_risk, 0, sizeof flows_with_risk);
     capture_packet pkt;
     decoded_packet dp;
     for (;;) {
@@ -77,6 +81,9 @@ static void classify_capture(const char *file, int64_t max_packets, protocol_cou
         }
         flow *ended;
         while ((ended = flow_table_take_ended(ft)) != NULL) {
+            uint32_t risks = classify_flow_risks(&state[ended->slot]);
+            for (int bit = 0; bit < CLASSIFY_RISK_COUNT; bit++)
+                flows_with_risk[bit] += (risks >> bit) & 1u;
             classifier_finish(cls, &state[ended->slot]);
             assert_null(state[ended->slot].ndpi); /* state returned to the pool */
             (*flows_total)++;
@@ -145,12 +152,62 @@ static void half_open_flows_hold_no_ndpi_state(void **state) {
     assert_int_equal(flows_of(&pc, "HTTP"), 1);
 }
 
+static void flow_risks_are_kept_at_the_verdict(void **state) {
+    (void)state;
+    protocol_counts pc;
+    uint64_t flows;
+    unsigned most;
+    /* a Log4Shell attempt: "jndi:ldap://..." in the User-Agent of the
+     * flow's first request */
+    classify_capture("real/ndpi-log4j-webapp-exploit.pcap", 16, &pc, &flows, &most);
+    assert_true(flows_with_risk[4] >= 1); /* CLASSIFY_RISK_SUSPICIOUS_USER_AGENT */
+    assert_true(flows_with_risk[5] >= 1); /* CLASSIFY_RISK_POSSIBLE_EXPLOIT */
+    assert_int_equal(flows_with_risk[0] + flows_with_risk[1] + flows_with_risk[2], 0);
+    /* ordinary API traffic carries none */
+    classify_capture("edge/http-api-mix.pcap", 16, &pc, &flows, &most);
+    for (int bit = 0; bit < CLASSIFY_RISK_COUNT; bit++)
+        assert_int_equal(flows_with_risk[bit], 0);
+}
+
+static void url_check_finds_injections(void **state) {
+    (void)state;
+#define URL_RISKS(s) classify_url_risks(s, sizeof(s) - 1)
+    assert_int_equal(URL_RISKS("/api/users?id=1'%20OR%201=1--"), CLASSIFY_RISK_SQL_INJECTION);
+    assert_int_equal(URL_RISKS("/a?q=%27%20union%20select%20password%20from%20users--"),
+                     CLASSIFY_RISK_SQL_INJECTION);
+    assert_int_equal(URL_RISKS("/search?q=<script>alert(1)</script>"), CLASSIFY_RISK_XSS);
+    assert_int_equal(URL_RISKS("//index.php?page=../../../etc/passwd"),
+                     CLASSIFY_RISK_PATH_TRAVERSAL);
+    assert_int_equal(URL_RISKS("/static/../../etc/passwd"), CLASSIFY_RISK_PATH_TRAVERSAL);
+    /* ordinary targets, with and without queries, apostrophes in names */
+    assert_int_equal(URL_RISKS("/api/v1/users/17"), 0);
+    assert_int_equal(URL_RISKS("/api/users?id=17&expand=orders"), 0);
+    assert_int_equal(URL_RISKS("/api?email=a%40b.com&name=O%27Brien"), 0);
+    /* ".." inside a name is no traversal (nDPI alone would flag it) */
+    assert_int_equal(URL_RISKS("/files/report.v1..final"), 0);
+    assert_int_equal(URL_RISKS("/files/a/.."), CLASSIFY_RISK_PATH_TRAVERSAL);
+#undef URL_RISKS
+    /* only the first CLASSIFY_URL_MAX bytes are checked: a payload beyond
+     * them is not seen, and nothing reads past the bound */
+    static char url[CLASSIFY_URL_MAX + 64];
+    memset(url, 'a', sizeof url);
+    memcpy(url, "/x?q=", 5);
+    memcpy(url + CLASSIFY_URL_MAX + 8, "<script>", 8);
+    assert_int_equal(classify_url_risks(url, sizeof url), 0);
+    memcpy(url + 40, "<script>alert(1)</script>", 25);
+    assert_int_equal(classify_url_risks(url, sizeof url), CLASSIFY_RISK_XSS);
+    assert_string_equal(classify_risk_name(0), "sql_injection");
+    assert_string_equal(classify_risk_name(CLASSIFY_RISK_COUNT), "unknown");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(http_flows_are_counted_as_http),
         cmocka_unit_test(non_http_on_port_80_is_named),
         cmocka_unit_test(ndpi_sees_at_most_max_packets),
         cmocka_unit_test(half_open_flows_hold_no_ndpi_state),
+        cmocka_unit_test(flow_risks_are_kept_at_the_verdict),
+        cmocka_unit_test(url_check_finds_injections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
