@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "parse/classify.h"
 #include "parse/jwt.h"
 
 #define ANALYTICS_WAYS 8
@@ -37,9 +38,16 @@ const char *analytics_identity_kind_name(analytics_identity_kind kind) {
                : "client_ip";
 }
 
-static const char *const finding_type_names[ANALYTICS_FINDING_TYPES] = {
-    "bola",     "enumeration",           "credential_stuffing", "brute_force",
-    "weak_jwt", "cleartext_credentials", "traffic_spike",       "endpoint_spray"};
+static const char *const finding_type_names[ANALYTICS_FINDING_TYPES] = {"bola",
+                                                                        "enumeration",
+                                                                        "credential_stuffing",
+                                                                        "brute_force",
+                                                                        "weak_jwt",
+                                                                        "cleartext_credentials",
+                                                                        "traffic_spike",
+                                                                        "endpoint_spray",
+                                                                        "injection_attempt",
+                                                                        "suspicious_user_agent"};
 
 const char *analytics_finding_type_name(analytics_finding_type type) {
     return (unsigned)type < ANALYTICS_FINDING_TYPES ? finding_type_names[type] : "unknown";
@@ -893,6 +901,59 @@ static void detect_endpoint_spray(analytics *a, const analytics_observation *obs
         *evidence(f, "distinct_endpoints") = (int64_t)endpoints;
 }
 
+/* ---- nDPI's risks ---------------------------------------------------------------------- */
+
+/* Evidence keys of the injection kinds, indexed by CLASSIFY_RISK_* bit. */
+static const char *const injection_keys[] = {"sql_injection", "xss", "rce_injection",
+                                             "path_traversal"};
+
+static void detect_injection(analytics *a, const analytics_observation *obs, uint64_t actor) {
+    uint32_t kinds = obs->risks & CLASSIFY_RISK_INJECTION;
+    if (!kinds)
+        return;
+    analytics_finding *f = episode_find(a, ANALYTICS_INJECTION_ATTEMPT, actor);
+    if (!f) {
+        f = episode_open(a, ANALYTICS_INJECTION_ATTEMPT, actor, obs, obs->ts_ns);
+        if (!f)
+            return;
+        f->names_key = "kinds";
+        f->severity = "medium";
+    }
+    for (int bit = 0; bit < (int)(sizeof injection_keys / sizeof injection_keys[0]); bit++) {
+        if (!(kinds & (1u << bit)))
+            continue;
+        (*evidence(f, injection_keys[bit]))++;
+        const char *name = classify_risk_name(bit);
+        add_name(f, (str_view){name, (uint32_t)strlen(name)});
+    }
+    /* a server that answers an injection-looking request with success may
+     * have run it */
+    if (is_2xx(obs->status)) {
+        (*evidence(f, "answered_2xx"))++;
+        f->severity = "high";
+    }
+    episode_update(a, f, obs, 1);
+}
+
+static void detect_user_agent(analytics *a, const analytics_observation *obs, uint64_t actor) {
+    if (!(obs->risks & CLASSIFY_RISK_SUSPICIOUS_USER_AGENT))
+        return;
+    analytics_finding *f = episode_find(a, ANALYTICS_SUSPICIOUS_USER_AGENT, actor);
+    if (!f) {
+        f = episode_open(a, ANALYTICS_SUSPICIOUS_USER_AGENT, actor, obs, obs->ts_ns);
+        if (!f)
+            return;
+        f->names_key = "user_agents";
+        f->severity = "low";
+    }
+    add_name(f, obs->user_agent);
+    /* nDPI 4.2 also sets "possible exploit" for any URL in a user agent,
+     * which crawlers do: counted, but no reason to raise the severity */
+    if (obs->risks & CLASSIFY_RISK_POSSIBLE_EXPLOIT)
+        (*evidence(f, "possible_exploit"))++;
+    episode_update(a, f, obs, 1);
+}
+
 void analytics_observe(analytics *a, const analytics_observation *obs) {
     a->stats.observed++;
     uint64_t actor = actor_key(obs);
@@ -903,5 +964,7 @@ void analytics_observe(analytics *a, const analytics_observation *obs) {
     detect_cleartext(a, obs);
     detect_traffic_spike(a, obs);
     detect_endpoint_spray(a, obs, actor);
+    detect_injection(a, obs, actor);
+    detect_user_agent(a, obs, actor);
     analytics_tick(a, obs->ts_ns);
 }

@@ -22,6 +22,10 @@
  *                        learned level
  *   endpoint_spray       an actor touching far more endpoints per window than
  *                        it usually does
+ *   injection_attempt    requests whose URL nDPI judges an injection (SQL,
+ *                        XSS, command) or a path traversal
+ *   suspicious_user_agent requests on connections nDPI flagged for their
+ *                        user agent (scanners, exploit payloads)
  *
  * All state is bounded (analytics_max_* limits) and evicted oldest-first;
  * evictions are counted. Same input, same findings: nothing reads the wall
@@ -60,6 +64,8 @@ typedef enum analytics_finding_type {
     ANALYTICS_CLEARTEXT_CREDENTIALS,
     ANALYTICS_TRAFFIC_SPIKE,
     ANALYTICS_ENDPOINT_SPRAY,
+    ANALYTICS_INJECTION_ATTEMPT,
+    ANALYTICS_SUSPICIOUS_USER_AGENT,
     ANALYTICS_FINDING_TYPES
 } analytics_finding_type;
 
@@ -103,6 +109,8 @@ typedef struct analytics_observation {
     int cleartext;     /* the exchange was not encrypted */
     int basic_auth;    /* the request carried Basic credentials */
     analytics_jwt jwt;
+    uint32_t risks;      /* CLASSIFY_RISK_* of the request (parse/classify.h) */
+    str_view user_agent; /* User-Agent of a risky request (evidence) */
 } analytics_observation;
 
 #define ANALYTICS_MAX_CLIENTS 16

