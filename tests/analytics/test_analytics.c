@@ -105,6 +105,39 @@ static void test_enumeration(void **state) {
     analytics_destroy(a);
 }
 
+/* 200,000 identities seen once each pass through a table of 1,024 actors:
+ * memory stays what the limit says (the tables are sized at creation), the
+ * turnover is counted, and a scanner that comes back every 100 newcomers
+ * (well within the table) keeps its state. */
+static void test_identity_churn_is_bounded(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    lim.analytics_max_actors = 1024;
+    analytics *a = NULL;
+    assert_int_equal(analytics_create(&lim, &a), AS_OK);
+    ip_address scanner = ip4(10, 0, 0, 30);
+    char path[64];
+    uint64_t ts = T0;
+    for (int i = 0; i < 200000; i++) {
+        analytics_observation o =
+            req(ts += SECOND / 1000, 1000 + i, ip4(10, 2, (uint8_t)(i >> 8), (uint8_t)i),
+                "GET /orders/{id}", 0, "/orders/1", 200);
+        analytics_observe(a, &o);
+        if (i % 100 == 0) {
+            snprintf(path, sizeof path, "/probe%d", i);
+            o = req(ts, 0, scanner, path, -1, path, 404);
+            analytics_observe(a, &o);
+        }
+    }
+    analytics_stats st = analytics_get_stats(a);
+    assert_int_equal(st.observed, 202000);
+    assert_true(st.actors_evicted >= 200000 - 1024);
+    assert_int_equal(count_type(a, ANALYTICS_ENUMERATION), 1);
+    assert_memory_equal(&first_of(a, ANALYTICS_ENUMERATION)->client_ip, &scanner, sizeof scanner);
+    assert_int_equal(count_type(a, ANALYTICS_BOLA), 0);
+    analytics_destroy(a);
+}
+
 static void test_bola(void **state) {
     (void)state;
     analytics *a = make();
@@ -397,6 +430,7 @@ static void test_suspicious_user_agent(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enumeration),
+        cmocka_unit_test(test_identity_churn_is_bounded),
         cmocka_unit_test(test_bola),
         cmocka_unit_test(test_credential_stuffing),
         cmocka_unit_test(test_brute_force),
