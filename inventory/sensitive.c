@@ -724,7 +724,8 @@ typedef enum {
     RULE_PASSWORD_HASH,
     RULE_JWT,
     RULE_PRIVATE_KEY,
-    RULE_KEY /* literal prefix, then a run of key characters */
+    RULE_KEY,       /* literal prefix, then a run of key characters */
+    RULE_FIELD_NAME /* part of a field name that check_named_value knows */
 } rule_kind;
 
 static int is_upper_or_digit(uint8_t c) {
@@ -766,6 +767,17 @@ static const trigger triggers[] = {
     {"ASIA", RULE_KEY, SENSITIVE_API_KEY, 4, 16, 16, is_upper_or_digit},
     {"gh[pousr]_", RULE_KEY, SENSITIVE_API_KEY, 4, 36, 36, is_alnum},
     {"AIza", RULE_KEY, SENSITIVE_API_KEY, 4, 35, 35, is_b64url},
+    /* Field names: a JSON body is walked for its named values only when
+     * one of these matched (caseless, with the separators classify_name
+     * ignores between letters). Every name of field_names contains one of
+     * them. (Member names are compared as written, escapes undecoded.) */
+    {"p[-_ ]*a[-_ ]*s[-_ ]*s", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"p[-_ ]*w[-_ ]*d", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"s[-_ ]*e[-_ ]*c[-_ ]*r[-_ ]*e[-_ ]*t", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"t[-_ ]*o[-_ ]*k[-_ ]*e[-_ ]*n", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"a[-_ ]*p[-_ ]*i", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"s[-_ ]*s[-_ ]*n", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"s[-_ ]*o[-_ ]*c[-_ ]*i[-_ ]*a[-_ ]*l", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
 };
 
 #define TRIGGER_COUNT (sizeof triggers / sizeof triggers[0])
@@ -786,7 +798,7 @@ as_status sensitive_db_create(sensitive_db **out) {
     unsigned ids[TRIGGER_COUNT];
     for (unsigned i = 0; i < TRIGGER_COUNT; i++) {
         patterns[i] = triggers[i].pattern;
-        flags[i] = 0;
+        flags[i] = triggers[i].rule == RULE_FIELD_NAME ? HS_FLAG_CASELESS | HS_FLAG_SINGLEMATCH : 0;
         ids[i] = i;
     }
     hs_compile_error_t *error = NULL;
@@ -872,6 +884,7 @@ typedef struct scan_ctx {
     const uint8_t *data;
     size_t len;
     sensitive_found *found;
+    int field_name; /* a RULE_FIELD_NAME trigger matched */
 } scan_ctx;
 
 static void confirm(scan_ctx *s, sensitive_type type, size_t start, size_t end,
@@ -992,6 +1005,10 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
     (void)flags;
     scan_ctx *s = arg;
     const trigger *t = &triggers[id];
+    if (t->rule == RULE_FIELD_NAME) {
+        s->field_name = 1;
+        return 0;
+    }
     if (s->found->types & SENSITIVE_BIT(t->type))
         return 0;
     s->w->stats.candidates++;
@@ -1017,6 +1034,8 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         break;
     case RULE_PRIVATE_KEY:
         confirm_private_key(s, start, end);
+        break;
+    case RULE_FIELD_NAME:
         break;
     case RULE_KEY: {
         size_t e = token_end(s, end, t->key_char);
@@ -1118,13 +1137,16 @@ static void scan_digit_runs(scan_ctx *s) {
 
 /* ------------------------------------------------------------ pattern scan */
 
-static void scan_patterns(sensitive_worker *w, const uint8_t *data, size_t len,
-                          sensitive_found *found) {
+/* Scans data for the triggers and digit runs; 1 when a field-name trigger
+ * matched (see triggers[]). */
+static int scan_patterns(sensitive_worker *w, const uint8_t *data, size_t len,
+                         sensitive_found *found) {
     if (len == 0)
-        return;
-    scan_ctx s = {w, data, len, found};
+        return 0;
+    scan_ctx s = {w, data, len, found, 0};
     hs_scan(w->db->database, (const char *)data, (unsigned)len, 0, w->scratch, on_match, &s);
     scan_digit_runs(&s);
+    return s.field_name;
 }
 
 /* Cuts a part at sensitive_scan_bytes and counts it; 0 = scanning is off. */
@@ -1356,12 +1378,13 @@ void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8
         scan_patterns(w, (const uint8_t *)w->decoded, n, found);
         return;
     }
-    scan_patterns(w, data, len, found);
+    int field_name = scan_patterns(w, data, len, found);
     /* Clients often send JSON as text/plain or without a type: sniff those. */
     int untyped = !str_view_present(content_type) || media_is(content_type, "text/plain") ||
                   media_is(content_type, "application/octet-stream");
     int json = media_is_json(content_type) || (untyped && first_byte_is(data, len, "{["));
-    if (json) {
+    if (json && field_name) {
+        w->stats.json_walks++;
         json_ctx ctx = {w, found};
         json_fields_walker_run(walker ? walker : w->walker, data, len, on_json_value, &ctx,
                                anomalies);

@@ -105,6 +105,7 @@ typedef struct sensitive_stats {
     uint64_t bytes;      /* bytes scanned */
     uint64_t truncated;  /* parts cut at sensitive_scan_bytes */
     uint64_t candidates; /* triggers handed to validators */
+    uint64_t json_walks; /* JSON bodies walked for named values (a field-name trigger hit) */
     uint64_t found[SENSITIVE_TYPE_COUNT];
 } sensitive_stats;
 

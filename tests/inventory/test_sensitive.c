@@ -243,6 +243,27 @@ static uint32_t body_types(sensitive_worker *w, const char *content_type, const 
 
 #define BIT(t) SENSITIVE_BIT(SENSITIVE_##t)
 
+/* A JSON body is walked for named values only when a field-name trigger
+ * matched: names with separators and upper case still reach the
+ * named-value rules, and bodies without such names are not walked. */
+static void field_name_triggers_gate_the_json_walk(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    sensitive_worker *w = new_worker(&lim);
+    const char *json = "application/json";
+    assert_int_equal(body_types(w, json, "{\"PASS-WORD\":\"letmein\"}"), BIT(PASSWORD));
+    assert_int_equal(body_types(w, json, "{\"p_w_d\":\"letmein\"}"), BIT(PASSWORD));
+    assert_int_equal(body_types(w, json, "{\"Social Security Number\":\"615-05-2428\"}"), BIT(SSN));
+    assert_int_equal(body_types(w, json, "{\"x-api-key\":\"3c59dc048e8850243be8079a5c74d079\"}"),
+                     BIT(API_KEY));
+    uint64_t walks = sensitive_worker_get_stats(w).json_walks;
+    assert_int_equal(walks, 4);
+    /* an order: no name any rule knows, so no walk */
+    assert_int_equal(body_types(w, json, "{\"id\":7,\"sku\":\"A-1\",\"qty\":2}"), 0);
+    assert_int_equal(sensitive_worker_get_stats(w).json_walks, walks);
+    sensitive_worker_destroy(w);
+}
+
 static void realistic_bodies(void **state) {
     (void)state;
     limits lim = limits_default();
@@ -767,12 +788,19 @@ static void throughput(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(luhn_and_cards),   cmocka_unit_test(ssn_rules),
-        cmocka_unit_test(iban_checks),      cmocka_unit_test(phone_numbers),
-        cmocka_unit_test(email_addresses),  cmocka_unit_test(password_hashes),
-        cmocka_unit_test(jwt_structure),    cmocka_unit_test(masking),
-        cmocka_unit_test(realistic_bodies), cmocka_unit_test(headers_and_query),
-        cmocka_unit_test(scan_bound),       cmocka_unit_test(scenario_labels),
+        cmocka_unit_test(luhn_and_cards),
+        cmocka_unit_test(ssn_rules),
+        cmocka_unit_test(iban_checks),
+        cmocka_unit_test(phone_numbers),
+        cmocka_unit_test(email_addresses),
+        cmocka_unit_test(password_hashes),
+        cmocka_unit_test(jwt_structure),
+        cmocka_unit_test(masking),
+        cmocka_unit_test(realistic_bodies),
+        cmocka_unit_test(field_name_triggers_gate_the_json_walk),
+        cmocka_unit_test(headers_and_query),
+        cmocka_unit_test(scan_bound),
+        cmocka_unit_test(scenario_labels),
         cmocka_unit_test(throughput),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
