@@ -92,7 +92,6 @@ typedef struct analytics_observation {
     uint64_t identity;    /* fingerprint of the identity; 0 for anonymous */
     str_view identity_id; /* what findings print (pseudonymised by the caller) */
     ip_address client_ip;
-    uint64_t client_group; /* fingerprint of user agent + TLS fingerprint, 0 = none */
     int endpoint;          /* inventory endpoint index, -1 for noise */
     uint64_t endpoint_key; /* hash of method, host and template (noise: of the raw path) */
     uint64_t path_key;     /* hash of method and raw path */
