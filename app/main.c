@@ -184,6 +184,12 @@ static int open_interfaces(const app_options *o, capture_source **out, capture_s
     char err[512];
     *out = NULL;
     *member_count = 0;
+    /* immediate mode hands packets over in fixed frames of the snapshot length */
+    long long frames = o->capture_buffer_bytes / (o->snaplen > 0 ? o->snaplen : 262144);
+    if (o->immediate && frames < 4096)
+        log_warning("--immediate: a ring of %lld MiB holds only %lld packets of snaplen %d; the "
+                    "kernel will drop bursts (lower --snaplen or raise --buffer-size)",
+                    (long long)(o->capture_buffer_bytes >> 20), frames, o->snaplen);
     for (int i = 0; i < o->interface_count; i++) {
         as_status st =
             capture_source_open_live(o->interfaces[i], &live, NULL, err, sizeof err, &members[i]);

@@ -10,8 +10,9 @@ CASE is one of:
            same capture, and the kernel and interface drop counters are in the
            run summary and in the final stats event
   two      the same with lo given twice (-i lo -i lo: one thread reads both
-           captures, each packet arrives twice): the same inventory, a
-           summary line per interface
+           captures, each packet arrives twice) in immediate mode (with a
+           snaplen of 4096: immediate mode rings hold whole snaplen frames):
+           the same inventory, a summary line per interface
   drops    the same with a 1 MiB ring and the sensor stopped (SIGSTOP) while
            the capture is replayed: the kernel drops packets, and the count
            is the same in the summary and in the final stats event
@@ -124,7 +125,8 @@ def check_lo(sensor, shared, workdir, small_ring, twice=False):
     result = harness.run([sensor, "-r", capture, "--db", ":memory:", "-o", offline, "-q"])
     if result.returncode != 0:
         return ["offline run: %s" % result.describe()]
-    extra = ["--stats-interval", "1"] + (["--buffer-size", "1M"] if small_ring else [])
+    extra = ["--stats-interval", "1"] + (["--buffer-size", "1M"] if small_ring else []) \
+        + (["--immediate", "--snaplen", "4096"] if twice else [])
     live = Live(sensor, workdir, extra, interfaces=("lo", "lo") if twice else ("lo",))
     if not live.wait_for("capturing on lo"):
         live.stop()
