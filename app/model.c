@@ -20,6 +20,7 @@
 #include "analytics/analytics.h"
 #include "inventory/inventory.h"
 #include "inventory/sensitive.h"
+#include "log.h"
 #include "parse/json_fields.h"
 #include "parse/login.h"
 #include "parse/pseudonym.h"
@@ -98,7 +99,7 @@ store *model_open_store(const char *path, int read_only, int *exit_code) {
     store *db = NULL;
     as_status st = store_open(&sc, err, sizeof err, &db);
     if (st != AS_OK) {
-        fprintf(stderr, "apisensor: %s\n", err);
+        log_error("%s", err);
         *exit_code = st == AS_ERR_UNSUPPORTED ? 2 : 1;
     }
     return db;
@@ -518,7 +519,7 @@ static void flush(model *m, uint64_t ts) {
     if (store_flush(m->config.db, m->inventory) == AS_OK)
         return;
     if (m->totals.db_errors++ == 0)
-        fprintf(stderr, "apisensor: %s\n", store_error(m->config.db));
+        log_error("%s", store_error(m->config.db));
 }
 
 /* ---- transactions ------------------------------------------------------------ */
