@@ -6,7 +6,6 @@
  * last-error strings.
  */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,19 +17,15 @@
 #include "inventory_cmd.h"
 #include "export/kafka_sink.h"
 #include "export/sink_router.h"
+#include "log.h"
 #include "options.h"
 #include "parse/tls_keylog.h"
 #include "pipeline.h"
+#include "privileges.h"
+#include "reload.h"
 
+/* Set by the control thread on SIGTERM/SIGINT (reload.h). */
 static volatile int stop_requested;
-static capture_source *live_source; /* broken out of its wait on a signal */
-
-static void on_signal(int signo) {
-    (void)signo;
-    stop_requested = 1;
-    if (live_source)
-        capture_source_break(live_source);
-}
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -100,7 +95,7 @@ static int flush_sinks(const sink_router_config *config, const app_options *o) {
     const char *names[2] = {o->out_path ? o->out_path : "-", o->transactions_path};
     for (int i = 0; i < 2; i++) {
         if (files[i] && sink_flush(files[i], 0) != AS_OK) {
-            fprintf(stderr, "apisensor: %s: %s\n", names[i], sink_error(files[i]));
+            log_error("%s: %s", names[i], sink_error(files[i]));
             rc = 1;
         }
     }
@@ -123,15 +118,12 @@ static int report_kafka(const sink_router_config *config, const app_options *o) 
                 (unsigned long long)k.spool_records, (unsigned long long)k.spool_bytes);
     const char *problem = sink_error(config->kafka);
     if (*problem && (k.dropped || k.spool_records || k.delivery_failed || o->verbosity > 0))
-        fprintf(stderr, "apisensor: warning: %s\n", problem);
+        log_warning("%s", problem);
     if (k.spool_records)
-        fprintf(stderr,
-                "apisensor: kafka: %llu events wait in the spool %s; they are sent first on the "
-                "next run\n",
-                (unsigned long long)k.spool_records, o->spool_dir);
+        log_info("kafka: %llu events wait in the spool %s; they are sent first on the next run",
+                 (unsigned long long)k.spool_records, o->spool_dir);
     if (k.dropped) {
-        fprintf(stderr, "apisensor: kafka: %llu events dropped (see above)\n",
-                (unsigned long long)k.dropped);
+        log_error("kafka: %llu events dropped (see above)", (unsigned long long)k.dropped);
         return 1;
     }
     return 0;
@@ -175,21 +167,99 @@ static int run_source(pipeline *p, capture_source *src, const char *name, const 
     if (st == AS_DONE)
         return 0;
     if (st == AS_ERR_TRUNCATED) {
-        fprintf(stderr, "apisensor: warning: %s\n", capture_source_error(src));
+        log_warning("%s", capture_source_error(src));
         return 0;
     }
-    fprintf(stderr, "apisensor: %s\n", capture_source_error(src));
+    log_error("%s", capture_source_error(src));
     return 1;
+}
+
+/* Opens every -i interface (all before privileges are dropped); one source
+ * reads them all (a group when there are several). Returns an exit code:
+ * 2 for a missing interface or a bad filter, 1 for the rest. */
+static int open_interfaces(const app_options *o, capture_source **out, capture_source **members,
+                           int *member_count) {
+    capture_live_options live = {o->snaplen, o->promiscuous, (int)o->capture_buffer_bytes,
+                                 o->immediate, o->bpf_filter};
+    char err[512];
+    *out = NULL;
+    *member_count = 0;
+    /* immediate mode hands packets over in fixed frames of the snapshot length */
+    long long frames = o->capture_buffer_bytes / (o->snaplen > 0 ? o->snaplen : 262144);
+    if (o->immediate && frames < 4096)
+        log_warning("--immediate: a ring of %lld MiB holds only %lld packets of snaplen %d; the "
+                    "kernel will drop bursts (lower --snaplen or raise --buffer-size)",
+                    (long long)(o->capture_buffer_bytes >> 20), frames, o->snaplen);
+    for (int i = 0; i < o->interface_count; i++) {
+        as_status st =
+            capture_source_open_live(o->interfaces[i], &live, NULL, err, sizeof err, &members[i]);
+        if (st != AS_OK) {
+            log_error("%s", err);
+            for (int k = 0; k < i; k++)
+                capture_source_destroy(members[k]);
+            return st == AS_ERR_ARG ? 2 : 1; /* a missing interface, a bad filter: usage */
+        }
+        log_info("capturing on %s (buffer %lld MiB, snaplen %d%s%s%s)", o->interfaces[i],
+                 (long long)(o->capture_buffer_bytes >> 20), o->snaplen,
+                 o->immediate ? ", immediate" : "", o->bpf_filter ? ", filter " : "",
+                 o->bpf_filter ? o->bpf_filter : "");
+    }
+    if (o->interface_count == 1) {
+        *out = members[0];
+    } else if (capture_source_open_group(members, (unsigned)o->interface_count, err, sizeof err,
+                                         out) != AS_OK) {
+        log_error("%s", err);
+        for (int k = 0; k < o->interface_count; k++)
+            capture_source_destroy(members[k]);
+        return 1;
+    }
+    *member_count = o->interface_count;
+    return 0;
+}
+
+/* The live capture figures of the run summary: per interface, packets and the
+ * drops the kernel (ring full) and the interface reported. */
+static void write_capture_summary(capture_source *const *members, int count, const app_options *o,
+                                  FILE *out) {
+    for (int i = 0; i < count; i++) {
+        capture_source_stats cs = capture_source_get_stats(members[i]);
+        fprintf(out,
+                "  capture %s: %llu packets, %.1f MB; dropped by the kernel %llu, by the "
+                "interface %llu\n",
+                o->interfaces[i], (unsigned long long)cs.packets, (double)cs.bytes / 1e6,
+                (unsigned long long)cs.kernel_drops, (unsigned long long)cs.iface_drops);
+    }
+}
+
+/* Logs the split of --memory-budget. */
+static void log_budget(const budget_report *b) {
+    if (!b->budget)
+        return;
+    char text[1024];
+    size_t used = 0;
+    for (int i = 0; i < b->line_count && used < sizeof text; i++) {
+        int n = snprintf(text + used, sizeof text - used, "%s%s %lld (%lld MiB%s)", i ? ", " : "",
+                         b->lines[i].key, (long long)b->lines[i].value,
+                         (long long)(b->lines[i].bytes >> 20),
+                         b->lines[i].explicit_setting ? ", set" : "");
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+    log_info("memory budget %lld MiB: %lld MiB fixed; %s", (long long)(b->budget >> 20),
+             (long long)(BUDGET_FIXED_BYTES >> 20), text);
 }
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "inventory") == 0)
         return inventory_cmd_main(argc - 1, argv + 1);
+    /* before any thread exists: signals reach only the control thread */
+    reload_block_signals();
     app_options o;
-    char err[512] = "";
+    char err[1024] = "";
     int rc = app_options_parse(&o, argc, argv, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "apisensor: %s\n", err);
+        log_error("%s", err);
         app_options_free(&o);
         return rc;
     }
@@ -201,6 +271,12 @@ int main(int argc, char **argv) {
         printf("apisensor %s\n", APISENSOR_VERSION);
         return 0;
     }
+    log_target target = LOG_TO_STDERR;
+    log_level level = LOG_LEVEL_INFO;
+    log_target_parse(o.log_target, &target);
+    log_level_parse(o.log_level, &level);
+    log_open(target, level);
+    log_budget(&o.budget);
 
     /* The declared inventory is read before any capture: a broken spec is a
      * configuration error, reported with file and line. */
@@ -208,10 +284,17 @@ int main(int argc, char **argv) {
     if (o.spec_path) {
         as_status sst = openapi_load_file(o.spec_path, &o.lim, err, sizeof err, &spec);
         if (sst != AS_OK) {
-            fprintf(stderr, "apisensor: %s\n", err);
+            log_error("%s", err);
             app_options_free(&o);
             return sst == AS_ERR_NOMEM ? 1 : 2;
         }
+    }
+    if (o.action == APP_CHECK_CONFIG) {
+        printf("apisensor: configuration %s%s%s is valid\n", o.config_path ? o.config_path : "",
+               o.config_path && o.spec_path ? " and spec " : "", o.spec_path ? o.spec_path : "");
+        openapi_destroy(spec);
+        app_options_free(&o);
+        return 0;
     }
 
     char hostname[256] = "apisensor";
@@ -226,7 +309,7 @@ int main(int argc, char **argv) {
     if (o.keylog_path) {
         as_status kst = tls_keylog_open(o.keylog_path, &o.lim, err, sizeof err, &keylog);
         if (kst != AS_OK) {
-            fprintf(stderr, "apisensor: %s\n", kst == AS_ERR_NOMEM ? status_message(kst) : err);
+            log_error("%s", kst == AS_ERR_NOMEM ? status_message(kst) : err);
             openapi_destroy(spec);
             app_options_free(&o);
             return kst == AS_ERR_CONFIG ? 2 : 1;
@@ -241,7 +324,7 @@ int main(int argc, char **argv) {
         rc = 1;
     }
     if (rc) {
-        fprintf(stderr, "apisensor: %s\n", err);
+        log_error("%s", err);
         close_sinks(&outputs);
         openapi_destroy(spec);
         tls_keylog_destroy(keylog);
@@ -249,7 +332,7 @@ int main(int argc, char **argv) {
         return rc;
     }
     if (outputs.kafka && *sink_error(outputs.kafka))
-        fprintf(stderr, "apisensor: warning: %s\n", sink_error(outputs.kafka));
+        log_warning("%s", sink_error(outputs.kafka));
     pipeline_config config = {
         .lim = o.lim,
         .sensor = outputs.sensor,
@@ -259,26 +342,37 @@ int main(int argc, char **argv) {
         .keylog = keylog,
     };
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-
     store *db = strcmp(o.db_path, ":memory:") != 0 ? model_open_store(o.db_path, 0, &rc) : NULL;
+    /* Live interfaces are opened with the files, before privileges are dropped. */
+    capture_source *live = NULL;
+    capture_source *members[APP_MAX_INPUTS];
+    int member_count = 0;
+    if (!rc && o.interface_count > 0)
+        rc = open_interfaces(&o, &live, members, &member_count);
+    if (!rc && o.user) {
+        if (privileges_drop(o.user, err, sizeof err) != 0) {
+            log_error("%s; not running on as uid %u", err, (unsigned)geteuid());
+            rc = 1;
+        } else {
+            log_info("running as user %s (uid %u, gid %u)", o.user, (unsigned)getuid(),
+                     (unsigned)getgid());
+        }
+    }
     /* Pseudonyms of secrets need a key that stays the same for a deployment:
      * the inventory database keeps one; without a database a key is drawn
      * for this run only. */
     uint8_t pseudonym_key[256];
     size_t pseudonym_key_len = 32;
-    if (o.pseudonym_key_path ? read_key_file(o.pseudonym_key_path, pseudonym_key,
-                                             &pseudonym_key_len, err, sizeof err) != 0
-        : db                 ? store_get_or_create_secret(db, "identity_hmac_key", pseudonym_key,
-                                                          pseudonym_key_len) != AS_OK
-                             : RAND_bytes(pseudonym_key, (int)pseudonym_key_len) != 1) {
-        fprintf(stderr, "apisensor: %s\n",
-                o.pseudonym_key_path ? err : "cannot get the pseudonym key");
+    if (!rc && (o.pseudonym_key_path ? read_key_file(o.pseudonym_key_path, pseudonym_key,
+                                                     &pseudonym_key_len, err, sizeof err) != 0
+                : db ? store_get_or_create_secret(db, "identity_hmac_key", pseudonym_key,
+                                                  pseudonym_key_len) != AS_OK
+                     : RAND_bytes(pseudonym_key, (int)pseudonym_key_len) != 1)) {
+        log_error("%s", o.pseudonym_key_path ? err : "cannot get the pseudonym key");
         rc = o.pseudonym_key_path ? 2 : 1;
+    }
+    if (rc) {
+        capture_source_destroy(live);
         store_close(db);
         sink_router_destroy(router);
         close_sinks(&outputs);
@@ -297,12 +391,12 @@ int main(int argc, char **argv) {
                        .pseudonym_key_len = pseudonym_key_len,
                        .db = db};
     model *m = NULL;
-    as_status st = rc ? AS_ERR_IO : model_create(&mc, &m);
-    if (st != AS_OK && !rc) {
+    as_status st = model_create(&mc, &m);
+    if (st != AS_OK) {
         if (db && store_error(db)[0])
-            fprintf(stderr, "apisensor: %s\n", store_error(db));
+            log_error("%s", store_error(db));
         else
-            fprintf(stderr, "apisensor: cannot start the inventory: %s\n", status_message(st));
+            log_error("cannot start the inventory: %s", status_message(st));
         rc = 1;
     }
     config.model = m;
@@ -310,8 +404,16 @@ int main(int argc, char **argv) {
     if (m)
         st = pipeline_create(&config, &p);
     if (m && st != AS_OK) {
-        fprintf(stderr, "apisensor: cannot start the pipeline: %s\n", status_message(st));
+        log_error("cannot start the pipeline: %s", status_message(st));
         rc = 1;
+    }
+    reload *control = NULL;
+    reload_config rcfg = {argc, argv, &o, m, &stop_requested};
+    if (p && reload_start(&rcfg, &control) != AS_OK) {
+        log_error("cannot start the control thread");
+        rc = 1;
+        pipeline_destroy(p);
+        p = NULL;
     }
     double started = now_seconds();
     int sources_opened = 0;
@@ -319,7 +421,7 @@ int main(int argc, char **argv) {
         capture_source *src = NULL;
         st = capture_source_open_file(o.inputs[i], NULL, err, sizeof err, &src);
         if (st != AS_OK) {
-            fprintf(stderr, "apisensor: %s\n", err);
+            log_error("%s", err);
             rc = 1;
             continue;
         }
@@ -328,20 +430,12 @@ int main(int argc, char **argv) {
         capture_source_destroy(src);
         model_snapshot(m, pipeline_now(p));
     }
-    for (int i = 0; p && i < o.interface_count && !stop_requested; i++) {
-        capture_live_options live = {o.snaplen, o.promiscuous, 0, 0, o.bpf_filter};
-        capture_source *src = NULL;
-        st = capture_source_open_live(o.interfaces[i], &live, NULL, err, sizeof err, &src);
-        if (st != AS_OK) {
-            fprintf(stderr, "apisensor: %s\n", err);
-            rc = st == AS_ERR_ARG ? 2 : 1; /* a bad filter or option is a usage error */
-            break;
-        }
+    if (p && live) {
         sources_opened++;
-        live_source = src;
-        rc |= run_source(p, src, o.interfaces[i], &o);
-        live_source = NULL;
-        capture_source_destroy(src);
+        reload_watch_sources(control, &live, 1);
+        if (!stop_requested)
+            rc |= run_source(p, live, o.interface_count == 1 ? o.interfaces[0] : "interfaces", &o);
+        reload_watch_sources(control, NULL, 0);
         model_snapshot(m, pipeline_now(p));
     }
     double elapsed = now_seconds() - started;
@@ -352,8 +446,11 @@ int main(int argc, char **argv) {
 
     if (p && sources_opened && o.verbosity >= 0) {
         pipeline_write_summary(p, stderr, elapsed);
+        write_capture_summary(members, member_count, &o, stderr);
         model_write_summary(m, stderr);
     }
+    reload_destroy(control);
+    capture_source_destroy(live);
     rc |= report_kafka(&outputs, &o);
     if (sink_router_errors(router))
         rc = 1;
@@ -364,12 +461,13 @@ int main(int argc, char **argv) {
     sink_router_destroy(router);
     close_sinks(&outputs);
     if (fflush(stdout)) {
-        fprintf(stderr, "apisensor: standard output: write failed: %s\n", strerror(errno));
+        log_error("standard output: write failed: %s", strerror(errno));
         rc = 1;
     }
     openapi_destroy(spec);
     store_close(db);
     tls_keylog_destroy(keylog);
     app_options_free(&o);
+    log_close();
     return rc;
 }

@@ -9,6 +9,8 @@
 #include "model.h"
 
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@
 #include "inventory/inventory.h"
 #include "inventory/sensitive.h"
 #include "parse/classify.h"
+#include "log.h"
 #include "parse/json_fields.h"
 #include "parse/login.h"
 #include "parse/pseudonym.h"
@@ -71,6 +74,14 @@ struct model {
     model_totals totals;
     uint64_t flush_interval_ns; /* db_flush_seconds */
     uint64_t last_flush_ns;     /* packet time of the last store flush; 0 = none yet */
+    /* A spec offered by another thread (model_offer_spec), taken between
+     * transactions by the model's thread. */
+    pthread_mutex_t offer_lock;
+    atomic_int offer_pending;  /* 1 = `offered` waits to be taken */
+    openapi_spec *offered;     /* under offer_lock; NULL = run without a spec */
+    openapi_spec *owned_spec;  /* the spec in force when it came from an offer */
+    uint64_t spec_swaps;       /* offers taken */
+    uint64_t spec_swap_failed; /* offers dropped: no memory for the new spec's table */
 };
 
 const char *const *model_auth_kinds(uint32_t *count) {
@@ -89,7 +100,7 @@ store *model_open_store(const char *path, int read_only, int *exit_code) {
     store *db = NULL;
     as_status st = store_open(&sc, err, sizeof err, &db);
     if (st != AS_OK) {
-        fprintf(stderr, "apisensor: %s\n", err);
+        log_error("%s", err);
         *exit_code = st == AS_ERR_UNSUPPORTED ? 2 : 1;
     }
     return db;
@@ -108,6 +119,7 @@ as_status model_create(const model_config *config, model **out) {
     if (!m)
         return AS_ERR_NOMEM;
     m->config = *config;
+    pthread_mutex_init(&m->offer_lock, NULL);
     json_writer_init(&m->json);
     const limits *lim = config->lim;
     inventory_config ic = {
@@ -164,7 +176,40 @@ void model_destroy(model *m) {
     credential_cache_destroy(m->jwt_cache);
     free(m->issued);
     json_writer_free(&m->json);
+    if (atomic_load(&m->offer_pending))
+        openapi_destroy(m->offered);
+    openapi_destroy(m->owned_spec);
+    pthread_mutex_destroy(&m->offer_lock);
     free(m);
+}
+
+void model_offer_spec(model *m, openapi_spec *spec) {
+    pthread_mutex_lock(&m->offer_lock);
+    if (atomic_load(&m->offer_pending))
+        openapi_destroy(m->offered); /* never taken: a newer reload replaces it */
+    m->offered = spec;
+    atomic_store(&m->offer_pending, 1);
+    pthread_mutex_unlock(&m->offer_lock);
+}
+
+void model_take_spec(model *m) {
+    if (!atomic_load_explicit(&m->offer_pending, memory_order_acquire))
+        return;
+    pthread_mutex_lock(&m->offer_lock);
+    openapi_spec *spec = m->offered;
+    m->offered = NULL;
+    atomic_store(&m->offer_pending, 0);
+    pthread_mutex_unlock(&m->offer_lock);
+    if (inventory_set_spec(m->inventory, spec != NULL, spec ? openapi_operation_count(spec) : 0) !=
+        AS_OK) {
+        openapi_destroy(spec);
+        m->spec_swap_failed++;
+        return;
+    }
+    openapi_destroy(m->owned_spec); /* the first spec is the caller's, never freed here */
+    m->owned_spec = spec;
+    m->config.spec = spec;
+    m->spec_swaps++;
 }
 
 model_totals model_get_totals(const model *m) {
@@ -484,7 +529,7 @@ static void flush(model *m, uint64_t ts) {
     if (store_flush(m->config.db, m->inventory) == AS_OK)
         return;
     if (m->totals.db_errors++ == 0)
-        fprintf(stderr, "apisensor: %s\n", store_error(m->config.db));
+        log_error("%s", store_error(m->config.db));
 }
 
 /* ---- transactions ------------------------------------------------------------ */
@@ -612,6 +657,7 @@ static void set_context(model *m, const inventory_endpoint *ep, const analytics_
 }
 
 const transaction_context *model_transaction(model *m, const http_transaction *tx) {
+    model_take_spec(m);
     m->totals.transactions++;
     inventory_observation o;
     memset(&o, 0, sizeof o);
@@ -791,6 +837,7 @@ static void write_unseen(model *m, uint64_t ts) {
 }
 
 void model_snapshot(model *m, uint64_t ts_ns) {
+    model_take_spec(m);
     drain(m, ts_ns);
     drain_behaviour(m, ts_ns);
     if (m->config.db)
@@ -829,6 +876,15 @@ void model_write_summary(const model *m, FILE *out) {
             (unsigned long long)as.observed, (unsigned long long)as.findings,
             (unsigned long long)as.actors_evicted, (unsigned long long)as.objects_evicted,
             (unsigned long long)as.findings_full);
+    if (m->spec_swaps || m->spec_swap_failed) {
+        const openapi_spec *spec = m->config.spec;
+        fprintf(out,
+                "  spec reloads: %llu taken, %llu dropped (no memory); in force: %u operations "
+                "(%u deprecated)\n",
+                (unsigned long long)m->spec_swaps, (unsigned long long)m->spec_swap_failed,
+                spec ? openapi_operation_count(spec) : 0,
+                spec ? openapi_deprecated_count(spec) : 0);
+    }
     if (m->config.db) {
         store_stats ss = store_get_stats(m->config.db);
         fprintf(out,

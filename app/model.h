@@ -15,7 +15,9 @@
  * stderr and counted in db_errors (the records stay dirty and are written by
  * the next flush).
  *
- * Single-threaded; owned by the composition root.
+ * Single-threaded: every call comes from the thread that owns the model,
+ * except model_offer_spec(), which any thread may call (SIGHUP reload).
+ * Owned by the composition root.
  */
 #ifndef APISENSOR_APP_MODEL_H
 #define APISENSOR_APP_MODEL_H
@@ -65,6 +67,21 @@ void model_destroy(model *m);
  * (valid until the next call), or NULL when it was not modelled (no
  * request, no path). */
 const transaction_context *model_transaction(model *m, const http_transaction *tx);
+
+/*
+ * Replaces the declared inventory (SIGHUP reload). Any thread; takes
+ * ownership of spec (NULL = go on without a spec). The model's thread takes
+ * the offer between two transactions: at the next model_transaction(),
+ * model_snapshot() or model_take_spec(), so nothing is torn mid-request.
+ * Inventory, analytics and flows are kept; each endpoint is classified
+ * against the new spec from its next request (inventory_set_spec). An offer
+ * not yet taken is replaced (and freed) by a newer one.
+ */
+void model_offer_spec(model *m, openapi_spec *spec);
+
+/* Takes a pending offer now, on the model's thread (cheap when none: one
+ * atomic load). A model thread that may sit idle calls it when it wakes. */
+void model_take_spec(model *m);
 
 /* Writes the full inventory as events stamped ts_ns (end of a capture). */
 void model_snapshot(model *m, uint64_t ts_ns);

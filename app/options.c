@@ -18,6 +18,7 @@ typedef enum {
     SET_INTERFACE,
     SET_KAFKA_PROPERTY,
     SET_INT,
+    SET_SIZE, /* int64_t bytes with K/M/G suffixes (1024-based) */
     SET_FLAG,
     SET_NAMES,  /* a credential name list; offset is its credential_list_id */
     SET_PROXIES /* trusted proxies */
@@ -26,54 +27,74 @@ typedef enum {
 typedef struct setting {
     const char *key;
     setting_kind kind;
-    size_t offset; /* into app_options, for SET_STRING / SET_INT / SET_FLAG; SET_NAMES: list */
+    size_t offset;   /* into app_options, for SET_STRING / SET_INT / SET_SIZE / SET_FLAG;
+                        SET_NAMES: its credential_list_id */
+    const char *def; /* default, applied before the config file; NULL = none */
     const char *help;
 } setting;
 
 #define FIELD(f) offsetof(app_options, f)
 
+/* Every setting of the command line and the config file; docs/configuration.md lists them
+ * (tests/app/configuration_doc_test.py checks it against --help). */
 static const setting settings[] = {
-    {"read", SET_INPUT, 0, "capture file to analyse (pcap or pcapng; - = stdin); repeatable"},
-    {"interface", SET_INTERFACE, 0, "capture live on this interface; repeatable"},
-    {"spec", SET_STRING, FIELD(spec_path), "declared inventory, OpenAPI 3.0/3.1 (inventory: #3)"},
-    {"db", SET_STRING, FIELD(db_path), "sqlite3 inventory (default apisensor.db; :memory:)"},
-    {"out", SET_STRING, FIELD(out_path), "events as JSON Lines; - = stdout (default)"},
-    {"transactions", SET_STRING, FIELD(transactions_path),
+    {"read", SET_INPUT, 0, NULL, "capture file to analyse (pcap or pcapng; - = stdin); repeatable"},
+    {"interface", SET_INTERFACE, 0, NULL, "capture live on this interface; repeatable"},
+    {"spec", SET_STRING, FIELD(spec_path), NULL,
+     "declared inventory, OpenAPI 3.0/3.1 or Swagger 2.0, YAML or JSON; re-read on SIGHUP"},
+    {"db", SET_STRING, FIELD(db_path), "apisensor.db", "sqlite3 inventory; :memory: = none"},
+    {"out", SET_STRING, FIELD(out_path), NULL,
+     "events as JSON Lines; - = stdout (the default without --kafka)"},
+    {"transactions", SET_STRING, FIELD(transactions_path), NULL,
      "one JSON line per HTTP transaction (- = stdout; off by default)"},
-    {"format", SET_STRING, FIELD(format),
-     "shape of exported events: native (default), ecs, ocsf, splunk"},
-    {"kafka", SET_STRING, FIELD(kafka_brokers), "produce events to Kafka (host:port,...)"},
-    {"kafka-property", SET_KAFKA_PROPERTY, 0, "librdkafka setting key=value (-X); repeatable"},
-    {"kafka-topic-prefix", SET_STRING, FIELD(kafka_topic_prefix),
-     "Kafka topics <prefix>.findings/.endpoints/.transactions/.stats (default apisensor)"},
-    {"kafka-compression", SET_STRING, FIELD(kafka_compression),
-     "Kafka compression codec: lz4 (default), zstd, gzip, snappy, none"},
-    {"kafka-transactions", SET_FLAG, FIELD(kafka_transactions),
+    {"format", SET_STRING, FIELD(format), "native",
+     "shape of exported events: native, ecs, ocsf, splunk"},
+    {"kafka", SET_STRING, FIELD(kafka_brokers), NULL, "produce events to Kafka (host:port,...)"},
+    {"kafka-property", SET_KAFKA_PROPERTY, 0, NULL,
+     "librdkafka setting key=value (-X); repeatable"},
+    {"kafka-topic-prefix", SET_STRING, FIELD(kafka_topic_prefix), "apisensor",
+     "Kafka topics <prefix>.findings/.endpoints/.transactions/.stats"},
+    {"kafka-compression", SET_STRING, FIELD(kafka_compression), "lz4",
+     "Kafka compression codec: lz4, zstd, gzip, snappy, none"},
+    {"kafka-transactions", SET_FLAG, FIELD(kafka_transactions), "false",
      "also produce transaction events to <prefix>.transactions"},
-    {"spool-dir", SET_STRING, FIELD(spool_dir),
-     "on-disk spool for events Kafka cannot take now (default apisensor-spool)"},
-    {"flush-timeout", SET_INT, FIELD(flush_timeout_seconds),
-     "seconds to wait for Kafka at exit before spooling the rest (default 10)"},
-    {"stats-interval", SET_INT, FIELD(stats_interval_seconds),
-     "seconds of packet time between stats events (default 60; 0 = at the end only)"},
-    {"pseudonym-key-file", SET_STRING, FIELD(pseudonym_key_path),
+    {"spool-dir", SET_STRING, FIELD(spool_dir), "apisensor-spool",
+     "on-disk spool for events Kafka cannot take now"},
+    {"flush-timeout", SET_INT, FIELD(flush_timeout_seconds), "10",
+     "seconds to wait for Kafka at exit before spooling the rest"},
+    {"stats-interval", SET_INT, FIELD(stats_interval_seconds), "60",
+     "seconds of packet time between stats events (0 = at the end only)"},
+    {"pseudonym-key-file", SET_STRING, FIELD(pseudonym_key_path), NULL,
      "file holding the HMAC key of identity pseudonyms (16..256 bytes; default: kept in --db)"},
-    {"keylog", SET_STRING, FIELD(keylog_path),
+    {"keylog", SET_STRING, FIELD(keylog_path), NULL,
      "TLS key log (NSS format, SSLKEYLOGFILE) for decryption; re-read as it grows"},
-    {"sensor-name", SET_STRING, FIELD(sensor_name), "sensor name in events (default: host name)"},
-    {"filter", SET_STRING, FIELD(bpf_filter), "BPF filter for live capture"},
-    {"snaplen", SET_INT, FIELD(snaplen), "bytes kept per packet in live capture (default 262144)"},
-    {"promiscuous", SET_FLAG, FIELD(promiscuous), "put live interfaces in promiscuous mode"},
-    {"raw-identities", SET_FLAG, FIELD(raw_identities),
+    {"sensor-name", SET_STRING, FIELD(sensor_name), NULL,
+     "sensor name in events (default: the host name)"},
+    {"filter", SET_STRING, FIELD(bpf_filter), NULL, "BPF filter for live capture"},
+    {"snaplen", SET_INT, FIELD(snaplen), "262144", "bytes kept per packet in live capture"},
+    {"buffer-size", SET_SIZE, FIELD(capture_buffer_bytes), "64M",
+     "kernel ring buffer per live interface (K/M/G; 1M..2047M)"},
+    {"immediate", SET_FLAG, FIELD(immediate), "false",
+     "live: deliver each packet at once instead of in blocks (lower latency, more CPU)"},
+    {"promiscuous", SET_FLAG, FIELD(promiscuous), "false",
+     "put live interfaces in promiscuous mode"},
+    {"user", SET_STRING, FIELD(user), NULL,
+     "drop root privileges to this user after opening interfaces and files"},
+    {"memory-budget", SET_SIZE, FIELD(memory_budget), "0",
+     "total memory to size the big tables from (K/M/G; 0 = the limits as set)"},
+    {"log", SET_STRING, FIELD(log_target), "stderr", "where messages go: stderr or syslog"},
+    {"log-level", SET_STRING, FIELD(log_level), "info",
+     "error, warning, info or debug (-q = error, -v = debug)"},
+    {"raw-identities", SET_FLAG, FIELD(raw_identities), "false",
      "write credential-derived identities raw (lab audits only)"},
-    {"progress", SET_FLAG, FIELD(progress), "progress line on a terminal (default on)"},
-    {"api_key_headers", SET_NAMES, CREDENTIAL_LIST_API_KEY_HEADERS,
+    {"progress", SET_FLAG, FIELD(progress), "true", "progress line on a terminal"},
+    {"api_key_headers", SET_NAMES, CREDENTIAL_LIST_API_KEY_HEADERS, NULL,
      "API key header names, a,b (+a,b adds to the defaults)"},
-    {"credential_query_params", SET_NAMES, CREDENTIAL_LIST_QUERY_PARAMS,
+    {"credential_query_params", SET_NAMES, CREDENTIAL_LIST_QUERY_PARAMS, NULL,
      "query parameters that carry credentials, a,b (+ adds)"},
-    {"session_cookies", SET_NAMES, CREDENTIAL_LIST_SESSION_COOKIES,
+    {"session_cookies", SET_NAMES, CREDENTIAL_LIST_SESSION_COOKIES, NULL,
      "session cookie names, '*' wildcards, a,b (+ adds)"},
-    {"trusted_proxies", SET_PROXIES, 0,
+    {"trusted_proxies", SET_PROXIES, 0, NULL,
      "addresses or networks whose X-Forwarded-For is honoured, ip[/bits],..."},
 };
 
@@ -141,6 +162,16 @@ static int apply(app_options *opts, const char *key, const char *value, char *er
             *(int *)(base + s->offset) = (int)v;
             return 0;
         }
+        case SET_SIZE: {
+            int64_t v;
+            if (!limits_parse_size(value ? value : "", &v)) {
+                snprintf(err, errlen, "--%s: '%s' is not a size (a number with K/M/G)", key,
+                         value ? value : "");
+                return 2;
+            }
+            *(int64_t *)(base + s->offset) = v;
+            return 0;
+        }
         case SET_FLAG:
             if (!parse_bool(value, (int *)(base + s->offset))) {
                 snprintf(err, errlen, "--%s: '%s' is not true or false", key, value);
@@ -165,8 +196,13 @@ static int apply(app_options *opts, const char *key, const char *value, char *er
         }
     }
     as_status st = limits_set(&opts->lim, key, value ? value : "");
-    if (st == AS_OK)
+    if (st == AS_OK) {
+        const limit_info *info = limits_info();
+        for (int i = 0; i < limits_info_count(); i++)
+            if (!strcmp(info[i].key, key))
+                opts->limit_explicit[i] = 1;
         return 0;
+    }
     if (st == AS_ERR_ARG) {
         const limit_info *info = limits_info();
         for (int i = 0; i < limits_info_count(); i++)
@@ -230,26 +266,10 @@ static int load_config(app_options *opts, const char *path, char *err, unsigned 
 }
 
 enum {
-    OPT_SPEC = 256,
-    OPT_DB,
-    OPT_TRANSACTIONS,
-    OPT_FORMAT,
-    OPT_KAFKA,
-    OPT_KAFKA_PREFIX,
-    OPT_KAFKA_COMPRESSION,
-    OPT_KAFKA_TRANSACTIONS,
-    OPT_SPOOL_DIR,
-    OPT_FLUSH_TIMEOUT,
-    OPT_STATS_INTERVAL,
-    OPT_KEYLOG,
-    OPT_PSEUDONYM_KEY,
-    OPT_RAW_IDS,
+    OPT_SETTING = 256, /* --KEY VALUE (or --KEY for a flag) of the settings table */
     OPT_LIMIT,
-    OPT_SENSOR_NAME,
-    OPT_FILTER,
-    OPT_SNAPLEN,
-    OPT_PROMISC,
     OPT_NO_PROGRESS,
+    OPT_CHECK_CONFIG,
     OPT_VERSION
 };
 
@@ -261,26 +281,34 @@ static const struct option long_options[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
-    {"spec", required_argument, NULL, OPT_SPEC},
-    {"db", required_argument, NULL, OPT_DB},
-    {"transactions", required_argument, NULL, OPT_TRANSACTIONS},
-    {"format", required_argument, NULL, OPT_FORMAT},
-    {"kafka", required_argument, NULL, OPT_KAFKA},
-    {"kafka-topic-prefix", required_argument, NULL, OPT_KAFKA_PREFIX},
-    {"kafka-compression", required_argument, NULL, OPT_KAFKA_COMPRESSION},
-    {"kafka-transactions", no_argument, NULL, OPT_KAFKA_TRANSACTIONS},
-    {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
-    {"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
-    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
-    {"keylog", required_argument, NULL, OPT_KEYLOG},
-    {"pseudonym-key-file", required_argument, NULL, OPT_PSEUDONYM_KEY},
-    {"raw-identities", no_argument, NULL, OPT_RAW_IDS},
+    {"spec", required_argument, NULL, OPT_SETTING},
+    {"db", required_argument, NULL, OPT_SETTING},
+    {"transactions", required_argument, NULL, OPT_SETTING},
+    {"format", required_argument, NULL, OPT_SETTING},
+    {"kafka", required_argument, NULL, OPT_SETTING},
+    {"kafka-topic-prefix", required_argument, NULL, OPT_SETTING},
+    {"kafka-compression", required_argument, NULL, OPT_SETTING},
+    {"kafka-transactions", no_argument, NULL, OPT_SETTING},
+    {"spool-dir", required_argument, NULL, OPT_SETTING},
+    {"flush-timeout", required_argument, NULL, OPT_SETTING},
+    {"stats-interval", required_argument, NULL, OPT_SETTING},
+    {"keylog", required_argument, NULL, OPT_SETTING},
+    {"pseudonym-key-file", required_argument, NULL, OPT_SETTING},
+    {"raw-identities", no_argument, NULL, OPT_SETTING},
     {"limit", required_argument, NULL, OPT_LIMIT},
-    {"sensor-name", required_argument, NULL, OPT_SENSOR_NAME},
-    {"filter", required_argument, NULL, OPT_FILTER},
-    {"snaplen", required_argument, NULL, OPT_SNAPLEN},
-    {"promiscuous", no_argument, NULL, OPT_PROMISC},
+    {"sensor-name", required_argument, NULL, OPT_SETTING},
+    {"filter", required_argument, NULL, OPT_SETTING},
+    {"snaplen", required_argument, NULL, OPT_SETTING},
+    {"buffer-size", required_argument, NULL, OPT_SETTING},
+    {"immediate", no_argument, NULL, OPT_SETTING},
+    {"promiscuous", no_argument, NULL, OPT_SETTING},
+    {"user", required_argument, NULL, OPT_SETTING},
+    {"memory-budget", required_argument, NULL, OPT_SETTING},
+    {"log", required_argument, NULL, OPT_SETTING},
+    {"log-level", required_argument, NULL, OPT_SETTING},
+    {"progress", no_argument, NULL, OPT_SETTING},
     {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+    {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
@@ -305,14 +333,9 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
     memset(opts, 0, sizeof *opts);
     opts->lim = limits_default();
     credential_config_init(&opts->credentials, &opts->lim);
-    opts->db_path = "apisensor.db";
-    opts->format = "native";
-    opts->progress = 1;
-    opts->kafka_topic_prefix = "apisensor";
-    opts->kafka_compression = "lz4";
-    opts->spool_dir = "apisensor-spool";
-    opts->flush_timeout_seconds = 10;
-    opts->stats_interval_seconds = 60;
+    for (int i = 0; i < SETTING_COUNT; i++)
+        if (settings[i].def && apply(opts, settings[i].key, settings[i].def, err, errlen))
+            return 2;
 
     opts->config_path = find_config(argc, argv);
     if (opts->config_path) {
@@ -324,10 +347,16 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
     optind = 1;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+    int quiet = 0, verbose = 0, index = 0;
+    while ((c = getopt_long(argc, argv, short_options, long_options, &index)) != -1) {
         const char *key = NULL;
         const char *value = optarg;
         switch (c) {
+        case OPT_SETTING:
+            key = long_options[index].name;
+            if (long_options[index].has_arg == no_argument)
+                value = "true";
+            break;
         case 'r':
             if (!cli_inputs++)
                 opts->input_count = 0;
@@ -344,10 +373,10 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
             key = "out";
             break;
         case 'q':
-            opts->verbosity = -1;
+            quiet = 1;
             continue;
         case 'v':
-            opts->verbosity++;
+            verbose++;
             continue;
         case 'h':
             opts->action = APP_HELP;
@@ -355,35 +384,9 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         case OPT_VERSION:
             opts->action = APP_VERSION;
             return 0;
-        case OPT_SPEC:
-            key = "spec";
-            break;
-        case OPT_DB:
-            key = "db";
-            break;
-        case OPT_TRANSACTIONS:
-            key = "transactions";
-            break;
-        case OPT_FORMAT:
-            key = "format";
-            break;
-        case OPT_SENSOR_NAME:
-            key = "sensor-name";
-            break;
-        case OPT_FILTER:
-            key = "filter";
-            break;
-        case OPT_SNAPLEN:
-            key = "snaplen";
-            break;
-        case OPT_PROMISC:
-            key = "promiscuous";
-            value = "true";
-            break;
-        case OPT_RAW_IDS:
-            key = "raw-identities";
-            value = "true";
-            break;
+        case OPT_CHECK_CONFIG:
+            opts->action = APP_CHECK_CONFIG;
+            continue;
         case OPT_NO_PROGRESS:
             key = "progress";
             value = "false";
@@ -401,38 +404,10 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
                 return 2;
             continue;
         }
-        case OPT_KAFKA:
-            key = "kafka";
-            break;
         case 'X':
             if (!cli_properties++)
                 opts->kafka_property_count = 0;
             key = "kafka-property";
-            break;
-        case OPT_KAFKA_PREFIX:
-            key = "kafka-topic-prefix";
-            break;
-        case OPT_KAFKA_COMPRESSION:
-            key = "kafka-compression";
-            break;
-        case OPT_KAFKA_TRANSACTIONS:
-            key = "kafka-transactions";
-            value = "true";
-            break;
-        case OPT_SPOOL_DIR:
-            key = "spool-dir";
-            break;
-        case OPT_FLUSH_TIMEOUT:
-            key = "flush-timeout";
-            break;
-        case OPT_STATS_INTERVAL:
-            key = "stats-interval";
-            break;
-        case OPT_KEYLOG:
-            key = "keylog";
-            break;
-        case OPT_PSEUDONYM_KEY:
-            key = "pseudonym-key-file";
             break;
         case ':':
             snprintf(err, errlen, "option '%s' needs a value", argv[optind - 1]);
@@ -444,6 +419,9 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         if (apply(opts, key, value, err, errlen))
             return 2;
     }
+    if (budget_apply(opts->memory_budget, opts->kafka_brokers != NULL, &opts->lim,
+                     opts->limit_explicit, &opts->budget, err, errlen))
+        return 2;
     credential_config_set_limits(&opts->credentials, &opts->lim);
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument '%s' (capture files go after -r)", argv[optind]);
@@ -462,6 +440,32 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         snprintf(err, errlen, "--kafka-transactions needs --kafka BROKERS");
         return 2;
     }
+    if (quiet)
+        opts->log_level = "error";
+    if (verbose)
+        opts->log_level = "debug";
+    opts->verbosity = !strcmp(opts->log_level, "error") ? -1 : verbose;
+    if (strcmp(opts->log_level, "error") != 0 && strcmp(opts->log_level, "warning") != 0 &&
+        strcmp(opts->log_level, "info") != 0 && strcmp(opts->log_level, "debug") != 0) {
+        snprintf(err, errlen, "--log-level %s: not one of error, warning, info, debug",
+                 opts->log_level);
+        return 2;
+    }
+    if (strcmp(opts->log_target, "stderr") != 0 && strcmp(opts->log_target, "syslog") != 0) {
+        snprintf(err, errlen, "--log %s: not stderr or syslog", opts->log_target);
+        return 2;
+    }
+    if (opts->capture_buffer_bytes < (1 << 20) || opts->capture_buffer_bytes > 2047LL << 20) {
+        snprintf(err, errlen, "--buffer-size %lld: must be from 1M to 2047M",
+                 (long long)opts->capture_buffer_bytes);
+        return 2;
+    }
+    if (opts->user && !*opts->user) {
+        snprintf(err, errlen, "--user: empty user name");
+        return 2;
+    }
+    if (opts->action == APP_CHECK_CONFIG)
+        return 0;
     if (opts->input_count == 0 && opts->interface_count == 0) {
         snprintf(err, errlen, "nothing to analyse: give -r FILE or -i IFACE (see --help)");
         return 2;
@@ -473,61 +477,134 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
     return 0;
 }
 
+static int same_text(const char *a, const char *b) {
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static int same_list(const char *const *a, int a_count, const char *const *b, int b_count) {
+    if (a_count != b_count)
+        return 0;
+    for (int i = 0; i < a_count; i++)
+        if (!same_text(a[i], b[i]))
+            return 0;
+    return 1;
+}
+
+void app_options_diff(const app_options *a, const app_options *b,
+                      void (*changed)(const char *key, void *arg), void *arg) {
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const setting *s = &settings[i];
+        const char *pa = (const char *)a + s->offset, *pb = (const char *)b + s->offset;
+        int same = 1;
+        switch (s->kind) {
+        case SET_STRING:
+            same = same_text(*(const char *const *)pa, *(const char *const *)pb);
+            break;
+        case SET_INT:
+        case SET_FLAG:
+            same = *(const int *)pa == *(const int *)pb;
+            break;
+        case SET_SIZE:
+            same = *(const int64_t *)pa == *(const int64_t *)pb;
+            break;
+        case SET_INPUT:
+            same = same_list(a->inputs, a->input_count, b->inputs, b->input_count);
+            break;
+        case SET_INTERFACE:
+            same = same_list(a->interfaces, a->interface_count, b->interfaces, b->interface_count);
+            break;
+        case SET_KAFKA_PROPERTY:
+            same = same_list(a->kafka_properties, a->kafka_property_count, b->kafka_properties,
+                             b->kafka_property_count);
+            break;
+        case SET_NAMES:
+            same = !memcmp(&a->credentials.lists[s->offset], &b->credentials.lists[s->offset],
+                           sizeof a->credentials.lists[0]);
+            break;
+        case SET_PROXIES:
+            same = a->credentials.proxy_count == b->credentials.proxy_count &&
+                   !memcmp(a->credentials.proxies, b->credentials.proxies,
+                           sizeof a->credentials.proxies);
+            break;
+        }
+        if (!same)
+            changed(s->key, arg);
+    }
+    const limit_info *info = limits_info();
+    for (int i = 0; i < limits_info_count(); i++)
+        if (limits_get(&a->lim, i) != limits_get(&b->lim, i))
+            changed(info[i].key, arg);
+}
+
 void app_options_free(app_options *opts) {
     for (int i = 0; i < opts->owned_count; i++)
         free(opts->owned[i]);
     opts->owned_count = 0;
 }
 
+/* The value placeholder of a setting in --help. */
+static const char *value_name(setting_kind kind) {
+    switch (kind) {
+    case SET_INT:
+        return " N";
+    case SET_SIZE:
+        return " SIZE";
+    case SET_FLAG:
+        return "";
+    case SET_KAFKA_PROPERTY:
+        return " K=V";
+    default:
+        return " VALUE";
+    }
+}
+
+/* 1 when the setting is also a long option (the others are configuration file keys only). */
+static int on_command_line(const char *key) {
+    for (const struct option *o = long_options; o->name; o++)
+        if (!strcmp(o->name, key))
+            return 1;
+    return 0;
+}
+
 void app_options_usage(FILE *out) {
     fputs("usage: apisensor [OPTIONS] -r FILE [-r FILE ...]   analyse capture files\n"
-          "       apisensor [OPTIONS] -i IFACE                capture live\n"
+          "       apisensor [OPTIONS] -i IFACE [-i IFACE ...] capture live\n"
           "       apisensor inventory [--db FILE] [--json | --openapi]\n"
           "                                                   print the stored inventory\n"
           "\n"
-          "  -r, --read FILE          capture file (pcap, pcapng; - = stdin); repeatable\n"
-          "  -i, --interface IFACE    live capture interface\n"
-          "  -c, --config FILE        configuration file (key = value); the command line wins\n"
-          "  -o, --out FILE           events as JSON Lines (- = stdout, the default without\n"
-          "                           --kafka)\n"
-          "      --transactions FILE  one JSON line per HTTP transaction (- = stdout)\n"
-          "      --spec FILE          declared inventory, OpenAPI 3.0/3.1 (inventory: #3)\n"
-          "      --db FILE            sqlite3 inventory (default apisensor.db; :memory:)\n"
-          "      --format FORMAT      native (default), ecs, ocsf, splunk (docs/formats.md)\n"
-          "      --kafka BROKERS      produce events to Kafka (host:port,...)\n"
-          "  -X key=value             librdkafka setting (TLS, SASL, ...); repeatable\n"
-          "      --kafka-topic-prefix P  topics P.findings, P.endpoints, P.transactions,\n"
-          "                           P.stats (default apisensor)\n"
-          "      --kafka-compression C  lz4 (default), zstd, gzip, snappy, none\n"
-          "      --kafka-transactions also produce transactions to P.transactions\n"
-          "      --spool-dir DIR      on-disk spool when Kafka is away (default\n"
-          "                           apisensor-spool; limit spool_max_bytes)\n"
-          "      --flush-timeout S    seconds to wait for Kafka at exit (default 10)\n"
-          "      --stats-interval S   seconds of packet time between stats events\n"
-          "                           (default 60; 0 = at the end only)\n"
-          "      --keylog FILE        TLS key log (SSLKEYLOGFILE format) for decryption\n"
-          "      --pseudonym-key-file F  HMAC key of identity pseudonyms (default: kept in\n"
-          "                           the --db file; drawn per run with :memory:)\n"
-          "      --raw-identities     write credential-derived identities raw (lab audits)\n"
-          "      --sensor-name NAME   sensor name in events (default: host name)\n"
-          "      --filter BPF         BPF filter for live capture\n"
-          "      --snaplen N          bytes kept per packet in live capture\n"
-          "      --promiscuous        promiscuous mode for live capture\n"
+          "  -r FILE, -i IFACE, -o FILE, -X K=V  short forms of --read, --interface, --out,\n"
+          "                           --kafka-property\n"
+          "  -c, --config FILE        configuration file (KEY = VALUE lines, # comments); the\n"
+          "                           command line wins; docs/configuration.md\n"
           "      --limit KEY=VALUE    set a limit (K/M/G suffixes); see the list below\n"
-          "      --no-progress        no progress line on a terminal\n"
-          "  -q, --quiet              no run summary; errors only\n"
-          "  -v, --verbose            more detail on stderr\n"
+          "      --no-progress        same as --progress false\n"
+          "      --check-config       check the options, the configuration file and the spec,\n"
+          "                           then exit (0 good, 2 not)\n"
+          "  -q, --quiet              no run summary; errors only (--log-level error)\n"
+          "  -v, --verbose            more detail on stderr (--log-level debug)\n"
           "      --version            print the version\n"
           "  -h, --help               this text\n"
           "\n"
           "Exit status: 0 success, 1 runtime failure, 2 bad usage or configuration.\n"
+          "Signals: SIGTERM, SIGINT stop (events flushed); SIGHUP re-reads the configuration\n"
+          "file and the spec, keeping the state.\n"
           "\n"
-          "Credential settings (config file keys; docs/identity.md):\n",
+          "Settings (--KEY VALUE on the command line, KEY = VALUE in the file; the keys\n"
+          "without -- are file keys only), default, meaning:\n",
           out);
-    for (int i = 0; i < SETTING_COUNT; i++)
-        if (settings[i].kind == SET_NAMES || settings[i].kind == SET_PROXIES)
-            fprintf(out, "  %-24s %s\n", settings[i].key, settings[i].help);
-    fputs("\nLimits (config key, default, range, policy when hit):\n", out);
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const setting *s = &settings[i];
+        char option[64];
+        snprintf(option, sizeof option, "%s%s%s", on_command_line(s->key) ? "--" : "", s->key,
+                 value_name(s->kind));
+        const char *def = s->def                                           ? s->def
+                          : s->kind == SET_NAMES || s->kind == SET_PROXIES ? "built-in"
+                                                                           : "-";
+        fprintf(out, "  %-30s %-16s %s\n", option, def, s->help);
+    }
+    fputs("\nLimits (--limit KEY=VALUE, or KEY = VALUE in the file; default, range, policy when "
+          "hit):\n",
+          out);
     const limit_info *info = limits_info();
     for (int i = 0; i < limits_info_count(); i++)
         fprintf(out, "  %-32s %12lld  [%lld..%lld]  %s\n", info[i].key,

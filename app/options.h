@@ -8,14 +8,21 @@
 #ifndef APISENSOR_APP_OPTIONS_H
 #define APISENSOR_APP_OPTIONS_H
 
+#include <stdint.h>
 #include <stdio.h>
 
+#include "budget.h"
 #include "common/limits.h"
 #include "parse/credential.h"
 
 #define APP_MAX_INPUTS 64
 
-typedef enum { APP_RUN, APP_HELP, APP_VERSION } app_action;
+typedef enum {
+    APP_RUN,
+    APP_HELP,
+    APP_VERSION,
+    APP_CHECK_CONFIG /* --check-config: validate the options, the config file and the spec */
+} app_action;
 
 typedef struct app_options {
     app_action action;
@@ -43,11 +50,19 @@ typedef struct app_options {
     const char *sensor_name;
     const char *bpf_filter;
     int snaplen;
+    int64_t capture_buffer_bytes; /* kernel ring per live interface */
+    int immediate;                /* 1 = packets delivered at once (no block batching) */
     int promiscuous;
+    const char *user;       /* drop privileges to this user after opening; NULL = stay */
+    int64_t memory_budget;  /* bytes the big tables are sized from; 0 = the limits as set */
+    const char *log_target; /* "stderr" or "syslog" */
+    const char *log_level;  /* "error", "warning", "info" or "debug" */
     int raw_identities;
-    int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
+    int verbosity; /* -1 quiet (log level error), 0 normal, 1+ verbose (-v) */
     int progress;  /* 1 = progress line on a TTY */
     limits lim;
+    uint8_t limit_explicit[LIMITS_COUNT]; /* 1 = set in the file or on the command line */
+    budget_report budget;                 /* the split of --memory-budget */
     credential_config credentials;   /* credential names and trusted proxies (docs/identity.md) */
     char *owned[APP_MAX_INPUTS * 4]; /* strings copied from the config file */
     int owned_count;
@@ -61,6 +76,11 @@ typedef struct app_options {
 int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsigned errlen);
 
 void app_options_free(app_options *opts);
+
+/* Calls changed(key, arg) for every setting and limit whose value differs
+ * between a and b (a SIGHUP reload reports what it cannot apply live). */
+void app_options_diff(const app_options *a, const app_options *b,
+                      void (*changed)(const char *key, void *arg), void *arg);
 
 /* Writes the --help text. */
 void app_options_usage(FILE *out);

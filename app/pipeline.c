@@ -54,8 +54,11 @@ struct pipeline {
     community_id *community_id;
     anomaly_counters anomalies;
     pipeline_totals totals;
-    uint64_t now_ns;        /* latest packet time seen */
-    uint64_t next_stats_ns; /* packet time of the next stats event; 0 = not started */
+    capture_source *source;        /* being read by pipeline_run; NULL between runs */
+    capture_source_stats captured; /* drop counters of the sources already read */
+    int live;                      /* 1 once a live source was read */
+    uint64_t now_ns;               /* latest packet time seen */
+    uint64_t next_stats_ns;        /* packet time of the next stats event; 0 = not started */
 };
 
 as_status pipeline_create(const pipeline_config *config, pipeline **out) {
@@ -114,12 +117,24 @@ static void emit_transactions(pipeline *p, const flow *f) {
     }
 }
 
+/* Live drop counters (the kernel's and the interface's) of every source read so far. */
+static capture_source_stats pipeline_capture_stats(pipeline *p) {
+    capture_source_stats cs = p->captured;
+    if (p->source) {
+        capture_source_stats now = capture_source_get_stats(p->source);
+        cs.kernel_drops += now.kernel_drops;
+        cs.iface_drops += now.iface_drops;
+    }
+    return cs;
+}
+
 static void emit_stats(pipeline *p, int final) {
     pipeline_totals totals = pipeline_get_totals(p);
     const pipeline_totals *t = &totals;
     flow_table_stats fs = flow_table_get_stats(p->flows);
     tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
     http_engine_stats hs = http_engine_get_stats(p->http);
+    capture_source_stats cs = pipeline_capture_stats(p);
     const stats_counter counters[] = {
         {"packets", t->packets},
         {"bytes", t->bytes},
@@ -134,6 +149,8 @@ static void emit_stats(pipeline *p, int final) {
         {"http_responses", hs.responses},
         {"transactions", t->transactions},
         {"output_errors", t->output_errors},
+        {"capture_kernel_drops", cs.kernel_drops},
+        {"capture_interface_drops", cs.iface_drops},
     };
     stats_counter anomalies[ANOMALY_COUNT];
     uint32_t anomaly_count = 0;
@@ -146,7 +163,8 @@ static void emit_stats(pipeline *p, int final) {
         .final = final,
         .interval_seconds = p->config.stats_interval_seconds,
         .counters = counters,
-        .counter_count = (uint32_t)(sizeof counters / sizeof counters[0]),
+        /* the capture drop counters (last two) only mean something live */
+        .counter_count = (uint32_t)(sizeof counters / sizeof counters[0]) - (p->live ? 0 : 2),
         .anomalies = anomalies,
         .anomaly_count = anomaly_count,
     };
@@ -278,6 +296,8 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
     unsigned count = 0;
     as_status st = AS_DONE;
     uint64_t since_progress = 0;
+    p->source = src;
+    p->live |= capture_source_is_live(src);
     while (!*stop) {
         st = capture_source_next_batch(src, window, PIPELINE_WINDOW, &count);
         if (st == AS_NEED_MORE) {
@@ -300,6 +320,8 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
         st = AS_DONE;
     flow_table_end_all(p->flows);
     close_ended_flows(p);
+    p->captured = pipeline_capture_stats(p);
+    p->source = NULL;
     return st;
 }
 

@@ -21,6 +21,10 @@
  * never closed. Messages name the file and, for read errors, the packet
  * number; they are kept in the handle, never printed.
  *
+ * A group reads several live interfaces on one thread: each packet comes
+ * from the next member with one ready (round robin), and when none has one
+ * the group waits in one poll() on all their descriptors.
+ *
  * Live capture uses pcap_create/pcap_activate in non-blocking mode and waits
  * itself, at most 100 ms, in poll() on the capture descriptor: the kernel
  * never hands over an empty TPACKET_V3 block, so a blocking read on an idle
@@ -43,7 +47,7 @@
 #include "pcapfile.h"
 #include "pcapng.h"
 
-enum source_kind { SOURCE_PCAP, SOURCE_PCAPNG, SOURCE_LIVE };
+enum source_kind { SOURCE_PCAP, SOURCE_PCAPNG, SOURCE_LIVE, SOURCE_GROUP };
 
 #define SOURCE_LIVE_TIMEOUT_MS 100
 #define SOURCE_LIVE_SNAPLEN_DEFAULT 262144
@@ -79,6 +83,9 @@ struct capture_source {
     uint64_t file_size;         /* bytes, 0 when unknown */
     uint32_t last_kernel_drops; /* pcap_stats counters are 32 bits and wrap */
     uint32_t last_iface_drops;
+    capture_source **members; /* SOURCE_GROUP: live sources read in turn, owned */
+    unsigned member_count;
+    unsigned next_member;       /* SOURCE_GROUP: where the next round starts */
     volatile sig_atomic_t stop; /* set by capture_source_break */
     char name[256];             /* file or interface, for messages */
     char error[512];
@@ -468,7 +475,15 @@ static as_status source_fail(capture_source *src, as_status status, const char *
     return status;
 }
 
+static as_status source_read_pcap(capture_source *src, capture_packet *pkt, int wait);
+
 static as_status source_next_pcap(capture_source *src, capture_packet *pkt) {
+    return source_read_pcap(src, pkt, 1);
+}
+
+/* Reads one packet from libpcap; live and nothing ready: waits at most
+ * SOURCE_LIVE_TIMEOUT_MS when `wait`, and returns AS_NEED_MORE. */
+static as_status source_read_pcap(capture_source *src, capture_packet *pkt, int wait) {
     struct pcap_pkthdr *hdr;
     const u_char *data;
     int rc = pcap_next_ex(src->pcap, &hdr, &data);
@@ -484,7 +499,7 @@ static as_status source_next_pcap(capture_source *src, capture_packet *pkt) {
         return AS_OK;
     }
     if (rc == 0) {
-        if (src->poll_fd >= 0) {
+        if (wait && src->poll_fd >= 0) {
             struct pollfd waiting = {.fd = src->poll_fd, .events = POLLIN};
             poll(&waiting, 1, SOURCE_LIVE_TIMEOUT_MS); /* EINTR: a signal, maybe a break */
         }
@@ -529,6 +544,32 @@ static as_status source_next_pcapfile(capture_source *src, capture_packet *pkt) 
     return source_next_pcap(src, pkt);
 }
 
+/* One packet from the first member with one ready, starting after the
+ * member served last (so a busy link cannot starve the others); when none
+ * has one, waits on all of them at most SOURCE_LIVE_TIMEOUT_MS. */
+static as_status source_next_group(capture_source *src, capture_packet *pkt) {
+    for (unsigned i = 0; i < src->member_count; i++) {
+        unsigned at = (src->next_member + i) % src->member_count;
+        capture_source *member = src->members[at];
+        as_status status = source_read_pcap(member, pkt, 0);
+        if (status == AS_NEED_MORE)
+            continue;
+        if (status != AS_OK)
+            return source_fail(src, status, "%s", member->error);
+        source_account(member, pkt);
+        pkt->interface_id = at;
+        src->next_member = at + 1;
+        return AS_OK;
+    }
+    struct pollfd waiting[APISENSOR_SOURCE_GROUP_MAX];
+    nfds_t n = 0;
+    for (unsigned i = 0; i < src->member_count; i++)
+        if (src->members[i]->poll_fd >= 0)
+            waiting[n++] = (struct pollfd){.fd = src->members[i]->poll_fd, .events = POLLIN};
+    poll(waiting, n, SOURCE_LIVE_TIMEOUT_MS); /* EINTR: a signal, maybe a break */
+    return src->stop ? AS_DONE : AS_NEED_MORE;
+}
+
 as_status capture_source_next(capture_source *src, capture_packet *pkt) {
     if (!src || !pkt)
         return AS_ERR_ARG;
@@ -541,6 +582,8 @@ as_status capture_source_next(capture_source *src, capture_packet *pkt) {
             return source_fail(src, status, "%s: after packet %llu: %s", src->name,
                                (unsigned long long)src->stats.packets,
                                pcapng_reader_error(src->pcapng));
+    } else if (src->kind == SOURCE_GROUP) {
+        return source_next_group(src, pkt); /* the member counted the packet */
     } else if (src->pcapfile) {
         status = source_next_pcapfile(src, pkt);
     } else {
@@ -572,10 +615,26 @@ const char *capture_source_error(const capture_source *src) {
     return src ? src->error : "";
 }
 
+int capture_source_is_live(const capture_source *src) {
+    return src && (src->kind == SOURCE_LIVE || src->kind == SOURCE_GROUP);
+}
+
 capture_source_stats capture_source_get_stats(capture_source *src) {
     capture_source_stats none = {0};
     if (!src)
         return none;
+    if (src->kind == SOURCE_GROUP) {
+        capture_source_stats sum = {0};
+        for (unsigned i = 0; i < src->member_count; i++) {
+            capture_source_stats m = capture_source_get_stats(src->members[i]);
+            sum.packets += m.packets;
+            sum.bytes += m.bytes;
+            sum.wire_bytes += m.wire_bytes;
+            sum.kernel_drops += m.kernel_drops;
+            sum.iface_drops += m.iface_drops;
+        }
+        return sum;
+    }
     struct pcap_stat ps;
     if (src->kind == SOURCE_LIVE && pcap_stats(src->pcap, &ps) == 0) {
         /* unsigned 32-bit differences survive one wrap between calls */
@@ -614,6 +673,8 @@ void capture_source_break(capture_source *src) {
     src->stop = 1;
     if (src->pcap)
         pcap_breakloop(src->pcap);
+    for (unsigned i = 0; i < src->member_count; i++)
+        capture_source_break(src->members[i]);
 }
 
 void capture_source_destroy(capture_source *src) {
@@ -626,5 +687,37 @@ void capture_source_destroy(capture_source *src) {
         pcapng_reader_destroy(src->pcapng);
         source_close_stream(src->stream);
     }
+    for (unsigned i = 0; i < src->member_count; i++)
+        capture_source_destroy(src->members[i]);
+    free(src->members);
     source_free(src);
+}
+
+as_status capture_source_open_group(capture_source *const *members, unsigned count, char *errbuf,
+                                    unsigned errbuf_len, capture_source **out) {
+    source_message(errbuf, errbuf_len, "%s", "");
+    if (out)
+        *out = NULL;
+    int live = count > 0 && count <= APISENSOR_SOURCE_GROUP_MAX && out;
+    for (unsigned i = 0; live && i < count; i++)
+        live = members[i] && members[i]->kind == SOURCE_LIVE;
+    if (!live) {
+        source_message(errbuf, errbuf_len, "a source group takes 1 to %d live interfaces",
+                       APISENSOR_SOURCE_GROUP_MAX);
+        return AS_ERR_ARG;
+    }
+    capture_source *src = source_new("interfaces", NULL);
+    capture_source **owned = calloc(count, sizeof *owned);
+    if (!src || !owned) {
+        free(owned);
+        free(src);
+        source_message(errbuf, errbuf_len, "interfaces: out of memory");
+        return AS_ERR_NOMEM;
+    }
+    memcpy(owned, members, count * sizeof *owned);
+    src->kind = SOURCE_GROUP;
+    src->members = owned;
+    src->member_count = count;
+    *out = src;
+    return AS_OK;
 }

@@ -55,6 +55,18 @@ as_status capture_source_open_live(const char *iface, const capture_live_options
                                    anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
                                    capture_source **out);
 
+/* Most live sources one group reads. */
+#define APISENSOR_SOURCE_GROUP_MAX 64
+
+/*
+ * Reads several live sources (capture_source_open_live) as one, on one
+ * thread: packets come in turn from the members that have one ready (their
+ * interface_id is the member's index), the stats are their sums, a break
+ * stops them all. Takes ownership of the members on success only.
+ */
+as_status capture_source_open_group(capture_source *const *members, unsigned count, char *errbuf,
+                                    unsigned errbuf_len, capture_source **out);
+
 /*
  * Reads the next packet.
  *   AS_OK            *pkt is filled
@@ -80,6 +92,9 @@ as_status capture_source_next_batch(capture_source *src, capture_packet *pkts, u
 
 /* Last error message, "" if none. Valid until the next call on the source. */
 const char *capture_source_error(const capture_source *src);
+
+/* 1 for a live interface or a group of them, 0 for a capture file. */
+int capture_source_is_live(const capture_source *src);
 
 /* Counters so far (live: refreshed from the kernel on each call). */
 capture_source_stats capture_source_get_stats(capture_source *src);

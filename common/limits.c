@@ -27,7 +27,7 @@ limits limits_default(void) {
     return lim;
 }
 
-static int parse_size(const char *text, int64_t *out) {
+int limits_parse_size(const char *text, int64_t *out) {
     char *end = NULL;
     errno = 0;
     long long v = strtoll(text, &end, 10);
@@ -53,12 +53,19 @@ as_status limits_set(limits *lim, const char *key, const char *value) {
         if (strcmp(limit_table[i].key, key) != 0)
             continue;
         int64_t v;
-        if (!parse_size(value, &v) || v < limit_table[i].min_value || v > limit_table[i].max_value)
+        if (!limits_parse_size(value, &v) || v < limit_table[i].min_value ||
+            v > limit_table[i].max_value)
             return AS_ERR_ARG;
         *(int64_t *)((char *)lim + limit_offsets[i]) = v;
         return AS_OK;
     }
     return AS_ERR_CONFIG;
+}
+
+int64_t limits_get(const limits *lim, int index) {
+    if (index < 0 || index >= LIMIT_COUNT)
+        return 0;
+    return *(const int64_t *)((const char *)lim + limit_offsets[index]);
 }
 
 const limit_info *limits_info(void) {

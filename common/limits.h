@@ -146,6 +146,14 @@
     X(spool_max_bytes, 1073741824, 65536, 1099511627776LL, "drop the event, count kafka drops",    \
       "on-disk spool for a broker outage: 1 GiB holds minutes of events at full rate")
 
+/* Index of each limit in the table (limits_info(), limits_get()). */
+typedef enum limit_index {
+#define LIMITS_INDEX(field, def, min, max, policy, reason) LIMIT_INDEX_##field,
+    LIMITS_LIST(LIMITS_INDEX)
+#undef LIMITS_INDEX
+        LIMITS_COUNT
+} limit_index;
+
 typedef struct limits {
 #define LIMITS_FIELD(field, def, min, max, policy, reason) int64_t field;
     LIMITS_LIST(LIMITS_FIELD)
@@ -167,6 +175,13 @@ limits limits_default(void);
 /* Sets a limit by config key from a decimal string (K/M/G suffixes: 1024-based).
  * AS_ERR_CONFIG for an unknown key, AS_ERR_ARG for a bad or out-of-range value. */
 as_status limits_set(limits *lim, const char *key, const char *value);
+
+/* Parses a size: a decimal number with an optional K/M/G suffix (1024-based).
+ * Returns 1 and writes *out, or 0 for anything else (negative, overflow, junk). */
+int limits_parse_size(const char *text, int64_t *out);
+
+/* The value of the limit at index (the order of limits_info()). */
+int64_t limits_get(const limits *lim, int index);
 
 /* The table, for --help and docs; count through limits_info_count(). */
 const limit_info *limits_info(void);

@@ -96,6 +96,7 @@ struct inventory {
     uint64_t *endpoint_scope; /* hash of host, prefix, method */
     uint8_t *endpoint_queued;
     uint8_t *endpoint_dirty;
+    uint8_t *endpoint_respec; /* 1 = classify again against the spec at the next observation */
     uint32_t endpoint_count;
     index_map endpoint_map;
 
@@ -171,6 +172,7 @@ as_status inventory_create(const inventory_config *config, inventory **out) {
     inv->endpoint_scope = calloc(ne, sizeof *inv->endpoint_scope);
     inv->endpoint_queued = calloc(ne, 1);
     inv->endpoint_dirty = calloc(ne, 1);
+    inv->endpoint_respec = calloc(ne, 1);
     inv->findings = calloc(nf, sizeof *inv->findings);
     inv->finding_queued = calloc(nf, 1);
     inv->finding_dead = calloc(nf, 1);
@@ -183,9 +185,9 @@ as_status inventory_create(const inventory_config *config, inventory **out) {
     int ok = map_init(&inv->endpoint_map, ne) & map_init(&inv->finding_map, nf) &
              map_init(&inv->service_map, config->max_services);
     if (!ok || !inv->endpoints || !inv->endpoint_keys || !inv->endpoint_scope ||
-        !inv->endpoint_queued || !inv->endpoint_dirty || !inv->findings || !inv->finding_queued ||
-        !inv->finding_dead || !inv->finding_dirty || !inv->services || !inv->service_dirty ||
-        !inv->ring || !inv->spec_seen) {
+        !inv->endpoint_queued || !inv->endpoint_dirty || !inv->endpoint_respec || !inv->findings ||
+        !inv->finding_queued || !inv->finding_dead || !inv->finding_dirty || !inv->services ||
+        !inv->service_dirty || !inv->ring || !inv->spec_seen) {
         inventory_destroy(inv);
         return AS_ERR_NOMEM;
     }
@@ -202,6 +204,7 @@ void inventory_destroy(inventory *inv) {
     free(inv->endpoint_scope);
     free(inv->endpoint_queued);
     free(inv->endpoint_dirty);
+    free(inv->endpoint_respec);
     map_free(&inv->endpoint_map);
     free(inv->findings);
     free(inv->finding_queued);
@@ -324,6 +327,18 @@ uint32_t inventory_service_count(const inventory *inv) {
 
 const inventory_service *inventory_service_at(const inventory *inv, uint32_t index) {
     return index < inv->service_count ? &inv->services[index] : NULL;
+}
+
+as_status inventory_set_spec(inventory *inv, int spec_loaded, uint32_t spec_operations) {
+    uint8_t *seen = calloc((size_t)spec_operations + 1, 1);
+    if (!seen)
+        return AS_ERR_NOMEM;
+    free(inv->spec_seen);
+    inv->spec_seen = seen;
+    inv->config.spec_loaded = spec_loaded;
+    inv->config.spec_operations = spec_operations;
+    memset(inv->endpoint_respec, 1, inv->endpoint_count);
+    return AS_OK;
 }
 
 int inventory_spec_seen(const inventory *inv, uint32_t index) {
@@ -670,6 +685,14 @@ static int web_content(str_view content_type) {
     return 0;
 }
 
+/* The spec diff of an observation: declared, zombie, shadow, or unknown without a spec. */
+static inventory_status spec_status(const inventory *inv, const inventory_observation *obs) {
+    return !inv->config.spec_loaded ? INVENTORY_UNKNOWN
+           : !obs->spec             ? INVENTORY_SHADOW
+           : obs->spec->deprecated  ? INVENTORY_ZOMBIE
+                                    : INVENTORY_DECLARED;
+}
+
 int inventory_observe(inventory *inv, const inventory_observation *obs) {
     inv->stats.observed++;
     char host[INVENTORY_HOST_BYTES];
@@ -717,16 +740,23 @@ int inventory_observe(inventory *inv, const inventory_observation *obs) {
         memcpy(ep->method, method, sizeof method);
         memcpy(ep->path, path, sizeof path);
         ep->spec_index = obs->spec ? (int32_t)obs->spec->index : -1;
-        ep->status = !inv->config.spec_loaded ? INVENTORY_UNKNOWN
-                     : !obs->spec             ? INVENTORY_SHADOW
-                     : obs->spec->deprecated  ? INVENTORY_ZOMBIE
-                                              : INVENTORY_DECLARED;
+        ep->status = spec_status(inv, obs);
         ep->first_seen_ns = obs->ts_ns;
         ep->last_seen_ns = obs->ts_ns;
     }
     inventory_endpoint *ep = &inv->endpoints[index];
     int changed = 0;
     inv->endpoint_dirty[index] = 1;
+    if (inv->endpoint_respec[index]) {
+        /* the spec was replaced since this record was classified */
+        inv->endpoint_respec[index] = 0;
+        inventory_status status = spec_status(inv, obs);
+        ep->spec_index = obs->spec ? (int32_t)obs->spec->index : -1;
+        if (status != ep->status) {
+            ep->status = status;
+            changed = 1;
+        }
+    }
 
     ep->requests++;
     add_status(ep, obs->status, 1);

@@ -207,6 +207,15 @@ const inventory_finding *inventory_finding_at(const inventory *inv, uint32_t ind
 /* 1 when spec operation index was matched by a listed endpoint. */
 int inventory_spec_seen(const inventory *inv, uint32_t index);
 
+/*
+ * Replaces the declared inventory (a spec reloaded on SIGHUP): spec_loaded
+ * and spec_operations as in inventory_config. Every record is kept; each
+ * endpoint is classified again (status, spec operation) from the
+ * observation after this call, and the operations count as seen again once
+ * a request matches them. AS_ERR_NOMEM leaves the old spec in force.
+ */
+as_status inventory_set_spec(inventory *inv, int spec_loaded, uint32_t spec_operations);
+
 /* Per host: failed requests to paths that are neither listed nor declared
  * (scanner noise), counted and not recorded as endpoints. */
 typedef struct inventory_service {

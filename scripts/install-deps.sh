@@ -22,6 +22,7 @@ PACKAGES=(
     libhyperscan-dev # multi-pattern engine of the sensitive-data scanner
     # tests and checks
     libcmocka-dev python3 clang-format kcat
+    tcpreplay # live-capture tests: scenario captures replayed onto lo
     # benchmark baselines and reference tools
     tshark libndpi-bin time
 )

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from decimal import Decimal
 
 PASS, FAIL, SKIP = 0, 1, 77
@@ -239,3 +240,17 @@ def finish(name, failures):
 def skip(name, why):
     print("%s: SKIP (%s)" % (name, why))
     sys.exit(SKIP)
+
+
+def wait_idle(proc, seconds=90):
+    """Waits until a running sensor has analysed what it was given: its CPU
+    time stops growing (an idle sensor wakes every 100 ms and does nothing).
+    Bounded by `seconds`; returns at once when the process has ended."""
+    deadline, quiet, last = time.time() + seconds, 0, None
+    while time.time() < deadline and quiet < 3 and proc.poll() is None:
+        with open("/proc/%d/stat" % proc.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime + stime
+        quiet = quiet + 1 if last is not None and ticks - last <= 2 else 0
+        last = ticks
+        time.sleep(0.3)

@@ -819,6 +819,37 @@ static void live_loopback_times_out_and_breaks(void **state) {
     capture_source_destroy(src);
 }
 
+/* A group takes only live sources; with lo twice it reads both, sums their
+ * counters, and one break stops both. */
+static void live_group(void **state) {
+    (void)state;
+    char err[512];
+    capture_source *file = NULL, *group = NULL;
+    assert_int_equal(
+        capture_source_open_file(EDGE_DIR "pcap-empty.pcap", NULL, err, sizeof err, &file), AS_OK);
+    assert_int_equal(capture_source_open_group(&file, 1, err, sizeof err, &group), AS_ERR_ARG);
+    assert_null(group);
+    assert_non_null(strstr(err, "live"));
+    assert_int_equal(capture_source_open_group(NULL, 0, err, sizeof err, &group), AS_ERR_ARG);
+    capture_source_destroy(file);
+    capture_source *members[2] = {NULL, NULL};
+    capture_live_options options = {.snaplen = 128, .filter = "udp port 9"};
+    if (capture_source_open_live("lo", &options, NULL, err, sizeof err, &members[0]) != AS_OK)
+        skip(); /* no capture privileges in this environment */
+    assert_int_equal(capture_source_open_live("lo", &options, NULL, err, sizeof err, &members[1]),
+                     AS_OK);
+    assert_int_equal(capture_source_open_group(members, 2, err, sizeof err, &group), AS_OK);
+    assert_true(capture_source_is_live(group));
+    capture_packet pkt;
+    as_status status = capture_source_next(group, &pkt);
+    assert_true(status == AS_NEED_MORE || status == AS_OK);
+    capture_source_break(group);
+    assert_int_equal(capture_source_next(group, &pkt), AS_DONE);
+    assert_int_equal(capture_source_next(members[0], &pkt), AS_DONE);
+    assert_int_equal(capture_source_get_stats(group).kernel_drops, 0);
+    capture_source_destroy(group); /* and its members */
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(empty_pcap_is_done_at_once),
@@ -842,6 +873,7 @@ int main(void) {
         cmocka_unit_test(stdin_pipe_reads_pcap_and_pcapng),
         cmocka_unit_test(live_errors_are_clear),
         cmocka_unit_test(live_loopback_times_out_and_breaks),
+        cmocka_unit_test(live_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -133,6 +133,50 @@ static void test_spec_diff(void **state) {
     inventory_destroy(inv);
 }
 
+/* A spec replaced mid-run (SIGHUP): records stay, each endpoint is
+ * classified again at its next observation, seen operations start over. */
+static void test_spec_replaced(void **state) {
+    (void)state;
+    inventory *inv = make(1);
+    inventory_observation o = obs("GET", "/db", 200);
+    inventory_observe(inv, &o);
+    o = obs("GET", "/orders/7", 200);
+    inventory_observe(inv, &o);
+    inventory_spec_match health = {3, sv("/health"), 0, 0};
+    o = obs("GET", "/health", 200);
+    o.spec = &health;
+    inventory_observe(inv, &o);
+    assert_true(inventory_spec_seen(inv, 3));
+    drain(inv, INVENTORY_EVENT_ENDPOINT);
+    assert_int_equal(inventory_endpoint_at(inv, 0)->status, INVENTORY_SHADOW);
+
+    /* the new spec has 8 operations and declares /db as operation 5 */
+    assert_int_equal(inventory_set_spec(inv, 1, 8), AS_OK);
+    assert_int_equal(inventory_endpoint_count(inv), 3);
+    assert_false(inventory_spec_seen(inv, 3));
+    /* not observed again: status unchanged, no event */
+    assert_int_equal(inventory_endpoint_at(inv, 1)->status, INVENTORY_SHADOW);
+    inventory_spec_match db = {5, sv("/db"), 0, 0};
+    o = obs("GET", "/db", 200);
+    o.spec = &db;
+    inventory_observe(inv, &o);
+    const inventory_endpoint *ep = inventory_endpoint_at(inv, 0);
+    assert_int_equal(ep->status, INVENTORY_DECLARED);
+    assert_int_equal(ep->spec_index, 5);
+    assert_int_equal(ep->requests, 2); /* the record, and its counts, were kept */
+    assert_true(inventory_spec_seen(inv, 5));
+    assert_int_equal(drain(inv, INVENTORY_EVENT_ENDPOINT), 1); /* reclassified */
+    /* classified once: a later observation changes nothing */
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_ENDPOINT), 0);
+    /* the spec dropped: endpoints seen afterwards are unknown */
+    assert_int_equal(inventory_set_spec(inv, 0, 0), AS_OK);
+    o = obs("GET", "/orders/8", 200);
+    inventory_observe(inv, &o);
+    assert_int_equal(inventory_endpoint_at(inv, 1)->status, INVENTORY_UNKNOWN);
+    inventory_destroy(inv);
+}
+
 static void test_exposure_and_tokens(void **state) {
     (void)state;
     inventory *inv = make(0);
@@ -241,6 +285,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listing_and_noise),
         cmocka_unit_test(test_spec_diff),
+        cmocka_unit_test(test_spec_replaced),
         cmocka_unit_test(test_exposure_and_tokens),
         cmocka_unit_test(test_unauthenticated_without_spec),
         cmocka_unit_test(test_learned_merge),
