@@ -389,7 +389,10 @@ int main(int argc, char **argv) {
                        .raw_identities = o.raw_identities,
                        .pseudonym_key = pseudonym_key,
                        .pseudonym_key_len = pseudonym_key_len,
-                       .db = db};
+                       .db = db,
+                       /* capture files get one snapshot at the end of each file */
+                       .snapshot_interval_seconds =
+                           o.interface_count > 0 ? (uint32_t)o.snapshot_interval_seconds : 0};
     model *m = NULL;
     as_status st = model_create(&mc, &m);
     if (st != AS_OK) {

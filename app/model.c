@@ -54,6 +54,7 @@ typedef struct issued_token {
 
 struct model {
     model_config config;
+    uint64_t next_snapshot_ns; /* packet time of the next periodic snapshot; 0 = not started */
     inventory *inventory;
     analytics *analytics;
     sensitive_db *sensitive_db;
@@ -656,8 +657,24 @@ static void set_context(model *m, const inventory_endpoint *ep, const analytics_
     c->identity_id = text(m->context_identity);
 }
 
+/* A live sensor writes its whole inventory again every
+ * snapshot_interval_seconds of packet time, so that consumers which start
+ * late or lost events catch up (CONTRACT.md: "live: periodically"). */
+static void periodic_snapshot(model *m, uint64_t ts) {
+    if (!m->config.snapshot_interval_seconds || ts == 0)
+        return;
+    uint64_t interval = (uint64_t)m->config.snapshot_interval_seconds * 1000000000u;
+    if (m->next_snapshot_ns == 0) {
+        m->next_snapshot_ns = ts + interval;
+    } else if (ts >= m->next_snapshot_ns) {
+        model_snapshot(m, ts);
+        m->next_snapshot_ns = ts + interval;
+    }
+}
+
 const transaction_context *model_transaction(model *m, const http_transaction *tx) {
     model_take_spec(m);
+    periodic_snapshot(m, tx->request.present ? tx->request.first_ts_ns : tx->response.first_ts_ns);
     m->totals.transactions++;
     inventory_observation o;
     memset(&o, 0, sizeof o);

@@ -47,7 +47,9 @@ typedef struct model_config {
     int raw_identities;                   /* write secrets-derived identities raw */
     const uint8_t *pseudonym_key;         /* HMAC key of pseudonyms */
     size_t pseudonym_key_len;
-    store *db; /* borrowed; NULL = the inventory lives in memory only */
+    store *db;                          /* borrowed; NULL = the inventory lives in memory only */
+    uint32_t snapshot_interval_seconds; /* > 0: a full snapshot every so many seconds of
+                                           packet time (live capture); 0 = only on request */
 } model_config;
 
 typedef struct model_totals {

@@ -46,7 +46,8 @@ typedef struct app_options {
     int kafka_transactions; /* 1 = transactions to <prefix>.transactions */
     const char *spool_dir;
     int flush_timeout_seconds;
-    int stats_interval_seconds; /* packet-time period of stats events; 0 = at the end only */
+    int stats_interval_seconds;    /* packet-time period of stats events; 0 = at the end only */
+    int snapshot_interval_seconds; /* live: packet-time period of endpoint snapshots; 0 = none */
     const char *sensor_name;
     const char *bpf_filter;
     int snaplen;

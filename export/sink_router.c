@@ -110,6 +110,10 @@ uint64_t sink_router_errors(const sink_router *r) {
 void sink_router_poll(sink_router *r) {
     if (r->config.kafka)
         sink_poll(r->config.kafka);
+    if (r->config.events)
+        sink_flush(r->config.events, 0);
+    if (r->config.transactions)
+        sink_flush(r->config.transactions, 0);
 }
 
 void sink_router_destroy(sink_router *r) {

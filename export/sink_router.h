@@ -60,7 +60,9 @@ sink_stats sink_router_sink_stats(const sink_router *r);
 /* Events the encoder or a file sink failed on (Kafka counts its own drops). */
 uint64_t sink_router_errors(const sink_router *r);
 
-/* Serves Kafka's background work; call when no event comes for a while. */
+/* Serves Kafka's background work and hands the events buffered for files
+ * on (a live sensor on a quiet link must not sit on them); call when no
+ * packet comes for a while. */
 void sink_router_poll(sink_router *r);
 
 void sink_router_destroy(sink_router *r);

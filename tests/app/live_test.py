@@ -19,6 +19,11 @@ CASE is one of:
   user     --user nobody: the interface is opened as root, then the sensor
            runs as nobody (its /proc status says so) and still sees the
            traffic; an unknown user and a drop attempted without root exit 1
+  snapshot --snapshot-interval 1: the capture is replayed twice, 1.5 s
+           apart (the second time from other addresses): during the second
+           loop the sensor writes every listed endpoint again (packet time
+           passed the interval), before the final snapshot at exit; events
+           reach the output file while the sensor waits for packets
   errors   clear errors: a missing interface and a bad filter (exit 2, named),
            no permission (as nobody: exit 1, named), a bad configuration key
            (exit 2, file:line and key), an unreadable spec (exit 2, named)
@@ -177,6 +182,45 @@ def check_lo(sensor, shared, workdir, small_ring, twice=False):
     return failures
 
 
+def check_snapshot(sensor, shared, workdir):
+    capture = os.path.join(shared, CAPTURE)
+    live = Live(sensor, workdir, ["--snapshot-interval", "1"])
+    if not live.wait_for("capturing on lo"):
+        live.stop()
+        return ["the sensor did not start capturing on lo: %s" % live.stderr()]
+    # two loops 1.5 s apart, the second with other client addresses (new
+    # flows, the same endpoints)
+    replayed = harness.run(["tcpreplay", "-i", "lo", "--topspeed", "-q", "--loop", "2",
+                            "--loopdelay-ms", "1500", "--unique-ip", capture], timeout=120)
+    time.sleep(0.5)
+    harness.wait_idle(live.proc)
+    with open(live.events) as f:
+        events = [(harness.timestamp_us(e["@timestamp"]),
+                   (e["endpoint"]["method"], e["endpoint"]["host"], e["endpoint"]["path"]))
+                  for e in map(json.loads, f) if e.get("event") == "endpoint"]
+    rc = live.stop()
+    failures = []
+    if replayed.returncode != 0:
+        failures.append("tcpreplay: %s" % replayed.stderr[-300:])
+    if rc != 0:
+        failures.append("exit %s after SIGTERM: %s" % (rc, live.stderr()[-300:]))
+    # endpoint events before SIGTERM, split at the pause between the loops:
+    # every endpoint of the first loop must come again in the second, which
+    # brings no new attribute for them: that is the periodic snapshot (the
+    # final one comes only after SIGTERM)
+    events.sort()
+    cut = next((i for i in range(1, len(events)) if events[i][0] - events[i - 1][0] > 1000000),
+               len(events))
+    first = {key for _, key in events[:cut]}
+    again = {key for _, key in events[cut:]}
+    if not first or not first <= again:
+        failures.append("%d endpoints in the first loop, %d of them written again in the "
+                        "second" % (len(first), len(first & again)))
+    print("snapshot: %d endpoints in the first loop, %d of them written again in the second "
+          "(%d endpoint events before SIGTERM)" % (len(first), len(first & again), len(events)))
+    return failures
+
+
 def proc_uid(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -276,6 +320,8 @@ def main():
             failures = check_lo(sensor, shared, workdir, False, True)
         elif case == "drops":
             failures = check_lo(sensor, shared, workdir, True)
+        elif case == "snapshot":
+            failures = check_snapshot(sensor, shared, workdir)
         elif case == "user":
             failures = check_user(sensor, shared, workdir)
         elif case == "errors":
