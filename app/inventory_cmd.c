@@ -121,7 +121,10 @@ static int load(const char *path, inventory **out) {
                            .max_findings = table_size(findings),
                            .max_services = table_size(services),
                            .learn_positions = 16,
-                           .param_cardinality = 2};
+                           .param_cardinality = 2,
+                           .body_fields = INVENTORY_BODY_FIELDS_MAX,
+                           .field_path_bytes = 4096,
+                           .schema_sample_every = 1};
     if (st == AS_OK)
         st = inventory_create(&ic, out);
     if (st == AS_OK)
