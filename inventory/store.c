@@ -63,7 +63,8 @@
     X(response_fields, FIELDS_TYPE)
 
 /* Body field columns (schema version 2, last in the list): "types<TAB>path"
- * records ended by NUL, types space-separated JSON type names. The default
+ * records ended by NUL, types space-separated JSON type names (json_fields
+ * never puts a control character in a path). The default
  * lets a version 1 table gain them and rows written without them load. */
 #define FIELDS_TYPE "BLOB DEFAULT x''"
 
