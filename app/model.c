@@ -607,10 +607,12 @@ static void learn_fields(model *m, const http_transaction *tx, int endpoint) {
         return;
     const http_message *bodies[INVENTORY_BODIES] = {&tx->request, &tx->response};
     for (int b = 0; b < INVENTORY_BODIES; b++) {
+        if (!bodies[b]->body)
+            continue;
         const uint8_t *p = bodies[b]->body, *end = p + bodies[b]->body_len;
-        while (p && p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
             p++;
-        if (!p || p == end || (*p != '{' && *p != '['))
+        if (p == end || (*p != '{' && *p != '['))
             continue;
         if (!inventory_wants_fields(m->inventory, (uint32_t)endpoint, (inventory_body)b))
             continue;
