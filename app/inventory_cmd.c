@@ -15,9 +15,11 @@
  *            one OpenAPI path), one operation per method, path parameters from
  *            the {...} segments (a repeated name is numbered: {id}, {id2}),
  *            query parameters, content types, security schemes from the auth
- *            kinds seen, observed statuses as responses, zombies deprecated.
- *            Body schemas are left open ({}): the inventory does not record
- *            JSON body fields yet (issue #3).
+ *            kinds seen, observed statuses as responses, zombies deprecated,
+ *            and JSON body schemas (request, 2xx responses) from the learned
+ *            field paths: nested objects from dotted paths, arrays from "[]",
+ *            "type" from the JSON types seen (a list when several); a side
+ *            with no learned field keeps an open schema ({}).
  */
 #include "inventory_cmd.h"
 
@@ -121,7 +123,10 @@ static int load(const char *path, inventory **out) {
                            .max_findings = table_size(findings),
                            .max_services = table_size(services),
                            .learn_positions = 16,
-                           .param_cardinality = 2};
+                           .param_cardinality = 2,
+                           .body_fields = INVENTORY_BODY_FIELDS_MAX,
+                           .field_path_bytes = 4096,
+                           .schema_sample_every = 1};
     if (st == AS_OK)
         st = inventory_create(&ic, out);
     if (st == AS_OK)
@@ -504,17 +509,165 @@ static void write_schema_for(json_writer *w, const char *param) {
     json_object_end(w);
 }
 
-static void write_content(json_writer *w, const char *const *types, uint32_t count) {
+/* ---- body schemas -------------------------------------------------------------------- */
+
+/* A body schema built from the learned field paths of one side: a node per
+ * property or array level, with the JSON types seen there. */
+typedef struct schema_node {
+    const char *name; /* property name, a view into a field path */
+    size_t name_len;
+    uint8_t types;                         /* bit (1u << json_kind) */
+    int32_t first_child, last_child, next; /* properties, first-seen order; -1 = none */
+    int32_t items;                         /* array elements; -1 = none */
+} schema_node;
+
+typedef struct schema_tree {
+    schema_node *nodes; /* [0] is the body itself */
+    uint32_t count, cap;
+} schema_tree;
+
+static int32_t schema_new(schema_tree *t, const char *name, size_t len) {
+    if (t->count == t->cap)
+        return -1;
+    t->nodes[t->count] = (schema_node){name, len, 0, -1, -1, -1, -1};
+    return (int32_t)t->count++;
+}
+
+static int32_t schema_child(schema_tree *t, int32_t parent, const char *name, size_t len) {
+    for (int32_t c = t->nodes[parent].first_child; c >= 0; c = t->nodes[c].next)
+        if (t->nodes[c].name_len == len && memcmp(t->nodes[c].name, name, len) == 0)
+            return c;
+    int32_t c = schema_new(t, name, len);
+    if (c < 0)
+        return -1;
+    if (t->nodes[parent].last_child >= 0)
+        t->nodes[t->nodes[parent].last_child].next = c;
+    else
+        t->nodes[parent].first_child = c;
+    t->nodes[parent].last_child = c;
+    return c;
+}
+
+/* Adds "user.name", "items[].sku", "[]" (json_fields notation) with its types. */
+static void schema_add(schema_tree *t, const char *path, uint8_t types) {
+    int32_t node = 0;
+    const char *p = path;
+    while (*p && node >= 0) {
+        if (p[0] == '[' && p[1] == ']') {
+            if (t->nodes[node].items < 0) {
+                int32_t items = schema_new(t, "", 0);
+                if (items < 0)
+                    return;
+                t->nodes[node].items = items;
+            }
+            node = t->nodes[node].items;
+            p += 2;
+            if (*p == '.')
+                p++;
+            continue;
+        }
+        const char *end = p;
+        while (*end && *end != '.' && !(end[0] == '[' && end[1] == ']'))
+            end++;
+        node = schema_child(t, node, p, (size_t)(end - p));
+        p = *end == '.' ? end + 1 : end;
+    }
+    if (node >= 0)
+        t->nodes[node].types |= types;
+}
+
+/* The tree of one side over a group of entries (one per host); 0 when no
+ * field was learned. t->nodes must be freed by the caller. */
+static int schema_build(schema_tree *t, const op_entry *group, uint32_t n, inventory_body body) {
+    uint32_t cap = 1;
+    for (uint32_t g = 0; g < n; g++)
+        for (uint32_t i = 0; i < inventory_endpoint_field_count(group[g].ep, body); i++)
+            cap += (uint32_t)strlen(inventory_endpoint_field(group[g].ep, body, i).path) + 1;
+    *t = (schema_tree){NULL, 0, cap};
+    if (cap == 1 || !(t->nodes = calloc(cap, sizeof *t->nodes)))
+        return 0;
+    schema_new(t, "", 0);
+    for (uint32_t g = 0; g < n; g++) {
+        for (uint32_t i = 0; i < inventory_endpoint_field_count(group[g].ep, body); i++) {
+            inventory_field f = inventory_endpoint_field(group[g].ep, body, i);
+            schema_add(t, f.path, f.types);
+        }
+    }
+    return 1;
+}
+
+/* A JSON Schema (2020-12, as OpenAPI 3.1): "type" from the types seen (a
+ * list when several), "properties" and "items" from the paths below. */
+static void write_schema_node(json_writer *w, const schema_tree *t, int32_t index) {
+    const schema_node *node = &t->nodes[index];
+    uint8_t types = node->types;
+    if (node->first_child >= 0)
+        types |= 1u << JSON_KIND_OBJECT;
+    if (node->items >= 0)
+        types |= 1u << JSON_KIND_ARRAY;
+    json_object_begin(w);
+    if (types) {
+        int several = (types & (types - 1)) != 0;
+        json_key(w, "type");
+        if (several)
+            json_array_begin(w);
+        for (int kind = 0; kind < JSON_KIND_COUNT; kind++)
+            if (types & (1u << kind))
+                json_cstring(w, json_kind_name((json_kind)kind));
+        if (several)
+            json_array_end(w);
+    }
+    if (node->first_child >= 0) {
+        json_key(w, "properties");
+        json_object_begin(w);
+        for (int32_t c = node->first_child; c >= 0; c = t->nodes[c].next) {
+            json_key_len(w, t->nodes[c].name, t->nodes[c].name_len);
+            write_schema_node(w, t, c);
+        }
+        json_object_end(w);
+    }
+    if (node->items >= 0) {
+        json_key(w, "items");
+        write_schema_node(w, t, node->items);
+    }
+    json_object_end(w);
+}
+
+static int media_is_json(const char *type) {
+    return strstr(type, "json") != NULL;
+}
+
+/* Content by media type; JSON ones carry the learned schema when there is
+ * one, others (and JSON without learned fields) any value ({}). */
+static void write_content(json_writer *w, const char *const *types, uint32_t count,
+                          const schema_tree *schema) {
     json_object_begin(w);
     for (uint32_t i = 0; i < count; i++) {
         json_key(w, types[i]);
         json_object_begin(w);
         json_key(w, "schema");
-        json_object_begin(w); /* body fields are not recorded yet: any value */
-        json_object_end(w);
+        if (schema && schema->count > 0 && media_is_json(types[i])) {
+            write_schema_node(w, schema, 0);
+        } else {
+            json_object_begin(w);
+            json_object_end(w);
+        }
         json_object_end(w);
     }
     json_object_end(w);
+}
+
+/* A body parsed as JSON whose messages named no JSON media type is listed
+ * as application/json. */
+static uint32_t add_json_type(const schema_tree *schema, const char **types, uint32_t n,
+                              uint32_t cap) {
+    if (schema->count == 0 || n == cap)
+        return n;
+    for (uint32_t i = 0; i < n; i++)
+        if (media_is_json(types[i]))
+            return n;
+    types[n] = "application/json";
+    return n + 1;
 }
 
 /* Distinct media types of one direction over a group of entries. */
@@ -644,15 +797,19 @@ static void write_operation(doc_state *d, const op_entry *group, uint32_t n, con
         json_array_end(w);
     }
 
-    const char *types[INVENTORY_CONTENT_TYPES * 8];
-    uint32_t nt = media_types(group, n, 0, types, sizeof types / sizeof types[0]);
+    const char *types[INVENTORY_CONTENT_TYPES * 8 + 1];
+    uint32_t cap = sizeof types / sizeof types[0];
+    schema_tree schema;
+    schema_build(&schema, group, n, INVENTORY_BODY_REQUEST);
+    uint32_t nt = add_json_type(&schema, types, media_types(group, n, 0, types, cap - 1), cap);
     if (nt) {
         json_key(w, "requestBody");
         json_object_begin(w);
         json_key(w, "content");
-        write_content(w, types, nt);
+        write_content(w, types, nt, &schema);
         json_object_end(w);
     }
+    free(schema.nodes);
 
     /* observed statuses, ascending; 2xx carry the response content types */
     uint64_t counts[600] = {0};
@@ -667,7 +824,8 @@ static void write_operation(doc_state *d, const op_entry *group, uint32_t n, con
         }
         other += ep->status_other;
     }
-    nt = media_types(group, n, 1, types, sizeof types / sizeof types[0]);
+    schema_build(&schema, group, n, INVENTORY_BODY_RESPONSE);
+    nt = add_json_type(&schema, types, media_types(group, n, 1, types, cap - 1), cap);
     json_key(w, "responses");
     json_object_begin(w);
     int any = 0;
@@ -683,11 +841,12 @@ static void write_operation(doc_state *d, const op_entry *group, uint32_t n, con
         json_cstring(w, text);
         if (code >= 200 && code < 300 && nt) {
             json_key(w, "content");
-            write_content(w, types, nt);
+            write_content(w, types, nt, &schema);
         }
         json_object_end(w);
         any = 1;
     }
+    free(schema.nodes);
     if (other || !any) {
         char text[96];
         snprintf(text, sizeof text, "no response or a status outside 100-599 (%" PRIu64 " times)",
@@ -877,7 +1036,8 @@ static int write_openapi(FILE *out, const inventory *inv, const listed *list, ui
     snprintf(description, sizeof description,
              "Endpoints observed on the wire by apisensor between %s and %s. Operations carry "
              "x-apisensor-status (declared, shadow, zombie, unknown) and their observed counts; "
-             "request and response body schemas are not recorded (any value). "
+             "JSON body schemas list the fields and types seen in sampled bodies ({} when none "
+             "were learned); fields are not marked required. "
              "%" PRIu64 " endpoints with methods OpenAPI 3.1 cannot express are left out.",
              from, to, d.skipped_methods);
     json_object_begin(&w);

@@ -135,6 +135,10 @@ as_status model_create(const model_config *config, model **out) {
         .token_types = type_bit("jwt") | type_bit("access_token"),
         .spec_loaded = config->spec != NULL,
         .spec_operations = config->spec ? openapi_operation_count(config->spec) : 0,
+        .body_fields = (uint32_t)lim->inventory_body_fields,
+        .field_path_bytes = (uint32_t)lim->inventory_field_path_bytes,
+        .schema_samples = (uint32_t)lim->inventory_schema_samples,
+        .schema_sample_every = (uint32_t)lim->inventory_schema_sample_every,
     };
     as_status st = inventory_create(&ic, &m->inventory);
     if (st == AS_OK)
@@ -277,6 +281,16 @@ void model_endpoint_view_fill(model_endpoint_view *v, const inventory_endpoint *
         v->parameters[i] = (record_parameter){text(ep->query_params[i]), text("query"), {NULL, 0}};
     r->parameters = ep->query_param_count ? v->parameters : NULL;
     r->parameter_count = ep->query_param_count;
+    record_field_list *fields[INVENTORY_BODIES] = {&r->request_fields, &r->response_fields};
+    for (int b = 0; b < INVENTORY_BODIES; b++) {
+        uint32_t n = inventory_endpoint_field_count(ep, (inventory_body)b);
+        n = n < INVENTORY_BODY_FIELDS_MAX ? n : INVENTORY_BODY_FIELDS_MAX;
+        for (uint32_t i = 0; i < n; i++) {
+            inventory_field f = inventory_endpoint_field(ep, (inventory_body)b, i);
+            v->fields[b][i] = (record_field){text(f.path), f.types};
+        }
+        *fields[b] = (record_field_list){n ? v->fields[b] : NULL, n};
+    }
 }
 
 static void write_endpoint(model *m, const inventory_endpoint *ep, uint64_t ts) {
@@ -632,6 +646,29 @@ static analytics_identity_kind analytics_kind(identity_kind kind) {
     return ANALYTICS_ANONYMOUS;
 }
 
+/* Learns the JSON body fields of a 2xx exchange on its endpoint, when the
+ * inventory samples the body (field names and types only). */
+static void learn_fields(model *m, const http_transaction *tx, int endpoint) {
+    if (endpoint < 0 || tx->status < 200 || tx->status >= 300)
+        return;
+    const http_message *bodies[INVENTORY_BODIES] = {&tx->request, &tx->response};
+    for (int b = 0; b < INVENTORY_BODIES; b++) {
+        if (!bodies[b]->body)
+            continue;
+        const uint8_t *p = bodies[b]->body, *end = p + bodies[b]->body_len;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+            p++;
+        if (p == end || (*p != '{' && *p != '['))
+            continue;
+        if (!inventory_wants_fields(m->inventory, (uint32_t)endpoint, (inventory_body)b))
+            continue;
+        json_fields_status st = json_fields_walker_run(m->walker, bodies[b]->body,
+                                                       bodies[b]->body_len, NULL, NULL, NULL);
+        if (st != JSON_FIELDS_INVALID)
+            inventory_add_fields(m->inventory, (uint32_t)endpoint, (inventory_body)b, m->walker);
+    }
+}
+
 /* The endpoint and identity written into the transaction event. */
 static void set_context(model *m, const inventory_endpoint *ep, const analytics_observation *b) {
     transaction_context *c = &m->context;
@@ -740,6 +777,7 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
         o.spec = &match;
     }
     int endpoint = inventory_observe(m->inventory, &o);
+    learn_fields(m, tx, endpoint);
     drain(m, o.ts_ns);
 
     analytics_observation b;
@@ -886,6 +924,10 @@ void model_write_summary(const model *m, FILE *out) {
             (unsigned long long)st.findings, (unsigned long long)st.noise,
             (unsigned long long)st.endpoints_full, (unsigned long long)st.findings_full,
             (unsigned long long)st.services_full, (unsigned long long)st.positions_full);
+    fprintf(out,
+            "  inventory body fields: %llu JSON bodies sampled; %llu field paths dropped "
+            "(inventory_body_fields, inventory_field_path_bytes)\n",
+            (unsigned long long)st.bodies_sampled, (unsigned long long)st.fields_dropped);
     analytics_stats as = analytics_get_stats(m->analytics);
     fprintf(out,
             "  analytics: %llu transactions, %llu behavioural findings; evicted: actors %llu, "

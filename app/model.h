@@ -114,6 +114,7 @@ typedef struct model_endpoint_view {
     str_view request_types[INVENTORY_CONTENT_TYPES];
     str_view response_types[INVENTORY_CONTENT_TYPES];
     record_parameter parameters[INVENTORY_PARAMS];
+    record_field fields[INVENTORY_BODIES][INVENTORY_BODY_FIELDS_MAX];
 } model_endpoint_view;
 
 /* Fills view->record from ep (borrowing ep's strings) stamped ts_ns. */

@@ -62,6 +62,14 @@
       "positions under which literal values are counted")                                          \
     X(template_param_cardinality, 20, 2, 4096, "position becomes a {param}",                       \
       "more distinct non-word values than any real set of sibling routes")                         \
+    X(inventory_body_fields, 64, 0, 256, "keep the first field paths, count the rest",             \
+      "request and 2xx response body fields per endpoint, each side: 8 KiB at 128-byte paths")     \
+    X(inventory_field_path_bytes, 128, 8, 4096, "skip the field, count it as dropped",             \
+      "dotted path of a body field kept in the inventory, as json_field_name_bytes")               \
+    X(inventory_schema_samples, 64, 0, 1000000, "then learn from one body in sample_every",        \
+      "JSON bodies per endpoint and side walked for field names while the schema is learned")      \
+    X(inventory_schema_sample_every, 64, 1, 1000000, "skip the other bodies",                      \
+      "after the first samples, one body in this many is walked to catch schema drift")            \
     X(analytics_max_actors, 65536, 64, 16777216, "evict the least recently seen actor",            \
       "actors (identities, addresses) tracked at once; about 1 KiB each with its trackers")        \
     X(analytics_max_objects, 262144, 64, 67108864, "evict the least recently seen object",         \

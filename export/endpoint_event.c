@@ -2,7 +2,9 @@
  * Serialises an endpoint_record as the CONTRACT.md "endpoint" event.
  *
  * Key order is fixed: the contract's keys in the contract's order, then the
- * optional extras (content types, parameters) when the producer filled them.
+ * optional extras (content types, parameters, body fields) when the producer
+ * filled them. Body fields are an object from the field path to the JSON
+ * types seen there, in json_kind order: {"user.id":["integer"]}.
  * The four sensitive data locations are always written, [] when nothing was
  * seen; status_codes is an object keyed by the code as text, in the order
  * given (ascending by contract of records.h).
@@ -13,6 +15,7 @@
 #include "format_ecs.h"
 #include "format_ocsf.h"
 #include "format_splunk.h"
+#include "parse/json_fields.h"
 
 const char *endpoint_event_status_name(record_endpoint_status status) {
     switch (status) {
@@ -45,6 +48,22 @@ static uint32_t code_text(uint16_t code, char out[6]) {
         out[i] = digits[n - 1 - i];
     out[n] = '\0';
     return n;
+}
+
+static void write_fields(json_writer *w, const char *key, const record_field_list *fields) {
+    if (!fields->items || fields->count == 0)
+        return;
+    json_key(w, key);
+    json_object_begin(w);
+    for (uint32_t i = 0; i < fields->count; i++) {
+        json_key_len(w, fields->items[i].path.ptr, fields->items[i].path.len);
+        json_array_begin(w);
+        for (int kind = 0; kind < JSON_KIND_COUNT; kind++)
+            if (fields->items[i].types & (1u << kind))
+                json_cstring(w, json_kind_name((json_kind)kind));
+        json_array_end(w);
+    }
+    json_object_end(w);
 }
 
 void endpoint_event_write(json_writer *w, const event_sensor *sensor, const endpoint_record *r) {
@@ -102,6 +121,8 @@ void endpoint_event_facts(json_writer *w, const endpoint_record *r) {
         }
         json_array_end(w);
     }
+    write_fields(w, "request_fields", &r->request_fields);
+    write_fields(w, "response_fields", &r->response_fields);
 }
 
 uint32_t endpoint_event_key(const record_endpoint *e, char *buf, uint32_t buflen) {

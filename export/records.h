@@ -72,6 +72,17 @@ typedef struct record_parameter {
     str_view type;
 } record_parameter;
 
+/* A JSON body field learned on the endpoint (names and types, never values). */
+typedef struct record_field {
+    str_view path; /* "id", "user.name", "items[].sku" (parse/json_fields.h notation) */
+    uint8_t types; /* bit (1u << json_kind) for each JSON type seen (parse/json_fields.h) */
+} record_field;
+
+typedef struct record_field_list {
+    const record_field *items; /* NULL or count 0 = key left out */
+    uint32_t count;
+} record_field_list;
+
 /* Sensitive data types seen on the endpoint, by where they were seen. */
 typedef struct record_sensitive_data {
     record_str_list request_body;
@@ -98,6 +109,8 @@ typedef struct endpoint_record {
     record_str_list response_content_types;
     const record_parameter *parameters; /* NULL = absent */
     uint32_t parameter_count;
+    record_field_list request_fields;  /* request bodies of 2xx exchanges */
+    record_field_list response_fields; /* 2xx response bodies */
 } endpoint_record;
 
 /* ------------------------------------------------------------------ finding */

@@ -10,6 +10,11 @@
  * ring as large as both tables, with a flag per record so a record is queued
  * at most once: the ring cannot overflow. A second flag per record says it
  * changed since the store last wrote it (inventory/store.c).
+ *
+ * Body fields: each endpoint side owns at most one inventory_fields block,
+ * allocated whole (body_fields slots of a type byte and a path of
+ * field_path_bytes) at its first field and freed with the inventory or when
+ * the record is folded into another one.
  */
 #include "inventory/inventory.h"
 
@@ -154,7 +159,10 @@ as_status inventory_create(const inventory_config *config, inventory **out) {
     *out = NULL;
     if (config->max_endpoints == 0 || config->max_findings == 0 || config->max_services == 0 ||
         config->max_endpoints > (1u << 24) || config->max_findings > (1u << 24) ||
-        config->max_services > (1u << 24))
+        config->max_services > (1u << 24) || config->body_fields > INVENTORY_BODY_FIELDS_MAX ||
+        (config->body_fields > 0 &&
+         (config->field_path_bytes < 2 || config->field_path_bytes > 65536 ||
+          config->schema_sample_every == 0)))
         return AS_ERR_ARG;
     inventory *inv = calloc(1, sizeof *inv);
     if (!inv)
@@ -198,6 +206,9 @@ as_status inventory_create(const inventory_config *config, inventory **out) {
 void inventory_destroy(inventory *inv) {
     if (!inv)
         return;
+    for (uint32_t i = 0; inv->endpoints && i < inv->endpoint_count; i++)
+        for (int b = 0; b < INVENTORY_BODIES; b++)
+            free(inv->endpoints[i].fields[b]);
     template_learner_destroy(inv->learner);
     free(inv->endpoints);
     free(inv->endpoint_keys);
@@ -366,6 +377,118 @@ inventory_stats inventory_get_stats(const inventory *inv) {
     return st;
 }
 
+/* ---- body fields ----------------------------------------------------------- */
+
+struct inventory_fields {
+    uint32_t count, capacity;
+    uint32_t slot_bytes;   /* a type byte, then the NUL-terminated path */
+    unsigned char slots[]; /* capacity * slot_bytes */
+};
+
+uint32_t inventory_endpoint_field_count(const inventory_endpoint *endpoint, inventory_body body) {
+    return body < INVENTORY_BODIES && endpoint->fields[body] ? endpoint->fields[body]->count : 0;
+}
+
+inventory_field inventory_endpoint_field(const inventory_endpoint *endpoint, inventory_body body,
+                                         uint32_t index) {
+    if (index >= inventory_endpoint_field_count(endpoint, body))
+        return (inventory_field){"", 0};
+    const unsigned char *slot =
+        endpoint->fields[body]->slots + (size_t)index * endpoint->fields[body]->slot_bytes;
+    return (inventory_field){(const char *)slot + 1, slot[0]};
+}
+
+/* Merges one field into the side; 1 when something new was learned. A field
+ * that does not fit is counted as dropped. */
+static int field_add(inventory *inv, inventory_endpoint *ep, inventory_body body, const char *path,
+                     size_t len, uint8_t types) {
+    if (len == 0 || inv->config.body_fields == 0)
+        return 0;
+    if (len >= inv->config.field_path_bytes) {
+        inv->stats.fields_dropped++;
+        return 0;
+    }
+    inventory_fields *set = ep->fields[body];
+    for (uint32_t i = 0; set && i < set->count; i++) {
+        unsigned char *slot = set->slots + (size_t)i * set->slot_bytes;
+        if (strncmp((const char *)slot + 1, path, len) != 0 || slot[1 + len] != 0)
+            continue;
+        if ((slot[0] | types) == slot[0])
+            return 0;
+        slot[0] |= types;
+        return 1;
+    }
+    if (!set) {
+        uint32_t slot_bytes = 1 + inv->config.field_path_bytes;
+        set = malloc(sizeof *set + (size_t)inv->config.body_fields * slot_bytes);
+        if (!set) {
+            inv->stats.fields_dropped++;
+            return 0;
+        }
+        *set = (inventory_fields){0, inv->config.body_fields, slot_bytes};
+        ep->fields[body] = set;
+    }
+    if (set->count == set->capacity) {
+        inv->stats.fields_dropped++;
+        return 0;
+    }
+    unsigned char *slot = set->slots + (size_t)set->count++ * set->slot_bytes;
+    slot[0] = types;
+    memcpy(slot + 1, path, len);
+    slot[1 + len] = 0;
+    return 1;
+}
+
+/* Fields of a record folded away move to the one it folded into. */
+static void fold_fields(inventory *inv, inventory_endpoint *into, inventory_endpoint *from) {
+    for (int b = 0; b < INVENTORY_BODIES; b++) {
+        for (uint32_t i = 0; i < inventory_endpoint_field_count(from, (inventory_body)b); i++) {
+            inventory_field f = inventory_endpoint_field(from, (inventory_body)b, i);
+            field_add(inv, into, (inventory_body)b, f.path, strlen(f.path), f.types);
+        }
+        free(from->fields[b]);
+        from->fields[b] = NULL;
+    }
+}
+
+static int live_endpoint(const inventory *inv, uint32_t index) {
+    return index < inv->endpoint_count && inv->endpoint_keys[index] != 0;
+}
+
+int inventory_wants_fields(inventory *inv, uint32_t endpoint, inventory_body body) {
+    if (!live_endpoint(inv, endpoint) || body >= INVENTORY_BODIES || inv->config.body_fields == 0)
+        return 0;
+    inventory_endpoint *ep = &inv->endpoints[endpoint];
+    uint64_t n = ++ep->json_bodies[body];
+    inv->endpoint_dirty[endpoint] = 1;
+    if (n > inv->config.schema_samples && n % inv->config.schema_sample_every != 0)
+        return 0;
+    inv->stats.bodies_sampled++;
+    return 1;
+}
+
+void inventory_add_fields(inventory *inv, uint32_t endpoint, inventory_body body,
+                          const json_fields_walker *walker) {
+    if (!live_endpoint(inv, endpoint) || body >= INVENTORY_BODIES)
+        return;
+    inventory_endpoint *ep = &inv->endpoints[endpoint];
+    uint32_t n = json_fields_walker_field_count(walker);
+    for (uint32_t i = 0; i < n; i++) {
+        const json_field *f = json_fields_walker_field(walker, i);
+        if (field_add(inv, ep, body, f->path.ptr, f->path.len, f->kinds))
+            inv->endpoint_dirty[endpoint] = 1;
+    }
+}
+
+as_status inventory_restore_field(inventory *inv, uint32_t endpoint, inventory_body body,
+                                  const char *path, uint8_t types) {
+    if (!live_endpoint(inv, endpoint) || body >= INVENTORY_BODIES)
+        return AS_ERR_ARG;
+    uint64_t dropped = inv->stats.fields_dropped;
+    field_add(inv, &inv->endpoints[endpoint], body, path, strlen(path), types);
+    return inv->stats.fields_dropped == dropped ? AS_OK : AS_ERR_LIMIT;
+}
+
 /* ---- keys ------------------------------------------------------------------ */
 
 /* Learning scope of an endpoint: its service (host and prefix) and method. */
@@ -514,6 +637,8 @@ static void fold_endpoint(inventory_endpoint *into, const inventory_endpoint *fr
     for (int i = 0; i < INVENTORY_LOCATIONS; i++)
         into->sensitive[i] |= from->sensitive[i];
     into->requests += from->requests;
+    for (int b = 0; b < INVENTORY_BODIES; b++)
+        into->json_bodies[b] += from->json_bodies[b];
     into->success += from->success;
     into->unauthenticated_success += from->unauthenticated_success;
     into->anonymous_success += from->anonymous_success;
@@ -601,6 +726,7 @@ static void relearn_scope(inventory *inv, uint64_t scope) {
             move_findings(inv, i, i, old_key);
         } else {
             fold_endpoint(&inv->endpoints[target], ep);
+            fold_fields(inv, &inv->endpoints[target], ep);
             inv->endpoint_dirty[target] = 1;
             inv->endpoint_keys[i] = 0;
             move_findings(inv, i, target, old_key);
@@ -831,6 +957,8 @@ as_status inventory_restore_endpoint(inventory *inv, const inventory_endpoint *e
     ep.path[sizeof ep.path - 1] = 0;
     if (ep.query_param_count > INVENTORY_PARAMS)
         ep.query_param_count = INVENTORY_PARAMS;
+    for (int b = 0; b < INVENTORY_BODIES; b++)
+        ep.fields[b] = NULL;
     uint64_t scope = scope_key(
         ep.host, (str_view){ep.service_prefix, (uint32_t)strlen(ep.service_prefix)}, ep.method);
     uint64_t key = endpoint_key(scope, ep.path);

@@ -19,6 +19,19 @@
  * (inventory_max_endpoints, _findings): when full, new records are refused and counted. Time is
  * packet time.
  *
+ * JSON body fields: after inventory_observe() has named the endpoint, the
+ * caller asks inventory_wants_fields() whether to walk a JSON request body
+ * (of a 2xx exchange) or 2xx response body, and hands the walk to
+ * inventory_add_fields(). Each endpoint learns from its first
+ * inventory_schema_samples bodies per side, then from one body in
+ * inventory_schema_sample_every, so the walks stay bounded on the hot path.
+ * Only field paths and the union of JSON types seen are kept, never values;
+ * at most inventory_body_fields paths per side (the first ones), each
+ * shorter than inventory_field_path_bytes; the rest are counted as dropped.
+ * A field set is allocated once per endpoint and side, at its first field.
+ * New fields do not queue an event by themselves: they show in the next
+ * event of the endpoint and in the end-of-file snapshot.
+ *
  * Records returned are owned by the inventory and valid until the next
  * inventory_observe() or inventory_destroy(). Single-threaded.
  */
@@ -29,6 +42,7 @@
 
 #include "common/status.h"
 #include "common/strview.h"
+#include "parse/json_fields.h"
 
 /* Where data was seen, in CONTRACT.md's order. */
 typedef enum inventory_location {
@@ -97,6 +111,26 @@ typedef struct inventory_observation {
 #define INVENTORY_SKETCH_REGISTERS 256
 #define INVENTORY_TYPE_BITS 32
 
+/* The JSON bodies whose field names an endpoint learns. */
+typedef enum inventory_body {
+    INVENTORY_BODY_REQUEST,  /* request bodies of exchanges answered 2xx */
+    INVENTORY_BODY_RESPONSE, /* 2xx response bodies */
+    INVENTORY_BODIES
+} inventory_body;
+
+/* Ceiling of inventory_body_fields: the events and the OpenAPI export hold
+ * one side's fields in fixed arrays of this size. */
+#define INVENTORY_BODY_FIELDS_MAX 256
+
+/* One learned field of a body. */
+typedef struct inventory_field {
+    const char *path; /* json_fields notation: "id", "user.name", "items[].sku", "[]" */
+    uint8_t types;    /* bit (1u << json_kind) for every JSON type seen at the path */
+} inventory_field;
+
+/* The field paths of one side of an endpoint (opaque, owned by the inventory). */
+typedef struct inventory_fields inventory_fields;
+
 typedef struct inventory_endpoint {
     char host[INVENTORY_HOST_BYTES];            /* lower case */
     char service_prefix[INVENTORY_PARAM_BYTES]; /* configured prefix the path is under, or "" */
@@ -124,7 +158,15 @@ typedef struct inventory_endpoint {
     int issues_token; /* a success response handed out a token: a login endpoint */
     uint8_t identity_sketch[INVENTORY_SKETCH_REGISTERS];
     uint8_t client_sketch[INVENTORY_SKETCH_REGISTERS];
+    uint64_t json_bodies[INVENTORY_BODIES];     /* JSON bodies offered to inventory_wants_fields */
+    inventory_fields *fields[INVENTORY_BODIES]; /* NULL = none learned; owned by the inventory,
+                                                   read with inventory_endpoint_field() */
 } inventory_endpoint;
+
+/* Learned fields of one side, in first-seen order; views valid as the record. */
+uint32_t inventory_endpoint_field_count(const inventory_endpoint *endpoint, inventory_body body);
+inventory_field inventory_endpoint_field(const inventory_endpoint *endpoint, inventory_body body,
+                                         uint32_t index);
 
 /* Distinct identities / clients, estimated from the sketches. */
 uint64_t inventory_endpoint_identities(const inventory_endpoint *endpoint);
@@ -156,6 +198,11 @@ typedef struct inventory_config {
     uint32_t token_types;             /* response types a login endpoint is expected to return */
     const str_view *service_prefixes; /* path prefixes that split a host into services */
     uint32_t service_prefix_count;
+    uint32_t body_fields; /* field paths kept per endpoint and side, <= INVENTORY_BODY_FIELDS_MAX;
+                             0 = learn none */
+    uint32_t field_path_bytes;    /* longest path kept, NUL included (>= 2 when body_fields > 0) */
+    uint32_t schema_samples;      /* bodies learned from first, per endpoint and side */
+    uint32_t schema_sample_every; /* then one body in this many (>= 1) */
 } inventory_config;
 
 typedef struct inventory_stats {
@@ -170,6 +217,8 @@ typedef struct inventory_stats {
     uint64_t spec_seen;      /* spec operations matched at least once */
     uint64_t services_full;  /* hosts whose noise was not counted: inventory_max_services */
     uint64_t positions_full; /* paths not learned from: template_learn_positions */
+    uint64_t bodies_sampled; /* JSON bodies inventory_wants_fields chose to learn from */
+    uint64_t fields_dropped; /* body field paths not kept: inventory_body_fields, _path_bytes */
 } inventory_stats;
 
 typedef struct inventory inventory;
@@ -184,6 +233,16 @@ int inventory_observe(inventory *inv, const inventory_observation *obs);
 /* The path template the last inventory_observe() computed, also for noise
  * (valid until the next call). */
 const char *inventory_last_template(const inventory *inv);
+
+/* 1 when the caller should walk this JSON body of the endpoint (returned by
+ * inventory_observe) and pass the walk to inventory_add_fields; counts the
+ * body either way. 0 for a bad index or when learning is off. */
+int inventory_wants_fields(inventory *inv, uint32_t endpoint, inventory_body body);
+
+/* Adds the field paths and types of the walker's last run to the endpoint's
+ * side (the first inventory_body_fields ones; the rest counted as dropped). */
+void inventory_add_fields(inventory *inv, uint32_t endpoint, inventory_body body,
+                          const json_fields_walker *walker);
 
 typedef enum inventory_event_kind {
     INVENTORY_EVENT_ENDPOINT,
@@ -238,11 +297,16 @@ inventory_stats inventory_get_stats(const inventory *inv);
  * inventory_observe. AS_ERR_LIMIT when the table is full (counted as for
  * observations), AS_ERR_ARG for a finding whose endpoint index is not live.
  * A restored finding's endpoint is an index returned by
- * inventory_restore_endpoint; its id is recomputed. */
+ * inventory_restore_endpoint; its id is recomputed. A restored endpoint
+ * comes without fields (its `fields` pointers are ignored): add them with
+ * inventory_restore_field (AS_ERR_LIMIT when the field is not kept: counted
+ * as dropped; AS_ERR_ARG for an index that is not live). */
 as_status inventory_restore_endpoint(inventory *inv, const inventory_endpoint *endpoint,
                                      uint32_t *index);
 as_status inventory_restore_finding(inventory *inv, const inventory_finding *finding,
                                     uint32_t *index);
+as_status inventory_restore_field(inventory *inv, uint32_t endpoint, inventory_body body,
+                                  const char *path, uint8_t types);
 as_status inventory_restore_service(inventory *inv, const inventory_service *service);
 
 /* Dirty flags: 1 for a record changed since the last inventory_clear_dirty()

@@ -11,6 +11,10 @@
  * Endpoint columns are listed once (ENDPOINT_COLUMNS); the insert and update
  * statements are built from that list at open, and one bind function fills
  * both, so a column cannot be written by one and forgotten by the other.
+ *
+ * Schema versions: 1 had no body field columns. Opening a version 1 file for
+ * writing adds them (ALTER TABLE ... ADD COLUMN, empty) and stamps version 2
+ * in one transaction; opening it read-only reads it without fields.
  */
 #include "inventory/store.h"
 
@@ -54,13 +58,22 @@
     X(query_params, "BLOB")                                                                        \
     X(issues_token, "INTEGER")                                                                     \
     X(identity_sketch, "BLOB")                                                                     \
-    X(client_sketch, "BLOB")
+    X(client_sketch, "BLOB")                                                                       \
+    X(request_fields, FIELDS_TYPE)                                                                 \
+    X(response_fields, FIELDS_TYPE)
+
+/* Body field columns (schema version 2, last in the list): "types<TAB>path"
+ * records ended by NUL, types space-separated JSON type names (json_fields
+ * never puts a control character in a path). The default
+ * lets a version 1 table gain them and rows written without them load. */
+#define FIELDS_TYPE "BLOB DEFAULT x''"
 
 enum {
 #define COLUMN_ENUM(name, type) COL_##name,
     ENDPOINT_COLUMNS(COLUMN_ENUM)
 #undef COLUMN_ENUM
-        ENDPOINT_COLUMN_COUNT
+        ENDPOINT_COLUMN_COUNT,
+    ENDPOINT_COLUMNS_V1 = COL_request_fields /* the columns of schema version 1 */
 };
 
 static const char *const endpoint_column_names[] = {
@@ -88,7 +101,7 @@ static const char schema_rest[] =
     " UNIQUE (endpoint_id, type, parameter));"
     "CREATE TABLE IF NOT EXISTS services ("
     " host TEXT PRIMARY KEY, noise INTEGER NOT NULL, not_found INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO meta VALUES ('schema_version', '1'), ('created_by', 'apisensor');";
+    "INSERT OR IGNORE INTO meta VALUES ('schema_version', '2'), ('created_by', 'apisensor');";
 
 #define SQL_BYTES 4096
 
@@ -104,7 +117,10 @@ struct store {
     uint32_t endpoint_rows_cap;
     int64_t *finding_rows;
     uint32_t finding_rows_cap;
-    int rewrite_all; /* a stored row folded into another at load: write every record */
+    int rewrite_all;   /* a stored row folded into another at load: write every record */
+    int has_fields;    /* the endpoints table has the body field columns (version >= 2) */
+    char *fields_blob; /* field column text being bound (SQLite copies it) */
+    size_t fields_blob_cap;
     store_stats stats;
 };
 
@@ -354,6 +370,28 @@ static as_status create_schema(store *s) {
     return st;
 }
 
+/* Version 1 -> 2: the body field columns, empty. */
+static as_status migrate_v1(store *s) {
+    char sql[SQL_BYTES];
+    size_t len = 0;
+    for (int i = ENDPOINT_COLUMNS_V1; i < ENDPOINT_COLUMN_COUNT; i++)
+        sql_add(sql, &len, "ALTER TABLE endpoints ADD COLUMN %s %s NOT NULL;",
+                endpoint_column_names[i], endpoint_column_types[i]);
+    sql_add(sql, &len, "UPDATE meta SET value = '%d' WHERE key = 'schema_version';",
+            STORE_SCHEMA_VERSION);
+    as_status st = exec(s, "BEGIN IMMEDIATE", "upgrading the schema from version 1");
+    if (st == AS_OK)
+        st = exec(s, sql, "upgrading the schema from version 1");
+    if (st == AS_OK)
+        st = exec(s, "COMMIT", "upgrading the schema from version 1");
+    if (st != AS_OK) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        return st;
+    }
+    s->has_fields = 1;
+    return AS_OK;
+}
+
 /* Reads the schema version; creates the schema in an empty database. */
 static as_status check_schema(store *s) {
     sqlite3_stmt *stmt = NULL;
@@ -377,6 +415,7 @@ static as_status check_schema(store *s) {
                         "an SQLite database but not an apisensor inventory (no meta table)");
         if (s->config.read_only)
             return fail(s, AS_ERR_FORMAT, "empty database, no inventory stored yet");
+        s->has_fields = 1;
         return create_schema(s);
     }
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &stmt,
@@ -391,11 +430,16 @@ static as_status check_schema(store *s) {
     long v = strtol(version, &end, 10);
     if (!version[0] || *end || v <= 0)
         return fail(s, AS_ERR_FORMAT, "no valid schema_version in the meta table ('%s')", version);
+    if (v == 1 && s->config.read_only)
+        return AS_OK; /* read as it is, without fields */
+    if (v == 1)
+        return migrate_v1(s);
     if (v != STORE_SCHEMA_VERSION)
         return fail(s, AS_ERR_UNSUPPORTED,
-                    "inventory schema version %ld, this apisensor reads version %d only%s", v,
+                    "inventory schema version %ld, this apisensor reads versions 1 to %d%s", v,
                     STORE_SCHEMA_VERSION,
                     v > STORE_SCHEMA_VERSION ? " (written by a newer apisensor)" : "");
+    s->has_fields = 1;
     return AS_OK;
 }
 
@@ -521,6 +565,7 @@ void store_close(store *s) {
     sqlite3_close(s->db);
     free(s->endpoint_rows);
     free(s->finding_rows);
+    free(s->fields_blob);
     free(s);
 }
 
@@ -673,13 +718,46 @@ static void row_list_free(row_list *l) {
     free(l->indexes);
 }
 
+/* Field records of one column into the endpoint; a malformed record
+ * (no TAB) is skipped, a field the inventory does not keep is dropped there. */
+static void restore_fields(inventory *inv, uint32_t index, inventory_body body, sqlite3_stmt *stmt,
+                           int col) {
+    const char *p = sqlite3_column_blob(stmt, col);
+    int bytes = sqlite3_column_bytes(stmt, col);
+    const char *end = p ? p + bytes : NULL;
+    while (p && p < end) {
+        const char *nul = memchr(p, 0, (size_t)(end - p));
+        const char *stop = nul ? nul : end;
+        const char *tab = memchr(p, '\t', (size_t)(stop - p));
+        if (tab && tab + 1 < stop) {
+            uint8_t types = 0;
+            for (int kind = 0; kind < JSON_KIND_COUNT; kind++) {
+                const char *name = json_kind_name((json_kind)kind);
+                size_t n = strlen(name);
+                for (const char *w = p; w + n <= tab; w++)
+                    if (memcmp(w, name, n) == 0 && (w == p || w[-1] == ' ') &&
+                        (w + n == tab || w[n] == ' '))
+                        types |= (uint8_t)(1u << kind);
+            }
+            char path[4096];
+            size_t n = (size_t)(stop - tab - 1);
+            if (n < sizeof path) {
+                memcpy(path, tab + 1, n);
+                path[n] = 0;
+                inventory_restore_field(inv, index, body, path, types);
+            }
+        }
+        p = stop + 1;
+    }
+}
+
 /* Restores each endpoint row; mapped receives (rowid, index) in rowid order. A row
  * that folds into a record restored before (same key) goes to stale. */
 static as_status load_endpoints(store *s, inventory *inv, row_list *mapped, row_list *stale) {
     char sql[SQL_BYTES];
     size_t len = 0;
     sql_add(sql, &len, "SELECT id");
-    for (int i = 0; i < ENDPOINT_COLUMN_COUNT; i++)
+    for (int i = 0; i < (s->has_fields ? ENDPOINT_COLUMN_COUNT : ENDPOINT_COLUMNS_V1); i++)
         sql_add(sql, &len, ", %s", endpoint_column_names[i]);
     sql_add(sql, &len, " FROM endpoints ORDER BY id");
     sqlite3_stmt *stmt = NULL;
@@ -696,6 +774,10 @@ static as_status load_endpoints(store *s, inventory *inv, row_list *mapped, row_
         if (inventory_restore_endpoint(inv, &ep, &index) != AS_OK) {
             s->stats.refused++;
             continue;
+        }
+        if (s->has_fields) {
+            restore_fields(inv, index, INVENTORY_BODY_REQUEST, stmt, COL_request_fields + 1);
+            restore_fields(inv, index, INVENTORY_BODY_RESPONSE, stmt, COL_response_fields + 1);
         }
         int ok = grow_rows(&s->endpoint_rows, &s->endpoint_rows_cap, index + 1) &&
                  row_list_add(mapped, row, index);
@@ -841,6 +923,42 @@ as_status store_load(store *s, inventory *inv) {
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+/* The field records of one side into s->fields_blob; returns the length
+ * (0 when there are none or memory ran out). */
+static size_t fields_text(store *s, const inventory_endpoint *ep, inventory_body body) {
+    uint32_t n = inventory_endpoint_field_count(ep, body);
+    size_t need = 0;
+    for (uint32_t i = 0; i < n; i++)
+        need += strlen(inventory_endpoint_field(ep, body, i).path) + 64;
+    if (need > s->fields_blob_cap) {
+        char *grown = realloc(s->fields_blob, need);
+        if (!grown)
+            return 0;
+        s->fields_blob = grown;
+        s->fields_blob_cap = need;
+    }
+    size_t len = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        inventory_field f = inventory_endpoint_field(ep, body, i);
+        int first = 1;
+        for (int kind = 0; kind < JSON_KIND_COUNT; kind++) {
+            if (!(f.types & (1u << kind)))
+                continue;
+            const char *name = json_kind_name((json_kind)kind);
+            if (!first)
+                s->fields_blob[len++] = ' ';
+            memcpy(s->fields_blob + len, name, strlen(name));
+            len += strlen(name);
+            first = 0;
+        }
+        s->fields_blob[len++] = '\t';
+        size_t plen = strlen(f.path);
+        memcpy(s->fields_blob + len, f.path, plen + 1);
+        len += plen + 1;
+    }
+    return len;
+}
+
 /* Binds the record to parameters 1..ENDPOINT_COLUMN_COUNT. */
 static void bind_endpoint(store *s, sqlite3_stmt *stmt, const inventory_endpoint *ep) {
 #define P(name) (COL_##name + 1)
@@ -900,6 +1018,11 @@ static void bind_endpoint(store *s, sqlite3_stmt *stmt, const inventory_endpoint
                       SQLITE_STATIC);
     sqlite3_bind_blob(stmt, P(client_sketch), ep->client_sketch, INVENTORY_SKETCH_REGISTERS,
                       SQLITE_STATIC);
+    for (int side = 0; side < INVENTORY_BODIES; side++) {
+        size_t len = fields_text(s, ep, (inventory_body)side);
+        sqlite3_bind_blob(stmt, P(request_fields) + side, s->fields_blob ? s->fields_blob : "",
+                          (int)len, SQLITE_TRANSIENT);
+    }
 #undef P
 }
 

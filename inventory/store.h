@@ -14,7 +14,8 @@
  * The file is created 0600 before SQLite opens it (its -wal and -shm files
  * take the same mode). The schema is versioned in the meta table; a database
  * written by a newer apisensor is refused (AS_ERR_UNSUPPORTED), never
- * rewritten. One writer per database: two sensors flushing the same file
+ * rewritten; an older one is upgraded in place when opened for writing
+ * (read-only, it is read as it is). One writer per database: two sensors flushing the same file
  * would overwrite each other's counts (SQLite's busy timeout only serialises
  * them).
  *
@@ -35,7 +36,7 @@
 #include "common/status.h"
 #include "inventory/inventory.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 
 /* How long a write waits for another connection's lock, in milliseconds. */
 #define STORE_BUSY_TIMEOUT_MS 5000

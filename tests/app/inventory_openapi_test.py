@@ -9,9 +9,11 @@ Two inventories are exported:
     created, holding what live traffic has not shown yet: every auth kind,
     a zombie, two hosts, a path with a repeated parameter name, two templates
     that differ only in parameter names, literal braces, a method OpenAPI
-    cannot express, a status outside 100-599, an endpoint never answered.
+    cannot express, a status outside 100-599, an endpoint never answered,
+    learned body fields nested in objects and arrays with several types.
 Each document is checked for what the exporter promises (servers, path
-parameters, deprecated zombies, security schemes, responses) and then by an
+parameters, deprecated zombies, security schemes, responses, JSON body
+schemas with properties from the learned fields) and then by an
 independent validator, `redocly lint` (@redocly/cli from the npm registry,
 installed once by scripts/install-test-tools.sh), whose exit status decides.
 A deliberately broken document must fail the same lint, so a validator that
@@ -120,13 +122,26 @@ def endpoint_row(host, method, path, **fields):
     return row
 
 
+# Learned response fields of GET /users/{id}/orders/{id} (the store's
+# "types<TAB>path" records) and the schema they must give: "user" and
+# "items[]" were not recorded themselves, their types follow from the paths.
+ORDER_FIELDS = (b"integer\tid\0string null\tuser.name\0string\titems[].sku\0"
+                b"integer number\titems[].qty\0")
+ORDER_SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "integer"},
+    "user": {"type": "object", "properties": {"name": {"type": ["null", "string"]}}},
+    "items": {"type": "array", "items": {"type": "object", "properties": {
+        "sku": {"type": "string"}, "qty": {"type": ["integer", "number"]}}}}}}
+
+
 def crafted_rows():
     a, b = "api.acme.internal", "shop.acme.internal:8443"
     return [
         endpoint_row(a, "GET", "/users/{id}/orders/{id}", status="declared", spec_index=0,
                      auth_kinds="bearer_jwt", unauthenticated=1,
                      status_codes="200:8 404:2", query_params=b"expand\0fields\0",
-                     sensitive_response_body="email credit_card"),
+                     sensitive_response_body="email credit_card",
+                     response_fields=ORDER_FIELDS),
         endpoint_row(a, "GET", "/users/{uuid}/orders/{id}", auth_kinds="basic"),
         endpoint_row(a, "DELETE", "/users/{uuid}/orders/{id}", auth_kinds="bearer_token",
                      status_codes="204:3", response_types=b""),
@@ -183,6 +198,13 @@ def check_crafted(doc):
         failures.append("crafted: GET /users/... query parameters %s" % get.get("parameters"))
     if sorted(get.get("responses", {})) != ["200", "404"]:
         failures.append("crafted: GET /users/... responses %s" % get.get("responses"))
+    schema = get.get("responses", {}).get("200", {}).get("content", {}).get(
+        "application/json", {}).get("schema")
+    if schema != ORDER_SCHEMA:
+        failures.append("crafted: GET /users/... 200 schema %s, expected %s"
+                        % (schema, ORDER_SCHEMA))
+    if "content" in get.get("responses", {}).get("404", {}):
+        failures.append("crafted: GET /users/... 404 has content")
     login = paths["/v1/login"].get("post", {})
     if not login.get("deprecated") or login.get("x-apisensor-status") != "zombie":
         failures.append("crafted: the zombie login is not deprecated: %s" % login)
@@ -208,6 +230,40 @@ def check_crafted(doc):
     session = paths["/v1/session"]["get"]
     if "content" in session["responses"].get("200", {}):
         failures.append("crafted: an invalid media type was written: %s" % session)
+    return failures
+
+
+def body_schemas(doc):
+    """(method path, side) of the operations whose JSON body schema has properties."""
+    found = []
+    for path, item in doc.get("paths", {}).items():
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            bodies = [("request", op.get("requestBody", {}).get("content", {}))]
+            bodies += [(code, r.get("content", {})) for code, r in op["responses"].items()
+                       if code.startswith("2")]
+            for side, content in bodies:
+                for media, entry in content.items():
+                    if "json" in media and entry.get("schema", {}).get("properties"):
+                        found.append(("%s %s" % (method, path), side))
+    return found
+
+
+def check_observed(doc):
+    """mixed.pcap carries JSON bodies: their fields must show as schemas."""
+    found = body_schemas(doc)
+    failures = []
+    if ("post /register", "request") not in found:
+        failures.append("observed: no request body schema with properties on POST /register")
+    if not any(side != "request" for _, side in found):
+        failures.append("observed: no 2xx response schema with properties")
+    register = doc.get("paths", {}).get("/register", {}).get("post", {})
+    props = register.get("requestBody", {}).get("content", {}).get(
+        "application/json", {}).get("schema", {}).get("properties", {})
+    if props.get("email") != {"type": "string"}:
+        failures.append("observed: POST /register request properties %s" % props)
+    print("observed: %d JSON body schemas with properties" % len(found))
     return failures
 
 
@@ -247,6 +303,8 @@ def main():
                 failures += check_shape(doc, name)
         if "crafted" in documents:
             failures += check_crafted(documents["crafted"])
+        if "observed" in documents:
+            failures += check_observed(documents["observed"])
         if "observed" in documents and len(documents["observed"]["paths"]) < 10:
             failures.append("observed: only %d paths from mixed.pcap"
                             % len(documents["observed"]["paths"]))

@@ -10,7 +10,8 @@
   * the database file is created 0600;
   * it is written every db_flush_seconds of packet time and at the end;
   * `inventory --json` prints the endpoint events of the live output's final
-    snapshot (same encoder: equal but for @timestamp and sensor);
+    snapshot (same encoder: equal but for @timestamp and sensor), learned
+    JSON body fields included;
   * `inventory` prints an aligned table sorted by host, path, method;
   * errors: a missing file or garbage exit 1 naming the file, a schema
     version from the future exits 2, an unwritable --db or one another
@@ -138,6 +139,9 @@ def check_extends(sensor, scenarios, workdir):
             failures.append("%s: inventory --json differs from the live snapshot:\n  %s\n  %s"
                             % (key, json.dumps(live), json.dumps(event)))
             break
+    # JSON bodies teach field names: they survive the store like the rest
+    if not any("response_fields" in e for e in merged.values()):
+        failures.append("no endpoint of %s and %s shows response_fields" % (FIRST, SECOND))
     failures += check_table(sensor, both, merged)
     return failures
 

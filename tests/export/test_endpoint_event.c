@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "export/endpoint_event.h"
+#include "parse/json_fields.h"
 
 #define V(text) ((str_view){text, (uint32_t)sizeof(text) - 1})
 
@@ -78,6 +79,30 @@ static void writes_extras_when_present(void **state) {
     json_writer_free(&w);
 }
 
+static void writes_body_fields(void **state) {
+    (void)state;
+    /* paths from traffic are escaped; types in json_kind order */
+    static const record_field request[] = {
+        {V("qty"), (1u << JSON_KIND_INTEGER) | (1u << JSON_KIND_NULL)},
+        {V("say \"hi\""), 1u << JSON_KIND_STRING},
+        {V("items[].sku"), 1u << JSON_KIND_STRING},
+    };
+    endpoint_record r;
+    memset(&r, 0, sizeof r);
+    r.endpoint = (record_endpoint){V("POST"), V("api.example.com"), V("/orders")};
+    r.request_fields = (record_field_list){request, 3};
+    r.response_fields = (record_field_list){request, 0}; /* empty: left out */
+    json_writer w;
+    json_writer_init(&w);
+    endpoint_event_write(&w, &sensor, &r);
+    assert_true(json_writer_ok(&w));
+    assert_non_null(strstr(w.buf, ",\"request_fields\":{\"qty\":[\"null\",\"integer\"],"
+                                  "\"say \\\"hi\\\"\":[\"string\"],"
+                                  "\"items[].sku\":[\"string\"]}}"));
+    assert_null(strstr(w.buf, "response_fields"));
+    json_writer_free(&w);
+}
+
 static void status_names(void **state) {
     (void)state;
     assert_string_equal(endpoint_event_status_name(RECORD_ENDPOINT_SHADOW), "shadow");
@@ -98,9 +123,8 @@ static void key_is_method_host_path(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(writes_contract_shape),
-        cmocka_unit_test(writes_extras_when_present),
-        cmocka_unit_test(status_names),
+        cmocka_unit_test(writes_contract_shape),   cmocka_unit_test(writes_extras_when_present),
+        cmocka_unit_test(writes_body_fields),      cmocka_unit_test(status_names),
         cmocka_unit_test(key_is_method_host_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

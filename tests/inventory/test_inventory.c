@@ -1,5 +1,6 @@
 /* The endpoint table: listing rules, spec diff, posture findings, learned
- * templates folding records, bounds. */
+ * templates folding records, bounds, JSON body fields (types, bounds,
+ * sampling). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +10,9 @@
 
 #include <cmocka.h>
 
+#include "common/limits.h"
 #include "inventory/inventory.h"
+#include "parse/json_fields.h"
 
 enum { AUTH_JWT = 1u << 0 };
 enum { T_EMAIL = 1u << 0, T_CARD = 1u << 1, T_JWT = 1u << 2 };
@@ -281,6 +284,168 @@ static void test_bounds(void **state) {
     inventory_destroy(inv);
 }
 
+/* ---- JSON body fields ------------------------------------------------------ */
+
+static inventory *make_learning(uint32_t fields, uint32_t path_bytes, uint32_t samples,
+                                uint32_t every) {
+    inventory_config c = {.max_endpoints = 64,
+                          .max_findings = 64,
+                          .max_services = 8,
+                          .learn_positions = 256,
+                          .param_cardinality = 4,
+                          .body_fields = fields,
+                          .field_path_bytes = path_bytes,
+                          .schema_samples = samples,
+                          .schema_sample_every = every};
+    inventory *inv = NULL;
+    assert_int_equal(inventory_create(&c, &inv), AS_OK);
+    return inv;
+}
+
+/* Walks the JSON text and adds its fields to the endpoint's side. */
+static void learn(inventory *inv, json_fields_walker *w, int endpoint, inventory_body body,
+                  const char *json) {
+    json_fields_walker_run(w, (const uint8_t *)json, strlen(json), NULL, NULL, NULL);
+    inventory_add_fields(inv, (uint32_t)endpoint, body, w);
+}
+
+static json_fields_walker *make_walker(void) {
+    limits lim = limits_default();
+    json_fields_walker *w = NULL;
+    assert_int_equal(json_fields_walker_create(&lim, &w), AS_OK);
+    return w;
+}
+
+/* Types of the field called path on the side, -1 when it is not there. */
+static int types_of(const inventory_endpoint *ep, inventory_body body, const char *path) {
+    for (uint32_t i = 0; i < inventory_endpoint_field_count(ep, body); i++) {
+        inventory_field f = inventory_endpoint_field(ep, body, i);
+        if (strcmp(f.path, path) == 0)
+            return f.types;
+    }
+    return -1;
+}
+
+#define K(kind) (1 << JSON_KIND_##kind)
+
+static void test_body_fields_types(void **state) {
+    (void)state;
+    inventory *inv = make_learning(16, 32, 64, 64);
+    json_fields_walker *w = make_walker();
+    inventory_observation o = obs("POST", "/orders", 201);
+    int e = inventory_observe(inv, &o);
+    assert_true(e >= 0);
+    learn(inv, w, e, INVENTORY_BODY_REQUEST,
+          "{\"sku\":\"A-1\",\"qty\":2,\"user\":{\"name\":\"ann\"},\"items\":[{\"price\":9.5}]}");
+    learn(inv, w, e, INVENTORY_BODY_REQUEST, "{\"qty\":null,\"user\":{\"name\":7}}");
+    learn(inv, w, e, INVENTORY_BODY_RESPONSE, "[{\"id\":17,\"ok\":true}]");
+    const inventory_endpoint *ep = inventory_endpoint_at(inv, (uint32_t)e);
+    /* the union of the types seen per path, json_fields' notation */
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "sku"), K(STRING));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "qty"), K(INTEGER) | K(NULL));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "user"), K(OBJECT));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "user.name"), K(STRING) | K(INTEGER));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "items"), K(ARRAY));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "items[].price"), K(NUMBER));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "id"), -1); /* sides apart */
+    assert_int_equal(types_of(ep, INVENTORY_BODY_RESPONSE, "[]"), K(OBJECT));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_RESPONSE, "[].id"), K(INTEGER));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_RESPONSE, "[].ok"), K(BOOLEAN));
+    /* never a value */
+    for (uint32_t i = 0; i < inventory_endpoint_field_count(ep, INVENTORY_BODY_REQUEST); i++) {
+        const char *path = inventory_endpoint_field(ep, INVENTORY_BODY_REQUEST, i).path;
+        assert_null(strstr(path, "A-1"));
+        assert_null(strstr(path, "ann"));
+    }
+    assert_int_equal(inventory_get_stats(inv).fields_dropped, 0);
+    /* a bad index or side learns nothing */
+    assert_int_equal(inventory_wants_fields(inv, 99, INVENTORY_BODY_REQUEST), 0);
+    assert_int_equal(inventory_wants_fields(inv, (uint32_t)e, INVENTORY_BODIES), 0);
+    json_fields_walker_destroy(w);
+    inventory_destroy(inv);
+}
+
+static void test_body_fields_bounds(void **state) {
+    (void)state;
+    /* 3 paths of at most 9 bytes per side: the first ones kept, the rest counted */
+    inventory *inv = make_learning(3, 10, 64, 64);
+    json_fields_walker *w = make_walker();
+    inventory_observation o = obs("POST", "/orders", 200);
+    int e = inventory_observe(inv, &o);
+    learn(inv, w, e, INVENTORY_BODY_REQUEST, "{\"a\":1,\"b\":2,\"long_name_x\":3,\"c\":4,\"d\":5}");
+    const inventory_endpoint *ep = inventory_endpoint_at(inv, (uint32_t)e);
+    assert_int_equal(inventory_endpoint_field_count(ep, INVENTORY_BODY_REQUEST), 3);
+    assert_string_equal(inventory_endpoint_field(ep, INVENTORY_BODY_REQUEST, 0).path, "a");
+    assert_string_equal(inventory_endpoint_field(ep, INVENTORY_BODY_REQUEST, 1).path, "b");
+    assert_string_equal(inventory_endpoint_field(ep, INVENTORY_BODY_REQUEST, 2).path, "c");
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "long_name_x"), -1);
+    /* long_name_x (too long) and d (table full) */
+    assert_int_equal(inventory_get_stats(inv).fields_dropped, 2);
+    /* a known path still widens its types when the table is full */
+    learn(inv, w, e, INVENTORY_BODY_REQUEST, "{\"a\":\"x\"}");
+    assert_int_equal(types_of(ep, INVENTORY_BODY_REQUEST, "a"), K(INTEGER) | K(STRING));
+    assert_int_equal(inventory_get_stats(inv).fields_dropped, 2);
+    json_fields_walker_destroy(w);
+    inventory_destroy(inv);
+
+    /* learning off: nothing asked, nothing kept */
+    inv = make_learning(0, 0, 0, 0);
+    w = make_walker();
+    e = inventory_observe(inv, &o);
+    assert_int_equal(inventory_wants_fields(inv, (uint32_t)e, INVENTORY_BODY_REQUEST), 0);
+    learn(inv, w, e, INVENTORY_BODY_REQUEST, "{\"a\":1}");
+    assert_int_equal(inventory_endpoint_field_count(inventory_endpoint_at(inv, (uint32_t)e),
+                                                    INVENTORY_BODY_REQUEST),
+                     0);
+    json_fields_walker_destroy(w);
+    inventory_destroy(inv);
+}
+
+static void test_body_fields_sampling(void **state) {
+    (void)state;
+    /* the first 3 bodies, then one in 4 (counting every body offered) */
+    inventory *inv = make_learning(16, 32, 3, 4);
+    inventory_observation o = obs("GET", "/orders", 200);
+    int e = inventory_observe(inv, &o);
+    static const int want[12] = {1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 0, 1};
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(inventory_wants_fields(inv, (uint32_t)e, INVENTORY_BODY_RESPONSE),
+                         want[i]);
+    /* the other side counts apart */
+    assert_int_equal(inventory_wants_fields(inv, (uint32_t)e, INVENTORY_BODY_REQUEST), 1);
+    const inventory_endpoint *ep = inventory_endpoint_at(inv, (uint32_t)e);
+    assert_int_equal(ep->json_bodies[INVENTORY_BODY_RESPONSE], 12);
+    assert_int_equal(ep->json_bodies[INVENTORY_BODY_REQUEST], 1);
+    assert_int_equal(inventory_get_stats(inv).bodies_sampled, 7);
+    inventory_destroy(inv);
+}
+
+static void test_body_fields_follow_merges(void **state) {
+    (void)state;
+    inventory *inv = make_learning(16, 32, 64, 64);
+    json_fields_walker *w = make_walker();
+    static const char *names[] = {"alice", "bob", "carol", "dave"};
+    static const char *bodies[] = {"{\"id\":1}", "{\"name\":\"b\"}", "{\"id\":\"c\"}",
+                                   "{\"age\":4}"};
+    for (int i = 0; i < 4; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/people/%s", names[i]);
+        inventory_observation o = obs("GET", path, 200);
+        int e = inventory_observe(inv, &o);
+        learn(inv, w, e, INVENTORY_BODY_RESPONSE, bodies[i]);
+    }
+    const inventory_endpoint *ep = NULL;
+    for (uint32_t i = 0; i < inventory_endpoint_count(inv); i++)
+        if (inventory_endpoint_at(inv, i))
+            ep = inventory_endpoint_at(inv, i);
+    assert_string_equal(ep->path, "/people/{param}");
+    assert_int_equal(types_of(ep, INVENTORY_BODY_RESPONSE, "id"), K(INTEGER) | K(STRING));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_RESPONSE, "name"), K(STRING));
+    assert_int_equal(types_of(ep, INVENTORY_BODY_RESPONSE, "age"), K(INTEGER));
+    json_fields_walker_destroy(w);
+    inventory_destroy(inv);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listing_and_noise),
@@ -290,6 +455,10 @@ int main(void) {
         cmocka_unit_test(test_unauthenticated_without_spec),
         cmocka_unit_test(test_learned_merge),
         cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_body_fields_types),
+        cmocka_unit_test(test_body_fields_bounds),
+        cmocka_unit_test(test_body_fields_sampling),
+        cmocka_unit_test(test_body_fields_follow_merges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* The SQLite store of the inventory: every field survives a write and a load,
  * a second run extends the first, merged records leave the file, the file is
- * created 0600, and bad files give clear errors. */
+ * created 0600, bad files give clear errors, body fields round-trip and a
+ * version 1 file is upgraded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "common/limits.h"
 #include "inventory/store.h"
+#include "parse/json_fields.h"
 
 /* The caller's vocabulary; bit 20 of auth has no name (written "bit20"). */
 static const char *const auth_names[] = {"bearer_jwt", "basic", "cookie"};
@@ -58,7 +61,11 @@ static inventory *make_inventory(void) {
                           .exposure_types = T_CARD | T_JWT,
                           .token_types = T_JWT,
                           .service_prefixes = prefixes,
-                          .service_prefix_count = 1};
+                          .service_prefix_count = 1,
+                          .body_fields = 16,
+                          .field_path_bytes = 64,
+                          .schema_samples = 64,
+                          .schema_sample_every = 64};
     inventory *inv = NULL;
     assert_int_equal(inventory_create(&c, &inv), AS_OK);
     return inv;
@@ -571,6 +578,168 @@ static void test_locked(void **state) {
     inventory_destroy(inv);
 }
 
+/* ---- body fields and the schema upgrade ------------------------------------------ */
+
+/* Walks the JSON text into the endpoint's side. */
+static void learn(inventory *inv, uint32_t endpoint, inventory_body body, const char *json) {
+    limits lim = limits_default();
+    json_fields_walker *w = NULL;
+    assert_int_equal(json_fields_walker_create(&lim, &w), AS_OK);
+    json_fields_walker_run(w, (const uint8_t *)json, strlen(json), NULL, NULL, NULL);
+    inventory_add_fields(inv, endpoint, body, w);
+    json_fields_walker_destroy(w);
+}
+
+static void assert_fields_equal(const inventory_endpoint *a, const inventory_endpoint *b) {
+    for (int side = 0; side < INVENTORY_BODIES; side++) {
+        uint32_t n = inventory_endpoint_field_count(a, (inventory_body)side);
+        assert_int_equal(inventory_endpoint_field_count(b, (inventory_body)side), n);
+        for (uint32_t i = 0; i < n; i++) {
+            inventory_field fa = inventory_endpoint_field(a, (inventory_body)side, i);
+            inventory_field fb = inventory_endpoint_field(b, (inventory_body)side, i);
+            assert_string_equal(fa.path, fb.path);
+            assert_int_equal(fa.types, fb.types);
+        }
+    }
+}
+
+static void test_fields_round_trip(void **state) {
+    (void)state;
+    char path[128];
+    db_path(path, sizeof path, "fields.db");
+    inventory *written = make_inventory();
+    inventory_observation o = obs(1, "POST", "/orders", 201);
+    uint32_t e = (uint32_t)inventory_observe(written, &o);
+    /* a name with a space and a colon (json_fields drops names with control
+     * characters, so a tab never occurs in a path) */
+    learn(written, e, INVENTORY_BODY_REQUEST,
+          "{\"sku\":\"A\",\"qty\":null,\"odd key:x\":1,\"items\":[{\"p\":1.5}]}");
+    learn(written, e, INVENTORY_BODY_REQUEST, "{\"qty\":3}");
+    learn(written, e, INVENTORY_BODY_RESPONSE, "[{\"id\":1,\"tags\":[\"a\",null]}]");
+    store *s = open_store(path, 0);
+    assert_int_equal(store_flush(s, written), AS_OK);
+    store_close(s);
+
+    inventory *read = make_inventory();
+    s = open_store(path, 1);
+    assert_int_equal(store_load(s, read), AS_OK);
+    store_close(s);
+    const inventory_endpoint *a = inventory_endpoint_at(written, e);
+    const inventory_endpoint *b = find_endpoint(read, "POST", "/orders");
+    assert_non_null(b);
+    assert_int_equal(inventory_endpoint_field_count(a, INVENTORY_BODY_REQUEST), 6);
+    assert_int_equal(inventory_endpoint_field_count(a, INVENTORY_BODY_RESPONSE), 4);
+    assert_fields_equal(a, b);
+    /* the learned fields are the file's, readable with SQL */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT request_fields FROM endpoints", -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    const char *blob = sqlite3_column_blob(stmt, 0);
+    assert_memory_equal(blob, "string\tsku\0null integer\tqty\0", 25);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    inventory_destroy(written);
+    inventory_destroy(read);
+}
+
+/* The version 1 schema, as apisensor wrote it before body fields. */
+static const char schema_v1[] =
+    "CREATE TABLE endpoints (id INTEGER PRIMARY KEY, host TEXT NOT NULL,"
+    " service_prefix TEXT NOT NULL, method TEXT NOT NULL, path TEXT NOT NULL,"
+    " status TEXT NOT NULL, spec_index INTEGER NOT NULL, listed INTEGER NOT NULL,"
+    " auth_kinds TEXT NOT NULL, unauthenticated INTEGER NOT NULL,"
+    " sensitive_request_body TEXT NOT NULL, sensitive_request_headers TEXT NOT NULL,"
+    " sensitive_query TEXT NOT NULL, sensitive_response_body TEXT NOT NULL,"
+    " requests INTEGER NOT NULL, success INTEGER NOT NULL,"
+    " unauthenticated_success INTEGER NOT NULL, status_codes TEXT NOT NULL,"
+    " status_other INTEGER NOT NULL, response_type_counts TEXT NOT NULL,"
+    " first_seen_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL,"
+    " request_types BLOB NOT NULL, response_types BLOB NOT NULL, query_params BLOB NOT NULL,"
+    " issues_token INTEGER NOT NULL, identity_sketch BLOB NOT NULL,"
+    " client_sketch BLOB NOT NULL, UNIQUE (host, service_prefix, method, path));"
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);"
+    "CREATE TABLE findings (id INTEGER PRIMARY KEY,"
+    " endpoint_id INTEGER NOT NULL REFERENCES endpoints(id) ON DELETE CASCADE,"
+    " type TEXT NOT NULL, parameter TEXT NOT NULL, data_types TEXT NOT NULL,"
+    " finding_id TEXT NOT NULL, first_seen_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, status_classes TEXT NOT NULL, open INTEGER NOT NULL,"
+    " UNIQUE (endpoint_id, type, parameter));"
+    "CREATE TABLE services (host TEXT PRIMARY KEY, noise INTEGER NOT NULL,"
+    " not_found INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES ('schema_version', '1'), ('created_by', 'apisensor');"
+    "INSERT INTO endpoints VALUES (1, 'api.example:8080', '', 'GET', '/users/{id}', 'shadow',"
+    " -1, 1, 'bearer_jwt', 0, '', '', '', 'email', 7, 7, 0, '200:7', 0, '', 100, 200, x'',"
+    " x'6170706c69636174696f6e2f6a736f6e00', x'', 0, zeroblob(256), zeroblob(256));"
+    "INSERT INTO services VALUES ('api.example:8080', 3, 3);";
+
+static const char *schema_version(const char *path, char *out, size_t cap) {
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'schema_version'",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    snprintf(out, cap, "%s", (const char *)sqlite3_column_text(stmt, 0));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return out;
+}
+
+static void test_upgrade_from_version_1(void **state) {
+    (void)state;
+    char path[128], version[16];
+    db_path(path, sizeof path, "v1.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    /* read-only: read as it is, left at version 1 */
+    inventory *inv = make_inventory();
+    store *s = open_store(path, 1);
+    assert_int_equal(store_load(s, inv), AS_OK);
+    assert_int_equal(store_get_stats(s).endpoints_loaded, 1);
+    store_close(s);
+    const inventory_endpoint *ep = find_endpoint(inv, "GET", "/users/{id}");
+    assert_non_null(ep);
+    assert_int_equal(ep->requests, 7);
+    assert_int_equal(inventory_endpoint_field_count(ep, INVENTORY_BODY_RESPONSE), 0);
+    assert_string_equal(schema_version(path, version, sizeof version), "1");
+    inventory_destroy(inv);
+
+    /* writable: upgraded to this version, the old row kept, fields stored */
+    inv = make_inventory();
+    s = open_store(path, 0);
+    assert_string_equal(schema_version(path, version, sizeof version), "2");
+    assert_int_equal(store_load(s, inv), AS_OK);
+    inventory_observation o = obs(300, "GET", "/users/17", 200);
+    int e = inventory_observe(inv, &o);
+    assert_true(e >= 0);
+    learn(inv, (uint32_t)e, INVENTORY_BODY_RESPONSE, "{\"id\":17,\"email\":\"a@b.c\"}");
+    assert_int_equal(store_flush(s, inv), AS_OK);
+    store_close(s);
+    inventory_destroy(inv);
+
+    inv = make_inventory();
+    s = open_store(path, 1);
+    assert_int_equal(store_load(s, inv), AS_OK);
+    store_close(s);
+    ep = find_endpoint(inv, "GET", "/users/{id}");
+    assert_int_equal(ep->requests, 8);
+    assert_string_equal(ep->response_types[0], "application/json");
+    assert_int_equal(inventory_endpoint_field_count(ep, INVENTORY_BODY_RESPONSE), 2);
+    assert_string_equal(inventory_endpoint_field(ep, INVENTORY_BODY_RESPONSE, 1).path, "email");
+    inventory_destroy(inv);
+    /* opening again changes nothing */
+    store_close(open_store(path, 0));
+    assert_string_equal(schema_version(path, version, sizeof version), "2");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
@@ -583,6 +752,8 @@ int main(void) {
         cmocka_unit_test(test_schema_version),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_locked),
+        cmocka_unit_test(test_fields_round_trip),
+        cmocka_unit_test(test_upgrade_from_version_1),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
