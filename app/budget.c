@@ -25,8 +25,10 @@ static const budget_item items[BUDGET_ITEMS] = {
     {LIMIT_INDEX_tcp_ooo_bytes_total, 1, 15, 0},
     /* one client address (actor and its trackers): 602 B measured */
     {LIMIT_INDEX_analytics_max_actors, 768, 15, 0},
-    /* one endpoint on its own host (record, service, template state): 2817 B measured */
-    {LIMIT_INDEX_inventory_max_endpoints, 3072, 10, 0},
+    /* one endpoint on its own host (record, service, template state): 2817 B measured;
+     * plus its two body field tables once JSON bodies were seen (2 x 8 KiB at the
+     * default inventory_body_fields and inventory_field_path_bytes) */
+    {LIMIT_INDEX_inventory_max_endpoints, 3072 + 16384, 10, 0},
     /* object ownership for bola: 24 B record, hash slot */
     {LIMIT_INDEX_analytics_max_objects, 32, 3, 0},
     /* posture finding record and its index */
