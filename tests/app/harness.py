@@ -244,13 +244,16 @@ def skip(name, why):
 
 def wait_idle(proc, seconds=90):
     """Waits until a running sensor has analysed what it was given: its CPU
-    time stops growing (an idle sensor wakes every 100 ms and does nothing).
-    Bounded by `seconds`; returns at once when the process has ended."""
+    time stops growing (an idle sensor wakes every 100 ms and does nothing)
+    while its main thread sleeps (a sensor starved of CPU on a loaded machine
+    also stops growing, but stays runnable). Bounded by `seconds`; returns at
+    once when the process has ended."""
     deadline, quiet, last = time.time() + seconds, 0, None
     while time.time() < deadline and quiet < 3 and proc.poll() is None:
         with open("/proc/%d/stat" % proc.pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         ticks = int(fields[11]) + int(fields[12])  # utime + stime
-        quiet = quiet + 1 if last is not None and ticks - last <= 2 else 0
+        sleeping = fields[0] in ("S", "D")
+        quiet = quiet + 1 if last is not None and ticks - last <= 2 and sleeping else 0
         last = ticks
         time.sleep(0.3)
