@@ -21,6 +21,7 @@
 #include "options.h"
 #include "parse/tls_keylog.h"
 #include "pipeline.h"
+#include "workers.h"
 
 static volatile int stop_requested;
 static capture_source *live_source; /* broken out of its wait on a signal */
@@ -166,10 +167,14 @@ static int read_key_file(const char *path, uint8_t *key, size_t *len, char *err,
 }
 
 /* Runs one source to its end; returns the exit code contribution (0 or 1). */
-static int run_source(pipeline *p, capture_source *src, const char *name, const app_options *o) {
+/* With --workers N > 1, wk runs it (and writes the inventory snapshot). */
+static int run_source(pipeline *p, workers *wk, capture_source *src, const char *name,
+                      const app_options *o) {
     progress_state ps = {src, name, now_seconds(), now_seconds(), 0};
     int tty = o->progress && o->verbosity >= 0 && isatty(STDERR_FILENO);
-    as_status st = pipeline_run(p, src, &stop_requested, tty ? show_progress : NULL, &ps);
+    void (*progress)(void *) = tty ? show_progress : NULL;
+    as_status st = wk ? workers_run(wk, src, &stop_requested, progress, &ps)
+                      : pipeline_run(p, src, &stop_requested, progress, &ps);
     if (ps.shown)
         fprintf(stderr, "\r%*s\r", 60, "");
     if (st == AS_DONE)
@@ -307,15 +312,18 @@ int main(int argc, char **argv) {
     }
     config.model = m;
     pipeline *p = NULL;
+    workers *wk = NULL;
+    workers_config wc = {
+        .count = (unsigned)o.workers, .pipeline = config, .live = o.interface_count > 0};
     if (m)
-        st = pipeline_create(&config, &p);
+        st = o.workers > 1 ? workers_create(&wc, &wk) : pipeline_create(&config, &p);
     if (m && st != AS_OK) {
         fprintf(stderr, "apisensor: cannot start the pipeline: %s\n", status_message(st));
         rc = 1;
     }
     double started = now_seconds();
     int sources_opened = 0;
-    for (int i = 0; p && i < o.input_count && !stop_requested; i++) {
+    for (int i = 0; (p || wk) && i < o.input_count && !stop_requested; i++) {
         capture_source *src = NULL;
         st = capture_source_open_file(o.inputs[i], NULL, err, sizeof err, &src);
         if (st != AS_OK) {
@@ -324,11 +332,12 @@ int main(int argc, char **argv) {
             continue;
         }
         sources_opened++;
-        rc |= run_source(p, src, o.inputs[i], &o);
+        rc |= run_source(p, wk, src, o.inputs[i], &o);
         capture_source_destroy(src);
-        model_snapshot(m, pipeline_now(p));
+        if (p)
+            model_snapshot(m, pipeline_now(p));
     }
-    for (int i = 0; p && i < o.interface_count && !stop_requested; i++) {
+    for (int i = 0; (p || wk) && i < o.interface_count && !stop_requested; i++) {
         capture_live_options live = {o.snaplen, o.promiscuous, 0, 0, o.bpf_filter};
         capture_source *src = NULL;
         st = capture_source_open_live(o.interfaces[i], &live, NULL, err, sizeof err, &src);
@@ -339,19 +348,24 @@ int main(int argc, char **argv) {
         }
         sources_opened++;
         live_source = src;
-        rc |= run_source(p, src, o.interfaces[i], &o);
+        rc |= run_source(p, wk, src, o.interfaces[i], &o);
         live_source = NULL;
         capture_source_destroy(src);
-        model_snapshot(m, pipeline_now(p));
+        if (p)
+            model_snapshot(m, pipeline_now(p));
     }
     double elapsed = now_seconds() - started;
 
     if (p && sources_opened)
         pipeline_finish(p);
+    workers_finish(wk); /* the final stats event, if a source was opened: always */
     rc |= flush_sinks(&outputs, &o);
 
-    if (p && sources_opened && o.verbosity >= 0) {
-        pipeline_write_summary(p, stderr, elapsed);
+    if ((p || wk) && sources_opened && o.verbosity >= 0) {
+        if (wk)
+            workers_write_summary(wk, stderr, elapsed);
+        else
+            pipeline_write_summary(p, stderr, elapsed);
         model_write_summary(m, stderr);
     }
     rc |= report_kafka(&outputs, &o);
@@ -360,6 +374,7 @@ int main(int argc, char **argv) {
     if (m && model_get_totals(m).db_errors)
         rc = 1;
     pipeline_destroy(p);
+    workers_destroy(wk);
     model_destroy(m);
     sink_router_destroy(router);
     close_sinks(&outputs);

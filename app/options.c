@@ -54,6 +54,8 @@ static const setting settings[] = {
      "on-disk spool for events Kafka cannot take now (default apisensor-spool)"},
     {"flush-timeout", SET_INT, FIELD(flush_timeout_seconds),
      "seconds to wait for Kafka at exit before spooling the rest (default 10)"},
+    {"workers", SET_INT, FIELD(workers),
+     "worker threads sharing the flows (default 1: one thread; at most 64)"},
     {"stats-interval", SET_INT, FIELD(stats_interval_seconds),
      "seconds of packet time between stats events (default 60; 0 = at the end only)"},
     {"pseudonym-key-file", SET_STRING, FIELD(pseudonym_key_path),
@@ -241,6 +243,7 @@ enum {
     OPT_SPOOL_DIR,
     OPT_FLUSH_TIMEOUT,
     OPT_STATS_INTERVAL,
+    OPT_WORKERS,
     OPT_KEYLOG,
     OPT_PSEUDONYM_KEY,
     OPT_RAW_IDS,
@@ -272,6 +275,7 @@ static const struct option long_options[] = {
     {"spool-dir", required_argument, NULL, OPT_SPOOL_DIR},
     {"flush-timeout", required_argument, NULL, OPT_FLUSH_TIMEOUT},
     {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+    {"workers", required_argument, NULL, OPT_WORKERS},
     {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"pseudonym-key-file", required_argument, NULL, OPT_PSEUDONYM_KEY},
     {"raw-identities", no_argument, NULL, OPT_RAW_IDS},
@@ -313,6 +317,7 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
     opts->spool_dir = "apisensor-spool";
     opts->flush_timeout_seconds = 10;
     opts->stats_interval_seconds = 60;
+    opts->workers = 1;
 
     opts->config_path = find_config(argc, argv);
     if (opts->config_path) {
@@ -428,6 +433,9 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
         case OPT_STATS_INTERVAL:
             key = "stats-interval";
             break;
+        case OPT_WORKERS:
+            key = "workers";
+            break;
         case OPT_KEYLOG:
             key = "keylog";
             break;
@@ -464,6 +472,10 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
     }
     if (opts->input_count == 0 && opts->interface_count == 0) {
         snprintf(err, errlen, "nothing to analyse: give -r FILE or -i IFACE (see --help)");
+        return 2;
+    }
+    if (opts->workers < 1 || opts->workers > 64) {
+        snprintf(err, errlen, "--workers %d: give 1 to 64", opts->workers);
         return 2;
     }
     if (opts->input_count > 0 && opts->interface_count > 0) {

@@ -40,6 +40,7 @@ typedef struct app_options {
     const char *spool_dir;
     int flush_timeout_seconds;
     int stats_interval_seconds; /* packet-time period of stats events; 0 = at the end only */
+    int workers;                /* worker threads (app/workers.h); 1 = single-threaded */
     const char *sensor_name;
     const char *bpf_filter;
     int snaplen;
