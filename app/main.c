@@ -314,7 +314,11 @@ int main(int argc, char **argv) {
     pipeline *p = NULL;
     workers *wk = NULL;
     workers_config wc = {
-        .count = (unsigned)o.workers, .pipeline = config, .live = o.interface_count > 0};
+        .count = (unsigned)o.workers,
+        .pipeline = config,
+        .live = o.interface_count > 0,
+        .keylog_path = o.keylog_path,
+    };
     if (m)
         st = o.workers > 1 ? workers_create(&wc, &wk) : pipeline_create(&config, &p);
     if (m && st != AS_OK) {

@@ -73,8 +73,9 @@ typedef struct worker {
     workers *owner;
     unsigned index;
     pipeline *pipeline;
-    ring *in;  /* from the dispatcher */
-    ring *out; /* to the model thread */
+    tls_keylog *keylog; /* the worker's copy of --keylog, NULL = none */
+    ring *in;           /* from the dispatcher */
+    ring *out;          /* to the model thread */
     pthread_t thread;
     int started;
     uint64_t seq;          /* of the record being handled */
@@ -351,6 +352,12 @@ as_status workers_create(const workers_config *config, workers **out) {
         wk->index = i;
         wk->max_tx = max_tx;
         pipeline_config pc = config->pipeline;
+        char err[256];
+        if (config->keylog_path)
+            st = tls_keylog_open(config->keylog_path, lim, err, sizeof err, &wk->keylog);
+        if (st != AS_OK)
+            break;
+        pc.keylog = wk->keylog;
         pc.model = NULL;
         pc.on_transaction = on_transaction;
         pc.on_stats_tick = on_stats_tick;
@@ -577,6 +584,7 @@ void workers_destroy(workers *w) {
         return;
     for (unsigned i = 0; w->workers && i < w->count; i++) {
         pipeline_destroy(w->workers[i].pipeline);
+        tls_keylog_destroy(w->workers[i].keylog);
         ring_destroy(w->workers[i].in);
         ring_destroy(w->workers[i].out);
     }

@@ -54,6 +54,8 @@ typedef struct workers_config {
     pipeline_config pipeline; /* of every worker (hooks are set by workers.c); its router
                                  and model are used by the model thread only */
     int live;                 /* 1: packet rings drop new packets when full */
+    const char *keylog_path;  /* TLS key log: each worker reads its own copy (a key log
+                                 belongs to one thread); NULL = none */
     /* Called on the model thread between two transactions and when it is
      * idle (about every 100 ms): a place for work that must not race with
      * the model (a configuration reload). NULL = none. */
@@ -61,7 +63,8 @@ typedef struct workers_config {
     void *model_tick_arg;
 } workers_config;
 
-/* Starts the worker threads and the model thread. */
+/* Starts the worker threads and the model thread (config->pipeline.keylog
+ * is not used: see keylog_path). */
 as_status workers_create(const workers_config *config, workers **out);
 
 /* Dispatches src until it ends, *stop becomes non-zero or an error, then
