@@ -14,11 +14,12 @@
  * other side rings when it publishes and sees a sleeper; a consumer of
  * several rings (the merger) shares one data bell between them.
  *
- * When the ring is full the producer follows the ring's policy: "block"
- * waits for space (capture files: nothing is lost) and counts the waits;
- * "drop new" refuses the record and counts it (live capture: the kernel
- * keeps running). Counters belong to the side that writes them; read them
- * from another thread only after both sides have stopped.
+ * When the ring is full ring_reserve refuses the record and counts it under
+ * the ring's policy: "block" (the producer then waits with ring_wait_space
+ * and asks again; capture files: nothing is lost) or "drop new" (the record
+ * is lost; live capture: the kernel keeps running). Counters belong to the
+ * side that writes them; read them from another thread only after both
+ * sides have stopped.
  */
 #ifndef APISENSOR_APP_RING_H
 #define APISENSOR_APP_RING_H

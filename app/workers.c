@@ -70,8 +70,6 @@ typedef struct out_head {
 } out_head;
 
 typedef struct worker {
-    workers *owner;
-    unsigned index;
     pipeline *pipeline;
     tls_keylog *keylog; /* the worker's copy of --keylog, NULL = none */
     ring *in;           /* from the dispatcher */
@@ -83,6 +81,18 @@ typedef struct worker {
     uint64_t tx_too_large; /* transactions over the model ring's record size (not sent) */
     size_t max_tx;
 } worker;
+
+typedef struct merge_state {
+    void *rec[64]; /* head record per worker (past its out_head), NULL = none */
+    int has_head[64];
+    merge_key head[64];
+    uint64_t ts_ns[64];
+    uint32_t type[64];
+    size_t len[64];
+    merge_key floor[64];        /* no later record of the worker has a smaller key */
+    unsigned parts;             /* parts of the current STATS/SOURCE_DONE/FINISHED event */
+    pipeline_counters counters; /* added up over the parts */
+} merge_state;
 
 struct workers {
     workers_config config;
@@ -100,8 +110,7 @@ struct workers {
     uint64_t *sent_second;  /* per worker: packet time (s) of the last record sent */
     /* model thread */
     community_id *community_id;
-    pipeline_counters final_counters;
-    uint64_t stats_events;
+    merge_state merge;
 };
 
 /* ---- worker threads -------------------------------------------------------- */
@@ -199,18 +208,6 @@ static void *worker_main(void *arg) {
 
 /* ---- model thread ---------------------------------------------------------- */
 
-typedef struct merge_state {
-    void *rec[64]; /* head record per worker (past its out_head), NULL = none */
-    int has_head[64];
-    merge_key head[64];
-    uint64_t ts_ns[64];
-    uint32_t type[64];
-    size_t len[64];
-    merge_key floor[64];        /* no later record of the worker has a smaller key */
-    unsigned parts;             /* parts of the current STATS/SOURCE_DONE/FINISHED event */
-    pipeline_counters counters; /* added up over the parts */
-} merge_state;
-
 static void handle_tx(workers *w, void *rec) {
     const http_transaction *tx = tx_record_open(rec);
     model *m = w->config.pipeline.model;
@@ -240,13 +237,9 @@ static int handle_part(workers *w, merge_state *ms, uint32_t type, uint64_t ts_n
     int over = 0;
     if (type == OUT_STATS || type == OUT_FINISHED) {
         ms->counters.totals.output_errors = sink_router_errors(pc->router);
-        w->stats_events++;
         pipeline_write_stats(pc->router, &ms->counters, ts_ns, pc->stats_interval_seconds,
                              type == OUT_FINISHED);
-        if (type == OUT_FINISHED) {
-            w->final_counters = ms->counters;
-            over = 1;
-        }
+        over = type == OUT_FINISHED;
     } else if (type == OUT_SOURCE_DONE && pc->model) {
         model_snapshot(pc->model, ts_ns);
     }
@@ -256,9 +249,7 @@ static int handle_part(workers *w, merge_state *ms, uint32_t type, uint64_t ts_n
 
 static void *model_main(void *arg) {
     workers *w = arg;
-    merge_state *ms = calloc(1, sizeof *ms);
-    if (!ms)
-        abort(); /* a few KiB at start-up; nothing sensible to continue with */
+    merge_state *ms = &w->merge;
     for (;;) {
         for (unsigned i = 0; i < w->count; i++) {
             while (!ms->has_head[i]) {
@@ -319,7 +310,6 @@ static void *model_main(void *arg) {
     }
     for (unsigned i = 0; i < w->count; i++)
         ring_consume(w->workers[i].out);
-    free(ms);
     return NULL;
 }
 
@@ -348,8 +338,6 @@ as_status workers_create(const workers_config *config, workers **out) {
     size_t max_tx = tx_record_max_size(lim);
     for (unsigned i = 0; st == AS_OK && i < w->count; i++) {
         worker *wk = &w->workers[i];
-        wk->owner = w;
-        wk->index = i;
         wk->max_tx = max_tx;
         pipeline_config pc = config->pipeline;
         char err[256];
