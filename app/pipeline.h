@@ -106,7 +106,8 @@ void pipeline_write_stats(sink_router *router, const pipeline_counters *c, uint6
                           uint32_t interval_seconds, int final);
 
 /* The run summary of n pipelines that shared one input (counters added
- * up, protocol and TLS lists merged); pipelines[0]'s spec and keylog. */
+ * up, protocol and TLS lists merged); the spec, key log and router's output
+ * errors are pipelines[0]'s (the workers share them). */
 void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n, FILE *out,
                                  double elapsed_seconds);
 
