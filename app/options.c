@@ -517,6 +517,8 @@ void app_options_usage(FILE *out) {
           "      --flush-timeout S    seconds to wait for Kafka at exit (default 10)\n"
           "      --stats-interval S   seconds of packet time between stats events\n"
           "                           (default 60; 0 = at the end only)\n"
+          "      --workers N          worker threads sharing the flows, output identical\n"
+          "                           to one thread (default 1; at most 64)\n"
           "      --keylog FILE        TLS key log (SSLKEYLOGFILE format) for decryption\n"
           "      --pseudonym-key-file F  HMAC key of identity pseudonyms (default: kept in\n"
           "                           the --db file; drawn per run with :memory:)\n"
