@@ -187,6 +187,39 @@ static int run_source(pipeline *p, workers *wk, capture_source *src, const char 
     return 1;
 }
 
+/* --workers N with several -i: every interface at once, a capture thread
+ * each (workers_run_live). Returns the exit code contribution. */
+static int run_live_together(workers *wk, const app_options *o, int *opened) {
+    capture_source *srcs[APP_MAX_INPUTS] = {NULL};
+    as_status statuses[APP_MAX_INPUTS];
+    capture_live_options live = {o->snaplen, o->promiscuous, 0, 0, o->bpf_filter};
+    char err[512];
+    int rc = 0, n = 0;
+    for (; n < o->interface_count && !rc; n++) {
+        as_status st =
+            capture_source_open_live(o->interfaces[n], &live, NULL, err, sizeof err, &srcs[n]);
+        if (st != AS_OK) {
+            fprintf(stderr, "apisensor: %s\n", err);
+            rc = st == AS_ERR_ARG ? 2 : 1; /* a bad filter or option is a usage error */
+        }
+    }
+    if (!rc) {
+        *opened = n;
+        if (workers_run_live(wk, srcs, (unsigned)n, &stop_requested, statuses) != AS_OK) {
+            fprintf(stderr, "apisensor: cannot start the capture threads\n");
+            rc = 1;
+        }
+        for (int i = 0; i < n && !rc; i++)
+            if (statuses[i] != AS_DONE) {
+                fprintf(stderr, "apisensor: %s\n", capture_source_error(srcs[i]));
+                rc = 1;
+            }
+    }
+    for (int i = 0; i < n; i++)
+        capture_source_destroy(srcs[i]);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "inventory") == 0)
         return inventory_cmd_main(argc - 1, argv + 1);
@@ -341,7 +374,10 @@ int main(int argc, char **argv) {
         if (p)
             model_snapshot(m, pipeline_now(p));
     }
-    for (int i = 0; (p || wk) && i < o.interface_count && !stop_requested; i++) {
+    if (wk && o.interface_count > 1)
+        rc |= run_live_together(wk, &o, &sources_opened);
+    for (int i = 0;
+         (p || (wk && o.interface_count == 1)) && i < o.interface_count && !stop_requested; i++) {
         capture_live_options live = {o.snaplen, o.promiscuous, 0, 0, o.bpf_filter};
         capture_source *src = NULL;
         st = capture_source_open_live(o.interfaces[i], &live, NULL, err, sizeof err, &src);

@@ -108,6 +108,7 @@ struct workers {
     uint64_t next_stats_ns; /* as pipeline.c's tick_stats; 0 = not started */
     uint64_t *sent_seq;     /* per worker: seq of the last record sent */
     uint64_t *sent_second;  /* per worker: packet time (s) of the last record sent */
+    uint64_t live_drops;    /* packets the capture threads' rings dropped (full) */
     /* model thread */
     community_id *community_id;
     merge_state merge;
@@ -517,6 +518,142 @@ as_status workers_run(workers *w, capture_source *src, volatile int *stop,
     return st;
 }
 
+/* ---- several live sources at once ---------------------------------------------- */
+
+/* A capture thread: reads one live source into its ring to the dispatcher
+ * (packet_head without seq, then the bytes; drop new when full). */
+typedef struct capture_feed {
+    capture_source *src;
+    ring *ring;
+    _Atomic int *stop; /* set by the dispatcher, which watches the caller's flag */
+    pthread_t thread;
+    int started;
+    _Atomic int done;
+    as_status status; /* the source's final status, read after the join */
+} capture_feed;
+
+static void *capture_main(void *arg) {
+    capture_feed *cf = arg;
+    capture_packet window[WORKERS_WINDOW];
+    unsigned count = 0;
+    as_status st = AS_DONE;
+    while (!atomic_load_explicit(cf->stop, memory_order_relaxed)) {
+        st = capture_source_next_batch(cf->src, window, WORKERS_WINDOW, &count);
+        if (st == AS_NEED_MORE) {
+            ring_publish(cf->ring);
+            continue;
+        }
+        if (st != AS_OK)
+            break;
+        for (unsigned i = 0; i < count; i++) {
+            const capture_packet *pkt = &window[i];
+            packet_head h = {.ts_ns = pkt->ts_ns,
+                             .caplen = pkt->caplen < WORKERS_MAX_PACKET ? pkt->caplen
+                                                                        : WORKERS_MAX_PACKET,
+                             .wirelen = pkt->wirelen,
+                             .linktype = pkt->linktype,
+                             .interface_id = pkt->interface_id};
+            uint8_t *p = ring_reserve(cf->ring, REC_PACKET, sizeof h + h.caplen);
+            if (!p)
+                continue; /* counted in the ring's dropped */
+            memcpy(p, &h, sizeof h);
+            memcpy(p + sizeof h, pkt->data, h.caplen);
+            ring_commit(cf->ring, sizeof h + h.caplen);
+        }
+        ring_publish(cf->ring);
+    }
+    cf->status = atomic_load(cf->stop) ? AS_DONE : st;
+    ring_publish(cf->ring);
+    atomic_store(&cf->done, 1);
+    return NULL;
+}
+
+/* Dispatches the feeds' packets in the order the dispatcher finds them,
+ * taking from each feed in turn; returns when every feed is done and
+ * drained. */
+static void dispatch_feeds(workers *w, capture_feed *feeds, unsigned n, ring_bell *bell,
+                           volatile int *stop, _Atomic int *feeds_stop) {
+    for (;;) {
+        if (*stop) /* the caller's flag, set by a signal handler on this thread */
+            atomic_store(feeds_stop, 1);
+        unsigned taken = 0, done = 0;
+        for (unsigned f = 0; f < n; f++) {
+            int finished = atomic_load(&feeds[f].done);
+            for (unsigned k = 0; k < WORKERS_WINDOW; k++, taken++) {
+                uint32_t type;
+                size_t len;
+                uint8_t *rec = ring_peek(feeds[f].ring, &type, &len);
+                if (!rec)
+                    break;
+                packet_head h;
+                memcpy(&h, rec, sizeof h);
+                capture_packet pkt = {rec + sizeof h, h.caplen,   h.wirelen,
+                                      h.ts_ns,        h.linktype, h.interface_id};
+                dispatch(w, &pkt);
+                ring_release(feeds[f].ring);
+            }
+            ring_consume(feeds[f].ring);
+            uint32_t type;
+            size_t len;
+            if (finished && !ring_peek(feeds[f].ring, &type, &len))
+                done++;
+        }
+        publish_all(w);
+        if (done == n)
+            return;
+        if (taken)
+            continue;
+        uint32_t seen = ring_bell_prepare(bell);
+        int ready = 0;
+        for (unsigned f = 0; f < n && !ready; f++) {
+            uint32_t type;
+            size_t len;
+            ready = atomic_load(&feeds[f].done) || ring_peek(feeds[f].ring, &type, &len) != NULL;
+        }
+        if (ready)
+            ring_bell_cancel(bell);
+        else
+            ring_bell_wait(bell, seen, WORKERS_WAIT_MS);
+    }
+}
+
+as_status workers_run_live(workers *w, capture_source **sources, unsigned n, volatile int *stop,
+                           as_status *statuses) {
+    capture_feed *feeds = calloc(n, sizeof *feeds);
+    ring_bell bell = {0};
+    _Atomic int feeds_stop = 0;
+    as_status st = feeds ? AS_OK : AS_ERR_NOMEM;
+    const limits *lim = &w->config.pipeline.lim;
+    for (unsigned f = 0; st == AS_OK && f < n; f++) {
+        feeds[f].src = sources[f];
+        feeds[f].stop = &feeds_stop;
+        atomic_init(&feeds[f].done, 0);
+        st = ring_create((size_t)lim->worker_ring_kbytes * 1024,
+                         sizeof(packet_head) + WORKERS_MAX_PACKET, RING_DROP_NEW, &bell,
+                         &feeds[f].ring);
+        if (st == AS_OK && pthread_create(&feeds[f].thread, NULL, capture_main, &feeds[f]) != 0)
+            st = AS_ERR_NOMEM;
+        if (st == AS_OK)
+            feeds[f].started = 1;
+    }
+    if (st == AS_OK)
+        dispatch_feeds(w, feeds, n, &bell, stop, &feeds_stop);
+    for (unsigned f = 0; feeds && f < n; f++) {
+        if (feeds[f].started) {
+            if (st != AS_OK) { /* set-up failed: stop the threads that run */
+                capture_source_break(feeds[f].src);
+            }
+            pthread_join(feeds[f].thread, NULL);
+            w->live_drops += ring_get_stats(feeds[f].ring).dropped;
+        }
+        statuses[f] = feeds[f].started ? feeds[f].status : st;
+        ring_destroy(feeds[f].ring);
+    }
+    free(feeds);
+    broadcast(w, REC_SOURCE_END);
+    return st;
+}
+
 void workers_finish(workers *w) {
     if (!w)
         return;
@@ -551,6 +688,9 @@ void workers_write_summary(const workers *w, FILE *out, double elapsed_seconds) 
     fprintf(out, " workers: %u (rings: packets %s, transactions %s)\n", w->count,
             ring_policy_name(w->config.live ? RING_DROP_NEW : RING_BLOCK),
             ring_policy_name(RING_BLOCK));
+    if (w->live_drops)
+        fprintf(out, "  capture threads: %llu packets dropped (their rings were full: drop new)\n",
+                (unsigned long long)w->live_drops);
     for (unsigned i = 0; i < w->count; i++) {
         ring_stats in = ring_get_stats(w->workers[i].in);
         ring_stats out_stats = ring_get_stats(w->workers[i].out);

@@ -4,7 +4,8 @@
  *
  *   caller (dispatcher) --packet rings--> N workers --tx rings--> model thread
  *
- * The dispatcher (the thread that calls workers_run) reads the sources,
+ * The dispatcher (the thread that calls workers_run) reads the sources
+ * (several live interfaces at once through capture threads: workers_run_live),
  * numbers every packet (seq, over the whole run), finds its flow's worker by
  * a symmetric hash of the 5-tuple (both directions on the same worker; an
  * IPv4 fragment, whose ports are not in every piece, by its address pair)
@@ -72,6 +73,16 @@ as_status workers_create(const workers_config *config, workers **out);
  * source. Returns the source's final status as pipeline_run. */
 as_status workers_run(workers *w, capture_source *src, volatile int *stop,
                       void (*progress)(void *arg), void *arg);
+
+/* Reads n live sources at once, one capture thread each (ring to the
+ * dispatcher, worker_ring_kbytes, drop new), and dispatches their packets
+ * in the order it takes them, until every source ends or *stop; then ends
+ * every flow and the model thread writes one inventory snapshot. Each
+ * source's final status goes to statuses[i]; returns AS_OK or the status
+ * of a failed set-up. Call with the sources opened; stop is polled (every
+ * live read returns within 100 ms). */
+as_status workers_run_live(workers *w, capture_source **sources, unsigned n, volatile int *stop,
+                           as_status *statuses);
 
 /* Ends the run: the final stats event, then the threads stop. Call once. */
 void workers_finish(workers *w);
