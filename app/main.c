@@ -23,6 +23,7 @@
 #include "pipeline.h"
 #include "privileges.h"
 #include "reload.h"
+#include "workers.h"
 
 /* Set by the control thread on SIGTERM/SIGINT (reload.h). */
 static volatile int stop_requested;
@@ -158,10 +159,20 @@ static int read_key_file(const char *path, uint8_t *key, size_t *len, char *err,
 }
 
 /* Runs one source to its end; returns the exit code contribution (0 or 1). */
-static int run_source(pipeline *p, capture_source *src, const char *name, const app_options *o) {
+/* With --workers N > 1, wk runs it (and writes the inventory snapshot). */
+/* workers_config.model_tick: a spec offered by a SIGHUP reload is taken
+ * on the model thread while it waits for transactions. */
+static void take_spec(void *arg) {
+    model_take_spec(arg);
+}
+
+static int run_source(pipeline *p, workers *wk, capture_source *src, const char *name,
+                      const app_options *o) {
     progress_state ps = {src, name, now_seconds(), now_seconds(), 0};
     int tty = o->progress && o->verbosity >= 0 && isatty(STDERR_FILENO);
-    as_status st = pipeline_run(p, src, &stop_requested, tty ? show_progress : NULL, &ps);
+    void (*progress)(void *) = tty ? show_progress : NULL;
+    as_status st = wk ? workers_run(wk, src, &stop_requested, progress, &ps)
+                      : pipeline_run(p, src, &stop_requested, progress, &ps);
     if (ps.shown)
         fprintf(stderr, "\r%*s\r", 60, "");
     if (st == AS_DONE)
@@ -248,6 +259,24 @@ static void log_budget(const budget_report *b) {
     }
     log_info("memory budget %lld MiB: %lld MiB fixed; %s", (long long)(b->budget >> 20),
              (long long)(BUDGET_FIXED_BYTES >> 20), text);
+}
+
+/* --workers N with several -i: every interface at once, a capture thread
+ * each (workers_run_live), instead of the group one thread reads. Returns
+ * the exit code contribution. */
+static int run_live_together(workers *wk, capture_source **members, int n) {
+    as_status statuses[APP_MAX_INPUTS];
+    if (workers_run_live(wk, members, (unsigned)n, &stop_requested, statuses) != AS_OK) {
+        log_error("cannot start the capture threads");
+        return 1;
+    }
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        if (statuses[i] != AS_DONE) {
+            log_error("%s", capture_source_error(members[i]));
+            rc = 1;
+        }
+    return rc;
 }
 
 int main(int argc, char **argv) {
@@ -404,23 +433,34 @@ int main(int argc, char **argv) {
     }
     config.model = m;
     pipeline *p = NULL;
+    workers *wk = NULL;
+    workers_config wc = {
+        .count = (unsigned)o.workers,
+        .pipeline = config,
+        .live = o.interface_count > 0,
+        .keylog_path = o.keylog_path,
+        .model_tick = take_spec,
+        .model_tick_arg = m,
+    };
     if (m)
-        st = pipeline_create(&config, &p);
+        st = o.workers > 1 ? workers_create(&wc, &wk) : pipeline_create(&config, &p);
     if (m && st != AS_OK) {
         log_error("cannot start the pipeline: %s", status_message(st));
         rc = 1;
     }
     reload *control = NULL;
     reload_config rcfg = {argc, argv, &o, m, &stop_requested};
-    if (p && reload_start(&rcfg, &control) != AS_OK) {
+    if ((p || wk) && reload_start(&rcfg, &control) != AS_OK) {
         log_error("cannot start the control thread");
         rc = 1;
         pipeline_destroy(p);
         p = NULL;
+        workers_destroy(wk);
+        wk = NULL;
     }
     double started = now_seconds();
     int sources_opened = 0;
-    for (int i = 0; p && i < o.input_count && !stop_requested; i++) {
+    for (int i = 0; (p || wk) && i < o.input_count && !stop_requested; i++) {
         capture_source *src = NULL;
         st = capture_source_open_file(o.inputs[i], NULL, err, sizeof err, &src);
         if (st != AS_OK) {
@@ -429,26 +469,36 @@ int main(int argc, char **argv) {
             continue;
         }
         sources_opened++;
-        rc |= run_source(p, src, o.inputs[i], &o);
+        rc |= run_source(p, wk, src, o.inputs[i], &o);
         capture_source_destroy(src);
-        model_snapshot(m, pipeline_now(p));
+        if (p)
+            model_snapshot(m, pipeline_now(p));
     }
-    if (p && live) {
+    if ((p || wk) && live) {
         sources_opened++;
-        reload_watch_sources(control, &live, 1);
+        int together = wk && member_count > 1;
+        reload_watch_sources(control, together ? members : &live, together ? member_count : 1);
         if (!stop_requested)
-            rc |= run_source(p, live, o.interface_count == 1 ? o.interfaces[0] : "interfaces", &o);
+            rc |= together
+                      ? run_live_together(wk, members, member_count)
+                      : run_source(p, wk, live,
+                                   o.interface_count == 1 ? o.interfaces[0] : "interfaces", &o);
         reload_watch_sources(control, NULL, 0);
-        model_snapshot(m, pipeline_now(p));
+        if (p)
+            model_snapshot(m, pipeline_now(p));
     }
     double elapsed = now_seconds() - started;
 
     if (p && sources_opened)
         pipeline_finish(p);
+    workers_finish(wk); /* the final stats event, if a source was opened: always */
     rc |= flush_sinks(&outputs, &o);
 
-    if (p && sources_opened && o.verbosity >= 0) {
-        pipeline_write_summary(p, stderr, elapsed);
+    if ((p || wk) && sources_opened && o.verbosity >= 0) {
+        if (wk)
+            workers_write_summary(wk, stderr, elapsed);
+        else
+            pipeline_write_summary(p, stderr, elapsed);
         write_capture_summary(members, member_count, &o, stderr);
         model_write_summary(m, stderr);
     }
@@ -460,6 +510,7 @@ int main(int argc, char **argv) {
     if (m && model_get_totals(m).db_errors)
         rc = 1;
     pipeline_destroy(p);
+    workers_destroy(wk);
     model_destroy(m);
     sink_router_destroy(router);
     close_sinks(&outputs);

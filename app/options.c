@@ -64,6 +64,8 @@ static const setting settings[] = {
      "seconds to wait for Kafka at exit before spooling the rest"},
     {"stats-interval", SET_INT, FIELD(stats_interval_seconds), "60",
      "seconds of packet time between stats events (0 = at the end only)"},
+    {"workers", SET_INT, FIELD(workers), "1",
+     "worker threads sharing the flows, output identical to one thread (at most 64)"},
     {"snapshot-interval", SET_INT, FIELD(snapshot_interval_seconds), "3600",
      "live capture: seconds of packet time between full endpoint snapshots (0 = at exit only)"},
     {"pseudonym-key-file", SET_STRING, FIELD(pseudonym_key_path), NULL,
@@ -295,6 +297,7 @@ static const struct option long_options[] = {
     {"flush-timeout", required_argument, NULL, OPT_SETTING},
     {"stats-interval", required_argument, NULL, OPT_SETTING},
     {"snapshot-interval", required_argument, NULL, OPT_SETTING},
+    {"workers", required_argument, NULL, OPT_SETTING},
     {"keylog", required_argument, NULL, OPT_SETTING},
     {"pseudonym-key-file", required_argument, NULL, OPT_SETTING},
     {"raw-identities", no_argument, NULL, OPT_SETTING},
@@ -465,6 +468,10 @@ int app_options_parse(app_options *opts, int argc, char **argv, char *err, unsig
     }
     if (opts->user && !*opts->user) {
         snprintf(err, errlen, "--user: empty user name");
+        return 2;
+    }
+    if (opts->workers < 1 || opts->workers > 64) {
+        snprintf(err, errlen, "--workers %d: give 1 to 64", opts->workers);
         return 2;
     }
     if (opts->action == APP_CHECK_CONFIG)

@@ -48,6 +48,7 @@ typedef struct app_options {
     int flush_timeout_seconds;
     int stats_interval_seconds;    /* packet-time period of stats events; 0 = at the end only */
     int snapshot_interval_seconds; /* live: packet-time period of endpoint snapshots; 0 = none */
+    int workers;                   /* worker threads (app/workers.h); 1 = single-threaded */
     const char *sensor_name;
     const char *bpf_filter;
     int snaplen;

@@ -21,6 +21,13 @@
  * stages' state are far larger than the caches, so this lets a window's
  * cache misses overlap instead of stalling each packet. Only hints: the
  * packets are then processed one by one exactly as without a window.
+ *
+ * Hooked mode (a worker thread of --workers N, see workers.h): the same
+ * per-packet code, fed one packet at a time by the worker; transactions go
+ * to on_transaction with the phase of the packet's handling and the
+ * sequence number of the packet that created their flow (kept per flow
+ * slot), and stats ticks are decided by the dispatcher, not by this
+ * pipeline's own clock.
  */
 #include "pipeline.h"
 
@@ -59,6 +66,10 @@ struct pipeline {
     int live;                      /* 1 once a live source was read */
     uint64_t now_ns;               /* latest packet time seen */
     uint64_t next_stats_ns;        /* packet time of the next stats event; 0 = not started */
+    /* hooked mode */
+    uint64_t *flow_origin; /* per flow slot: seq of the packet that created the flow */
+    uint64_t seq;          /* of the packet being handled */
+    pipeline_phase phase;  /* of the packet's handling */
 };
 
 as_status pipeline_create(const pipeline_config *config, pipeline **out) {
@@ -91,6 +102,11 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
         if (!p->classify_state)
             st = AS_ERR_NOMEM;
     }
+    if (st == AS_OK && config->on_transaction) {
+        p->flow_origin = bigmem_alloc((size_t)p->slot_count * sizeof *p->flow_origin);
+        if (!p->flow_origin)
+            st = AS_ERR_NOMEM;
+    }
     if (st != AS_OK) {
         pipeline_destroy(p);
         return st;
@@ -101,11 +117,15 @@ as_status pipeline_create(const pipeline_config *config, pipeline **out) {
 
 static void emit_transactions(pipeline *p, const flow *f) {
     http_transaction tx;
-    int wanted = sink_router_wants_transactions(p->config.router);
+    int wanted = !p->config.on_transaction && sink_router_wants_transactions(p->config.router);
     while (http_engine_next(p->http, &tx)) {
         tls_engine_annotate(p->tls, f, &tx);
         tx.risks = classify_flow_risks(&p->classify_state[f->slot]);
         p->totals.transactions++;
+        if (p->config.on_transaction) {
+            p->config.on_transaction(p->config.hook_arg, &tx, p->phase, p->flow_origin[f->slot]);
+            continue;
+        }
         const transaction_context *ctx =
             p->config.model ? model_transaction(p->config.model, &tx) : NULL;
         if (!wanted)
@@ -118,7 +138,7 @@ static void emit_transactions(pipeline *p, const flow *f) {
 }
 
 /* Live drop counters (the kernel's and the interface's) of every source read so far. */
-static capture_source_stats pipeline_capture_stats(pipeline *p) {
+static capture_source_stats pipeline_capture_stats(const pipeline *p) {
     capture_source_stats cs = p->captured;
     if (p->source) {
         capture_source_stats now = capture_source_get_stats(p->source);
@@ -128,48 +148,50 @@ static capture_source_stats pipeline_capture_stats(pipeline *p) {
     return cs;
 }
 
-static void emit_stats(pipeline *p, int final) {
-    pipeline_totals totals = pipeline_get_totals(p);
-    const pipeline_totals *t = &totals;
-    flow_table_stats fs = flow_table_get_stats(p->flows);
-    tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
-    http_engine_stats hs = http_engine_get_stats(p->http);
-    capture_source_stats cs = pipeline_capture_stats(p);
+void pipeline_write_stats(sink_router *router, const pipeline_counters *c, uint64_t ts_ns,
+                          uint32_t interval_seconds, int final) {
+    const pipeline_totals *t = &c->totals;
     const stats_counter counters[] = {
         {"packets", t->packets},
         {"bytes", t->bytes},
         {"packets_skipped", t->packets_skipped},
-        {"flows_created", fs.created},
-        {"flows_peak", fs.peak},
-        {"flows_evicted", fs.ended_evicted},
-        {"flows_halfopen_dropped", fs.halfopen_dropped},
-        {"tcp_gaps", rs.gaps},
-        {"tcp_ooo_limit_hits", rs.ooo_limit_hits},
-        {"http_requests", hs.requests},
-        {"http_responses", hs.responses},
+        {"flows_created", c->flows.created},
+        {"flows_peak", c->flows.peak},
+        {"flows_evicted", c->flows.ended_evicted},
+        {"flows_halfopen_dropped", c->flows.halfopen_dropped},
+        {"tcp_gaps", c->tcp.gaps},
+        {"tcp_ooo_limit_hits", c->tcp.ooo_limit_hits},
+        {"http_requests", c->http.requests},
+        {"http_responses", c->http.responses},
         {"transactions", t->transactions},
         {"output_errors", t->output_errors},
-        {"capture_kernel_drops", cs.kernel_drops},
-        {"capture_interface_drops", cs.iface_drops},
+        {"capture_kernel_drops", c->captured.kernel_drops},
+        {"capture_interface_drops", c->captured.iface_drops},
     };
     stats_counter anomalies[ANOMALY_COUNT];
     uint32_t anomaly_count = 0;
     for (int i = 0; i < ANOMALY_COUNT; i++)
-        if (p->anomalies.count[i])
+        if (c->anomalies.count[i])
             anomalies[anomaly_count++] =
-                (stats_counter){anomaly_name((anomaly_id)i), p->anomalies.count[i]};
+                (stats_counter){anomaly_name((anomaly_id)i), c->anomalies.count[i]};
     stats_record r = {
-        .ts_ns = p->now_ns,
+        .ts_ns = ts_ns,
         .final = final,
-        .interval_seconds = p->config.stats_interval_seconds,
+        .interval_seconds = interval_seconds,
         .counters = counters,
         /* the capture drop counters (last two) only mean something live */
-        .counter_count = (uint32_t)(sizeof counters / sizeof counters[0]) - (p->live ? 0 : 2),
+        .counter_count = (uint32_t)(sizeof counters / sizeof counters[0]) - (c->live ? 0 : 2),
         .anomalies = anomalies,
         .anomaly_count = anomaly_count,
     };
+    sink_router_stats(router, &r);
+}
+
+static void emit_stats(pipeline *p, int final) {
+    pipeline_counters c;
+    pipeline_get_counters(p, &c);
     p->totals.stats_events++;
-    sink_router_stats(p->config.router, &r);
+    pipeline_write_stats(p->config.router, &c, p->now_ns, p->config.stats_interval_seconds, final);
 }
 
 /* Stats events on the packet-time clock: one at every multiple of the
@@ -223,17 +245,27 @@ static void close_ended_flows(pipeline *p) {
     }
 }
 
-static void process_packet(pipeline *p, const capture_packet *pkt) {
-    decoded_packet dp;
-    p->totals.packets++;
-    p->totals.bytes += pkt->caplen;
-    if (pkt->ts_ns > p->now_ns) {
-        p->now_ns = pkt->ts_ns;
+/* Packet time moves to ts_ns: flows due end. Single-threaded, stats events
+ * follow their own clock; hooked, the dispatcher says when a tick comes. */
+static void advance_time(pipeline *p, uint64_t ts_ns, int stats_tick) {
+    if (ts_ns > p->now_ns) {
+        p->now_ns = ts_ns;
+        p->phase = PIPELINE_PHASE_EXPIRED;
         flow_table_expire(p->flows, p->now_ns);
         decoder_expire(p->decoder, p->now_ns, &p->anomalies);
         close_ended_flows(p);
-        tick_stats(p);
+        if (!p->config.on_transaction)
+            tick_stats(p);
     }
+    if (stats_tick && p->config.on_stats_tick)
+        p->config.on_stats_tick(p->config.hook_arg);
+}
+
+static void process_packet(pipeline *p, const capture_packet *pkt, int stats_tick) {
+    decoded_packet dp;
+    p->totals.packets++;
+    p->totals.bytes += pkt->caplen;
+    advance_time(p, pkt->ts_ns, stats_tick);
     if (decoder_decode(p->decoder, pkt, &dp, &p->anomalies) != AS_OK) {
         p->totals.packets_skipped++;
         return;
@@ -241,11 +273,15 @@ static void process_packet(pipeline *p, const capture_packet *pkt) {
     flow *f;
     flow_direction dir;
     as_status st = flow_table_lookup(p->flows, &dp, &f, &dir, &p->anomalies);
+    p->phase = PIPELINE_PHASE_ENDED;
     close_ended_flows(p);
     if (st != AS_OK) {
         p->totals.packets_skipped++;
         return;
     }
+    p->phase = PIPELINE_PHASE_PACKET;
+    if (p->flow_origin && f->packets[0] + f->packets[1] == 1)
+        p->flow_origin[f->slot] = p->seq;
     /* The stages keep their state in separate arrays: start loading it all
      * now so that the cache misses overlap. */
     classify_flow *cf = &p->classify_state[f->slot];
@@ -309,7 +345,7 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
         if (count > 1)
             prefetch_window(p, window, count);
         for (unsigned i = 0; i < count && !*stop; i++) {
-            process_packet(p, &window[i]);
+            process_packet(p, &window[i], 0);
             if (progress && ++since_progress == 65536) {
                 since_progress = 0;
                 progress(arg);
@@ -318,11 +354,49 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
     }
     if (*stop)
         st = AS_DONE;
-    flow_table_end_all(p->flows);
-    close_ended_flows(p);
+    pipeline_end_flows(p);
     p->captured = pipeline_capture_stats(p);
     p->source = NULL;
     return st;
+}
+
+void pipeline_packet(pipeline *p, const capture_packet *pkt, uint64_t seq, int stats_tick) {
+    p->seq = seq;
+    process_packet(p, pkt, stats_tick);
+}
+
+void pipeline_advance(pipeline *p, uint64_t ts_ns, int stats_tick) {
+    advance_time(p, ts_ns, stats_tick);
+}
+
+void pipeline_end_flows(pipeline *p) {
+    p->phase = PIPELINE_PHASE_END;
+    flow_table_end_all(p->flows);
+    close_ended_flows(p);
+}
+
+void pipeline_get_counters(const pipeline *p, pipeline_counters *out) {
+    out->totals = pipeline_get_totals(p);
+    out->flows = flow_table_get_stats(p->flows);
+    out->tcp = tcp_reasm_get_stats(p->reasm);
+    out->http = http_engine_get_stats(p->http);
+    out->tls = tls_engine_get_stats(p->tls);
+    out->anomalies = p->anomalies;
+    out->captured = pipeline_capture_stats(p);
+    out->live = (uint64_t)p->live;
+}
+
+/* Adds the 64-bit counters of a structure made only of them. */
+static void add_u64(void *a, const void *b, size_t size) {
+    uint64_t *x = a;
+    const uint64_t *y = b;
+    for (size_t i = 0; i < size / sizeof(uint64_t); i++)
+        x[i] += y[i];
+}
+
+void pipeline_counters_add(pipeline_counters *a, const pipeline_counters *b) {
+    _Static_assert(sizeof(pipeline_counters) % sizeof(uint64_t) == 0, "counters only");
+    add_u64(a, b, sizeof *a);
 }
 
 void pipeline_finish(pipeline *p) {
@@ -331,7 +405,8 @@ void pipeline_finish(pipeline *p) {
 
 pipeline_totals pipeline_get_totals(const pipeline *p) {
     pipeline_totals t = p->totals;
-    t.output_errors = sink_router_errors(p->config.router);
+    /* hooked: the router belongs to the model thread, which counts its errors */
+    t.output_errors = p->config.on_transaction ? 0 : sink_router_errors(p->config.router);
     return t;
 }
 
@@ -343,17 +418,49 @@ const anomaly_counters *pipeline_anomalies(const pipeline *p) {
     return &p->anomalies;
 }
 
-static void write_protocol(const char *name, uint64_t flows, void *arg) {
-    fprintf((FILE *)arg, "  %-28s %12llu\n", name, (unsigned long long)flows);
+/* Names with counts added up over several pipelines, in order of first
+ * appearance (the summary of --workers N). Not on the hot path. */
+typedef struct name_count {
+    const char *name, *name2;
+    uint64_t count;
+} name_count;
+
+typedef struct name_counts {
+    name_count *items;
+    size_t count, capacity;
+} name_counts;
+
+static void name_counts_add(name_counts *list, const char *name, const char *name2,
+                            uint64_t count) {
+    for (size_t i = 0; i < list->count; i++) {
+        if (strcmp(list->items[i].name, name) == 0 &&
+            (!name2 || strcmp(list->items[i].name2, name2) == 0)) {
+            list->items[i].count += count;
+            return;
+        }
+    }
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? 2 * list->capacity : 64;
+        name_count *items = realloc(list->items, capacity * sizeof *items);
+        if (!items)
+            return; /* the summary lists what fitted */
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = (name_count){name, name2, count};
 }
 
-static void write_tls_pair(const char *sni, const char *ja4, uint64_t flows, void *arg) {
-    fprintf((FILE *)arg, "    %-40s %-36s %8llu\n", *sni ? sni : "(no SNI)",
-            *ja4 ? ja4 : "(no hello)", (unsigned long long)flows);
+static void collect_protocol(const char *name, uint64_t flows, void *arg) {
+    name_counts_add(arg, name, NULL, flows);
 }
 
-static void write_tls_summary(const pipeline *p, FILE *out) {
-    tls_engine_stats ts = tls_engine_get_stats(p->tls);
+static void collect_tls_pair(const char *sni, const char *ja4, uint64_t flows, void *arg) {
+    name_counts_add(arg, sni, ja4, flows);
+}
+
+static void write_tls_summary(pipeline *const *ps, unsigned n, const tls_engine_stats *tls,
+                              FILE *out) {
+    const tls_engine_stats ts = *tls;
     if (!ts.flows)
         return;
     fprintf(out,
@@ -366,8 +473,8 @@ static void write_tls_summary(const pipeline *p, FILE *out) {
             (unsigned long long)ts.flows_decrypted, (unsigned long long)ts.records,
             (unsigned long long)ts.records_decrypted, (double)ts.bytes / 1e6,
             (double)ts.plaintext_bytes / 1e6);
-    if (p->config.keylog) {
-        tls_keylog_stats ks = tls_keylog_get_stats(p->config.keylog);
+    if (ps[0]->config.keylog) {
+        tls_keylog_stats ks = tls_keylog_get_stats(ps[0]->config.keylog);
         fprintf(out,
                 "    key log: %llu client randoms, %llu lines kept, %llu malformed, %llu evicted "
                 "(tls_keylog_entries)\n",
@@ -379,18 +486,39 @@ static void write_tls_summary(const pipeline *p, FILE *out) {
             fprintf(out, "    undecryptable: %-44s %8llu\n", tls_reason_name((tls_reason)r),
                     (unsigned long long)ts.flows_undecryptable[r]);
     fprintf(out, "   tls flows by (SNI, JA4):\n");
-    tls_engine_foreach_pair(p->tls, write_tls_pair, out);
+    name_counts pairs = {0};
+    for (unsigned i = 0; i < n; i++)
+        tls_engine_foreach_pair(ps[i]->tls, collect_tls_pair, &pairs);
+    for (size_t i = 0; i < pairs.count; i++) {
+        const name_count *c = &pairs.items[i];
+        fprintf(out, "    %-40s %-36s %8llu\n", *c->name ? c->name : "(no SNI)",
+                *c->name2 ? c->name2 : "(no hello)", (unsigned long long)c->count);
+    }
+    free(pairs.items);
     if (ts.pairs_other)
         fprintf(out, "    %-77s %8llu\n", "(other pairs, over tls_fingerprint_pairs)",
                 (unsigned long long)ts.pairs_other);
 }
 
 void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds) {
-    pipeline_totals totals = pipeline_get_totals(p);
-    const pipeline_totals *t = &totals;
-    flow_table_stats fs = flow_table_get_stats(p->flows);
-    tcp_reasm_stats rs = tcp_reasm_get_stats(p->reasm);
-    http_engine_stats hs = http_engine_get_stats(p->http);
+    pipeline *one = (pipeline *)p; /* read only: the lists of one pipeline */
+    pipeline_write_summary_many(&one, 1, out, elapsed_seconds);
+}
+
+void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n, FILE *out,
+                                 double elapsed_seconds) {
+    pipeline_counters c;
+    pipeline_get_counters(pipelines[0], &c);
+    for (unsigned i = 1; i < n; i++) {
+        pipeline_counters more;
+        pipeline_get_counters(pipelines[i], &more);
+        pipeline_counters_add(&c, &more);
+    }
+    c.totals.output_errors = sink_router_errors(pipelines[0]->config.router);
+    const pipeline_totals *t = &c.totals;
+    const flow_table_stats fs = c.flows;
+    const tcp_reasm_stats rs = c.tcp;
+    const http_engine_stats hs = c.http;
     double mb = (double)t->bytes / 1e6;
     fprintf(out, "apisensor run summary\n");
     fprintf(out, "  packets %llu (%llu not analysed), %.1f MB captured\n",
@@ -399,20 +527,21 @@ void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds
             elapsed_seconds > 0 ? mb / elapsed_seconds : 0.0,
             elapsed_seconds > 0 ? (double)t->packets / elapsed_seconds : 0.0);
     fprintf(out,
-            "  flows %llu created, peak %llu; ended: idle %llu, closed %llu, "
+            "  flows %llu created, peak %llu%s; ended: idle %llu, closed %llu, "
             "port reuse %llu, end of input %llu, evicted (flow_max) %llu; "
             "half-open dropped %llu\n",
             (unsigned long long)fs.created, (unsigned long long)fs.peak,
-            (unsigned long long)fs.ended_idle, (unsigned long long)fs.ended_closed,
-            (unsigned long long)fs.ended_port_reuse, (unsigned long long)fs.ended_shutdown,
-            (unsigned long long)fs.ended_evicted, (unsigned long long)fs.halfopen_dropped);
+            n > 1 ? " (sum of the workers' peaks)" : "", (unsigned long long)fs.ended_idle,
+            (unsigned long long)fs.ended_closed, (unsigned long long)fs.ended_port_reuse,
+            (unsigned long long)fs.ended_shutdown, (unsigned long long)fs.ended_evicted,
+            (unsigned long long)fs.halfopen_dropped);
     fprintf(out,
             "  http: %llu sessions, %llu requests, %llu responses (%llu interim), "
             "%llu transactions\n",
             (unsigned long long)hs.sessions, (unsigned long long)hs.requests,
             (unsigned long long)hs.responses, (unsigned long long)hs.interim_responses,
             (unsigned long long)t->transactions);
-    const openapi_spec *spec = p->config.spec;
+    const openapi_spec *spec = pipelines[0]->config.spec;
     if (spec) {
         openapi_load_stats ls = openapi_get_load_stats(spec);
         fprintf(out, "  spec: %u operations (%u deprecated)", openapi_operation_count(spec),
@@ -429,20 +558,26 @@ void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds
             (unsigned long long)rs.gaps, (unsigned long long)rs.gap_bytes,
             (unsigned long long)rs.retransmitted_bytes, (unsigned long long)rs.overlap_conflicts,
             (unsigned long long)rs.ooo_bytes_peak, (unsigned long long)rs.ooo_limit_hits);
-    write_tls_summary(p, out);
+    write_tls_summary(pipelines, n, &c.tls, out);
     if (t->output_errors)
         fprintf(out, "  output errors: %llu events not written\n",
                 (unsigned long long)t->output_errors);
     fprintf(out, " flows by protocol (nDPI):\n");
-    classifier_foreach_count(p->classifier, write_protocol, out);
+    name_counts protocols = {0};
+    for (unsigned i = 0; i < n; i++)
+        classifier_foreach_count(pipelines[i]->classifier, collect_protocol, &protocols);
+    for (size_t i = 0; i < protocols.count; i++)
+        fprintf(out, "  %-28s %12llu\n", protocols.items[i].name,
+                (unsigned long long)protocols.items[i].count);
+    free(protocols.items);
     int any = 0;
     for (int i = 0; i < ANOMALY_COUNT; i++) {
-        if (!p->anomalies.count[i])
+        if (!c.anomalies.count[i])
             continue;
         if (!any++)
             fprintf(out, " anomalies:\n");
         fprintf(out, "  %-40s %12llu\n", anomaly_name((anomaly_id)i),
-                (unsigned long long)p->anomalies.count[i]);
+                (unsigned long long)c.anomalies.count[i]);
     }
 }
 
@@ -457,6 +592,7 @@ void pipeline_destroy(pipeline *p) {
     decoder_destroy(p->decoder);
     decoder_destroy(p->peek_decoder);
     bigmem_free(p->classify_state, (size_t)p->slot_count * sizeof *p->classify_state);
+    bigmem_free(p->flow_origin, (size_t)p->slot_count * sizeof *p->flow_origin);
     community_id_destroy(p->community_id);
     free(p);
 }

@@ -5,7 +5,10 @@
  * the later stages, and drives ended flows through their close sequence.
  *
  * Single-threaded; the caller runs sources one after another (each capture
- * file ends with every flow flushed).
+ * file ends with every flow flushed). With --workers N each worker thread
+ * owns one pipeline in "hooked" mode (app/workers.h): transactions and
+ * stats ticks go to the hooks instead of the model and the router, and the
+ * worker feeds packets one by one with their global sequence number.
  */
 #ifndef APISENSOR_APP_PIPELINE_H
 #define APISENSOR_APP_PIPELINE_H
@@ -13,17 +16,37 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "capture/flow_table.h"
 #include "capture/source.h"
+#include "capture/tcp_stream.h"
 #include "common/anomaly.h"
 #include "common/limits.h"
 #include "common/status.h"
 #include "export/event.h"
 #include "model.h"
 #include "inventory/openapi.h"
+#include "parse/http1.h"
+#include "parse/tls.h"
 #include "parse/tls_keylog.h"
 #include "export/sink_router.h"
 
 typedef struct pipeline pipeline;
+
+/* Where in the handling of a packet a transaction was completed, for the
+ * order the single-threaded path gives them (app/workers.h). */
+typedef enum {
+    PIPELINE_PHASE_EXPIRED = 0, /* flows ended by the packet's time advancing */
+    PIPELINE_PHASE_STATS = 1,   /* (stats tick: after expiry, before the lookup) */
+    PIPELINE_PHASE_ENDED = 2,   /* flows ended by the packet's lookup (port reuse, eviction) */
+    PIPELINE_PHASE_PACKET = 3,  /* the packet's own flow */
+    PIPELINE_PHASE_END = 4,     /* end of input: every flow ended */
+} pipeline_phase;
+
+/* Hooked mode: receives each completed transaction (views valid for the
+ * call) with its phase and the sequence number of the packet that created
+ * its flow (flows ended together are closed in that order). */
+typedef void (*pipeline_tx_hook)(void *arg, const http_transaction *tx, pipeline_phase phase,
+                                 uint64_t flow_origin);
 
 /* Events go through the router (borrowed; it may be shared with the other
  * stages of the thread): transactions, and stats every stats_interval_seconds
@@ -36,6 +59,10 @@ typedef struct pipeline_config {
     model *model;                    /* borrowed; NULL = transactions go nowhere else */
     const openapi_spec *spec;        /* declared inventory (--spec), borrowed; NULL = none */
     tls_keylog *keylog; /* TLS key log (borrowed, outlives the pipeline); NULL = none */
+    pipeline_tx_hook on_transaction;  /* non-NULL: hooked mode (model and router unused for
+                                         transactions, no stats events of its own) */
+    void (*on_stats_tick)(void *arg); /* hooked mode: a stats tick, see pipeline_packet */
+    void *hook_arg;
 } pipeline_config;
 
 typedef struct pipeline_totals {
@@ -47,7 +74,44 @@ typedef struct pipeline_totals {
     uint64_t stats_events;
 } pipeline_totals;
 
+/* Every counter of a pipeline (of several, added up: peaks then are the sum
+ * of the pipelines' peaks). */
+typedef struct pipeline_counters {
+    pipeline_totals totals;
+    flow_table_stats flows;
+    tcp_reasm_stats tcp;
+    http_engine_stats http;
+    tls_engine_stats tls;
+    anomaly_counters anomalies;
+    capture_source_stats captured; /* live drop counters of the sources pipeline_run read */
+    uint64_t live;                 /* non-zero once a live source was read */
+} pipeline_counters;
+
 as_status pipeline_create(const pipeline_config *config, pipeline **out);
+
+/* Hooked mode. Handles one packet, seq its number in the whole input; when
+ * stats_tick, calls on_stats_tick after the packet has advanced packet time
+ * (and ended the flows due) and before its lookup. */
+void pipeline_packet(pipeline *p, const capture_packet *pkt, uint64_t seq, int stats_tick);
+/* Hooked mode. Advances packet time to ts_ns as a packet of another worker
+ * would (flows due end), then calls on_stats_tick when stats_tick. */
+void pipeline_advance(pipeline *p, uint64_t ts_ns, int stats_tick);
+/* Hooked mode. Ends every flow (end of a source). */
+void pipeline_end_flows(pipeline *p);
+
+/* Counters so far; pipeline_counters_add adds b into a. */
+void pipeline_get_counters(const pipeline *p, pipeline_counters *out);
+void pipeline_counters_add(pipeline_counters *a, const pipeline_counters *b);
+
+/* Writes a stats event of the counters c to router, stamped ts_ns. */
+void pipeline_write_stats(sink_router *router, const pipeline_counters *c, uint64_t ts_ns,
+                          uint32_t interval_seconds, int final);
+
+/* The run summary of n pipelines that shared one input (counters added
+ * up, protocol and TLS lists merged); the spec, key log and router's output
+ * errors are pipelines[0]'s (the workers share them). */
+void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n, FILE *out,
+                                 double elapsed_seconds);
 
 /* Analyses packets from src until it ends, *stop becomes non-zero or an
  * error; then ends every flow. Returns the source's final status (AS_DONE

@@ -152,7 +152,14 @@
     X(kafka_queue_kbytes, 262144, 64, 2097151, "spool the event (drop, counted, without spool)",   \
       "librdkafka's in-memory queue in KiB (queue.buffering.max.kbytes): 256 MiB")                 \
     X(spool_max_bytes, 1073741824, 65536, 1099511627776LL, "drop the event, count kafka drops",    \
-      "on-disk spool for a broker outage: 1 GiB holds minutes of events at full rate")
+      "on-disk spool for a broker outage: 1 GiB holds minutes of events at full rate")             \
+    X(worker_ring_kbytes, 16384, 1024, 4194304,                                                    \
+      "capture files: dispatcher waits (block); live: drop new packet",                            \
+      "--workers N: packets queued per worker; 16 MiB: ~10k full-size packets, ~130 ms at 1 "      \
+      "Gbit/s")                                                                                    \
+    X(model_ring_kbytes, 8192, 1024, 4194304, "worker waits (block)",                              \
+      "--workers N: transactions queued per worker for the model thread; grown to two of the "     \
+      "largest")
 
 /* Index of each limit in the table (limits_info(), limits_get()). */
 typedef enum limit_index {
