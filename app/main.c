@@ -160,6 +160,11 @@ static int read_key_file(const char *path, uint8_t *key, size_t *len, char *err,
 
 /* Runs one source to its end; returns the exit code contribution (0 or 1). */
 /* With --workers N > 1, wk runs it (and writes the inventory snapshot). */
+/* A limit split over n workers, at least floor. */
+static int64_t share(int64_t value, int n, int64_t floor) {
+    return value / n > floor ? value / n : floor;
+}
+
 /* workers_config.model_tick: a spec offered by a SIGHUP reload is taken
  * on the model thread while it waits for transactions. */
 static void take_spec(void *arg) {
@@ -442,6 +447,14 @@ int main(int argc, char **argv) {
         .model_tick = take_spec,
         .model_tick_arg = m,
     };
+    if (o.memory_budget && o.workers > 1) {
+        /* the budget sized one flow table, one reassembly pool and one
+         * fragment table: with N workers each holds its share */
+        wc.pipeline.lim.flow_max = share(o.lim.flow_max, o.workers, 1024);
+        wc.pipeline.lim.tcp_ooo_bytes_total =
+            share(o.lim.tcp_ooo_bytes_total, o.workers, o.lim.tcp_ooo_bytes_per_direction);
+        wc.pipeline.lim.ipfrag_max_datagrams = share(o.lim.ipfrag_max_datagrams, o.workers, 1);
+    }
     if (m)
         st = o.workers > 1 ? workers_create(&wc, &wk) : pipeline_create(&config, &p);
     if (m && st != AS_OK) {
