@@ -2,7 +2,10 @@
 """sighup_test.py - SIGHUP reloads the configuration file and the spec while
 the sensor runs, keeping its state (issue #7).
 
-  sighup_test.py SENSOR SHARED
+  sighup_test.py SENSOR SHARED [WORKERS]
+
+With WORKERS, the sensor runs with --workers WORKERS (the spec is then
+swapped on the model thread while the workers parse).
 
 The sensor reads a capture from a pipe that stays open (-r -): first
 normal.pcap with a spec that declares nothing (every endpoint shadow).
@@ -58,7 +61,7 @@ def wait_until(predicate, seconds):
     return False
 
 
-def check(sensor, shared, workdir):
+def check(sensor, shared, workdir, extra):
     failures = []
     normal = os.path.join(shared, "pcaps/scenarios/normal.pcap")
     mixed = os.path.join(shared, "pcaps/scenarios/mixed.pcap")
@@ -86,8 +89,8 @@ def check(sensor, shared, workdir):
     events = os.path.join(workdir, "live.jsonl")
     err_path = os.path.join(workdir, "live.err")
     with open(err_path, "w") as err:
-        proc = subprocess.Popen([sensor, "-c", config, "-r", "-", "-o", events, "--no-progress"],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen([sensor, "-c", config, "-r", "-", "-o", events, "--no-progress"]
+                                + extra, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
 
     def stderr():
         with open(err_path) as f:
@@ -151,13 +154,14 @@ def check(sensor, shared, workdir):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) not in (3, 4):
         sys.exit(__doc__)
-    sensor, shared = sys.argv[1:]
+    sensor, shared = sys.argv[1:3]
+    extra = ["--workers", sys.argv[3]] if len(sys.argv) == 4 else []
     if not os.path.isfile(os.path.join(shared, "pcaps/scenarios/openapi.yaml")):
         harness.skip("sighup", "no pcaps/scenarios under %s" % shared)
     with harness.temporary_directory("sighup") as workdir:
-        failures = check(sensor, shared, workdir)
+        failures = check(sensor, shared, workdir, extra)
     harness.finish("sighup", failures)
 
 
