@@ -103,12 +103,19 @@ struct workers {
     pthread_t model_thread;
     int model_started;
     /* dispatcher */
-    uint64_t seq;           /* last seq handed out */
-    uint64_t now_ns;        /* latest packet time */
-    uint64_t next_stats_ns; /* as pipeline.c's tick_stats; 0 = not started */
-    uint64_t *sent_seq;     /* per worker: seq of the last record sent */
-    uint64_t *sent_second;  /* per worker: packet time (s) of the last record sent */
-    uint64_t live_drops;    /* packets the capture threads' rings dropped (full) */
+    uint64_t seq;                      /* last seq handed out */
+    uint64_t now_ns;                   /* latest packet time */
+    uint64_t next_stats_ns;            /* as pipeline.c's tick_stats; 0 = not started */
+    uint64_t *sent_seq;                /* per worker: seq of the last record sent */
+    uint64_t *sent_second;             /* per worker: packet time (s) of the last record sent */
+    uint64_t live_drops;               /* packets the capture threads' rings dropped (full) */
+    capture_source *reading;           /* the source workers_run reads; NULL otherwise */
+    capture_source_stats sources_read; /* drop counters of the sources already ended */
+    /* the kernel's and the interfaces' drops, published by the dispatcher at
+     * every stats tick and at the end of each source for the model thread's
+     * stats events */
+    _Atomic uint64_t kernel_drops, iface_drops;
+    _Atomic int live; /* a live source was read */
     /* model thread */
     community_id *community_id;
     merge_state merge;
@@ -238,6 +245,9 @@ static int handle_part(workers *w, merge_state *ms, uint32_t type, uint64_t ts_n
     int over = 0;
     if (type == OUT_STATS || type == OUT_FINISHED) {
         ms->counters.totals.output_errors = sink_router_errors(pc->router);
+        ms->counters.captured.kernel_drops = atomic_load(&w->kernel_drops);
+        ms->counters.captured.iface_drops = atomic_load(&w->iface_drops);
+        ms->counters.live = (uint64_t)atomic_load(&w->live);
         pipeline_write_stats(pc->router, &ms->counters, ts_ns, pc->stats_interval_seconds,
                              type == OUT_FINISHED);
         over = type == OUT_FINISHED;
@@ -450,6 +460,30 @@ static int stats_tick(workers *w) {
     return 1;
 }
 
+/* Publishes the capture drop counters (dispatcher thread, which owns the
+ * source; capture threads' sources are read only after their join). */
+static void publish_capture_stats(workers *w) {
+    capture_source_stats cs = w->sources_read;
+    if (w->reading) {
+        capture_source_stats now = capture_source_get_stats(w->reading);
+        cs.kernel_drops += now.kernel_drops;
+        cs.iface_drops += now.iface_drops;
+    }
+    atomic_store(&w->kernel_drops, cs.kernel_drops);
+    atomic_store(&w->iface_drops, cs.iface_drops);
+}
+
+/* A source has ended: its counters join those of the earlier ones. */
+static void source_ended(workers *w, capture_source *src) {
+    capture_source_stats cs = capture_source_get_stats(src);
+    w->sources_read.kernel_drops += cs.kernel_drops;
+    w->sources_read.iface_drops += cs.iface_drops;
+    if (capture_source_is_live(src))
+        atomic_store(&w->live, 1);
+    w->reading = NULL;
+    publish_capture_stats(w);
+}
+
 static void dispatch(workers *w, const capture_packet *pkt) {
     packet_head h = {.seq = ++w->seq,
                      .ts_ns = pkt->ts_ns,
@@ -460,6 +494,8 @@ static void dispatch(workers *w, const capture_packet *pkt) {
     if (pkt->ts_ns > w->now_ns) {
         w->now_ns = pkt->ts_ns;
         h.stats_tick = (uint32_t)stats_tick(w);
+        if (h.stats_tick && w->reading)
+            publish_capture_stats(w);
     }
     unsigned target = shard(w, pkt);
     uint64_t second = pkt->ts_ns / 1000000000u;
@@ -495,6 +531,9 @@ as_status workers_run(workers *w, capture_source *src, volatile int *stop,
     unsigned count = 0;
     as_status st = AS_DONE;
     uint64_t since_progress = 0;
+    w->reading = src;
+    if (capture_source_is_live(src))
+        atomic_store(&w->live, 1);
     while (!*stop) {
         st = capture_source_next_batch(src, window, WORKERS_WINDOW, &count);
         if (st == AS_NEED_MORE) {
@@ -514,6 +553,7 @@ as_status workers_run(workers *w, capture_source *src, volatile int *stop,
     }
     if (*stop)
         st = AS_DONE;
+    source_ended(w, src);
     broadcast(w, REC_SOURCE_END);
     return st;
 }
@@ -645,6 +685,7 @@ as_status workers_run_live(workers *w, capture_source **sources, unsigned n, vol
             }
             pthread_join(feeds[f].thread, NULL);
             w->live_drops += ring_get_stats(feeds[f].ring).dropped;
+            source_ended(w, feeds[f].src);
         }
         statuses[f] = feeds[f].started ? feeds[f].status : st;
         ring_destroy(feeds[f].ring);

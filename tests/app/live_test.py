@@ -13,6 +13,9 @@ CASE is one of:
            captures, each packet arrives twice) in immediate mode (with a
            snaplen of 4096: immediate mode rings hold whole snaplen frames):
            the same inventory, a summary line per interface
+  lo_workers, drops_workers
+           the lo and drops cases with --workers 2 (the dispatcher reads the
+           interface, the model thread writes the stats events)
   drops    the same with a 1 MiB ring and the sensor stopped (SIGSTOP) while
            the capture is replayed: the kernel drops packets, and the count
            is the same in the summary and in the final stats event
@@ -123,7 +126,7 @@ def summary_drops(text):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def check_lo(sensor, shared, workdir, small_ring, twice=False):
+def check_lo(sensor, shared, workdir, small_ring, twice=False, workers=None):
     failures = []
     capture = os.path.join(shared, CAPTURE)
     offline = os.path.join(workdir, "offline.jsonl")
@@ -131,7 +134,8 @@ def check_lo(sensor, shared, workdir, small_ring, twice=False):
     if result.returncode != 0:
         return ["offline run: %s" % result.describe()]
     extra = ["--stats-interval", "1"] + (["--buffer-size", "1M"] if small_ring else []) \
-        + (["--immediate", "--snaplen", "4096"] if twice else [])
+        + (["--immediate", "--snaplen", "4096"] if twice else []) \
+        + (["--workers", workers] if workers else [])
     live = Live(sensor, workdir, extra, interfaces=("lo", "lo") if twice else ("lo",))
     if not live.wait_for("capturing on lo"):
         live.stop()
@@ -320,6 +324,10 @@ def main():
             failures = check_lo(sensor, shared, workdir, False, True)
         elif case == "drops":
             failures = check_lo(sensor, shared, workdir, True)
+        elif case == "lo_workers":
+            failures = check_lo(sensor, shared, workdir, False, workers="2")
+        elif case == "drops_workers":
+            failures = check_lo(sensor, shared, workdir, True, workers="2")
         elif case == "snapshot":
             failures = check_snapshot(sensor, shared, workdir)
         elif case == "user":
