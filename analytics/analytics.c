@@ -954,6 +954,24 @@ static void detect_user_agent(analytics *a, const analytics_observation *obs, ui
     episode_update(a, f, obs, 1);
 }
 
+void analytics_set_thresholds(analytics *a, const limits *lim) {
+#define ANALYTICS_COPY(key) a->lim.key = lim->key;
+    ANALYTICS_THRESHOLDS(ANALYTICS_COPY)
+#undef ANALYTICS_COPY
+}
+
+int analytics_is_threshold(const char *key) {
+    static const char *const keys[] = {
+#define ANALYTICS_NAME(key) #key,
+        ANALYTICS_THRESHOLDS(ANALYTICS_NAME)
+#undef ANALYTICS_NAME
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (!strcmp(keys[i], key))
+            return 1;
+    return 0;
+}
+
 void analytics_observe(analytics *a, const analytics_observation *obs) {
     a->stats.observed++;
     uint64_t actor = actor_key(obs);

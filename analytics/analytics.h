@@ -154,7 +154,35 @@ typedef struct analytics_stats {
 
 typedef struct analytics analytics;
 
+/* The rule thresholds of docs/detectors.md: the limits analytics_set_thresholds
+ * changes on a running instance. Table sizes, the window and the quiet time
+ * stay as created. */
+#define ANALYTICS_THRESHOLDS(X)                                                                    \
+    X(enumeration_min_paths)                                                                       \
+    X(enumeration_min_endpoints)                                                                   \
+    X(enumeration_strict_percent)                                                                  \
+    X(enumeration_error_percent)                                                                   \
+    X(bola_min_objects)                                                                            \
+    X(bola_min_foreign)                                                                            \
+    X(bola_peer_factor)                                                                            \
+    X(stuffing_min_usernames)                                                                      \
+    X(stuffing_source_usernames)                                                                   \
+    X(stuffing_failure_percent)                                                                    \
+    X(brute_force_min_failures)                                                                    \
+    X(jwt_max_lifetime_seconds)                                                                    \
+    X(baseline_min_windows)                                                                        \
+    X(traffic_spike_min_requests)                                                                  \
+    X(traffic_spike_factor)                                                                        \
+    X(endpoint_spray_min_endpoints)                                                                \
+    X(endpoint_spray_factor)
+
 as_status analytics_create(const limits *lim, analytics **out);
+
+/* Takes the rule thresholds of lim (ANALYTICS_THRESHOLDS); state is kept. */
+void analytics_set_thresholds(analytics *a, const limits *lim);
+
+/* 1 when key names one of ANALYTICS_THRESHOLDS. */
+int analytics_is_threshold(const char *key);
 void analytics_destroy(analytics *a);
 
 void analytics_observe(analytics *a, const analytics_observation *obs);

@@ -80,8 +80,12 @@ struct model {
     pthread_mutex_t offer_lock;
     atomic_int offer_pending;  /* 1 = `offered` waits to be taken */
     openapi_spec *offered;     /* under offer_lock; NULL = run without a spec */
+    int offered_spec;          /* under offer_lock: `offered` is an offer */
+    limits offered_lim;        /* under offer_lock: thresholds offered */
+    int offered_thresholds;    /* under offer_lock: offered_lim is an offer */
     openapi_spec *owned_spec;  /* the spec in force when it came from an offer */
     uint64_t spec_swaps;       /* offers taken */
+    uint64_t threshold_swaps;  /* threshold offers taken */
     uint64_t spec_swap_failed; /* offers dropped: no memory for the new spec's table */
 };
 
@@ -190,9 +194,18 @@ void model_destroy(model *m) {
 
 void model_offer_spec(model *m, openapi_spec *spec) {
     pthread_mutex_lock(&m->offer_lock);
-    if (atomic_load(&m->offer_pending))
+    if (m->offered_spec)
         openapi_destroy(m->offered); /* never taken: a newer reload replaces it */
     m->offered = spec;
+    m->offered_spec = 1;
+    atomic_store(&m->offer_pending, 1);
+    pthread_mutex_unlock(&m->offer_lock);
+}
+
+void model_offer_thresholds(model *m, const limits *lim) {
+    pthread_mutex_lock(&m->offer_lock);
+    m->offered_lim = *lim;
+    m->offered_thresholds = 1;
     atomic_store(&m->offer_pending, 1);
     pthread_mutex_unlock(&m->offer_lock);
 }
@@ -202,9 +215,18 @@ void model_take_spec(model *m) {
         return;
     pthread_mutex_lock(&m->offer_lock);
     openapi_spec *spec = m->offered;
+    int has_spec = m->offered_spec, has_thresholds = m->offered_thresholds;
+    limits lim = m->offered_lim;
     m->offered = NULL;
+    m->offered_spec = m->offered_thresholds = 0;
     atomic_store(&m->offer_pending, 0);
     pthread_mutex_unlock(&m->offer_lock);
+    if (has_thresholds) {
+        analytics_set_thresholds(m->analytics, &lim);
+        m->threshold_swaps++;
+    }
+    if (!has_spec)
+        return;
     if (inventory_set_spec(m->inventory, spec != NULL, spec ? openapi_operation_count(spec) : 0) !=
         AS_OK) {
         openapi_destroy(spec);
@@ -944,6 +966,9 @@ void model_write_summary(const model *m, FILE *out) {
                 spec ? openapi_operation_count(spec) : 0,
                 spec ? openapi_deprecated_count(spec) : 0);
     }
+    if (m->threshold_swaps)
+        fprintf(out, "  detector threshold reloads: %llu\n",
+                (unsigned long long)m->threshold_swaps);
     if (m->config.db) {
         store_stats ss = store_get_stats(m->config.db);
         fprintf(out,

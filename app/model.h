@@ -81,8 +81,13 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
  */
 void model_offer_spec(model *m, openapi_spec *spec);
 
-/* Takes a pending offer now, on the model's thread (cheap when none: one
- * atomic load). A model thread that may sit idle calls it when it wakes. */
+/* Offers new detector thresholds (analytics_set_thresholds) from a reloaded
+ * configuration, taken like a spec; any thread. */
+void model_offer_thresholds(model *m, const limits *lim);
+
+/* Takes pending offers (spec, thresholds) now, on the model's thread (cheap
+ * when none: one atomic load). A model thread that may sit idle calls it
+ * when it wakes. */
 void model_take_spec(model *m);
 
 /* Writes the full inventory as events stamped ts_ns (end of a capture). */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analytics/analytics.h"
 #include "log.h"
 
 struct reload {
@@ -51,7 +52,7 @@ static void stop_sensor(reload *r, int signo) {
 
 static void report_change(const char *key, void *arg) {
     (void)arg;
-    if (!strcmp(key, "spec") || !strcmp(key, "log-level"))
+    if (!strcmp(key, "spec") || !strcmp(key, "log-level") || analytics_is_threshold(key))
         return; /* applied live */
     log_warning("reload: '%s' changed; it takes effect at the next start", key);
 }
@@ -78,6 +79,7 @@ static void reload_now(reload *r) {
     log_level level;
     if (log_level_parse(fresh.log_level, &level))
         log_set_level(level);
+    model_offer_thresholds(r->config.model, &fresh.lim);
     model_offer_spec(r->config.model, spec);
     if (spec)
         log_info("reload: configuration %s, spec %s (%u operations, %u deprecated) in force; "

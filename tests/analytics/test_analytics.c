@@ -274,6 +274,31 @@ static void test_weak_jwt_and_cleartext(void **state) {
     analytics_destroy(a);
 }
 
+/* A reloaded threshold applies to the running instance; its state stays. */
+static void test_thresholds_reloaded(void **state) {
+    (void)state;
+    analytics *a = make();
+    limits lim = limits_default();
+    lim.brute_force_min_failures = 40;
+    analytics_set_thresholds(a, &lim);
+    uint64_t ts = T0;
+    for (int i = 0; i < 30; i++) {
+        analytics_observation o = login(ts += SECOND, ip4(10, 0, 0, 20), "erin@example.org", 401);
+        analytics_observe(a, &o);
+    }
+    assert_int_equal(count_type(a, ANALYTICS_BRUTE_FORCE), 0); /* 30 < 40 */
+    lim.brute_force_min_failures = 31;
+    analytics_set_thresholds(a, &lim);
+    analytics_observation o = login(ts += SECOND, ip4(10, 0, 0, 20), "erin@example.org", 401);
+    analytics_observe(a, &o);
+    /* the 30 failures before the reload still count */
+    assert_int_equal(count_type(a, ANALYTICS_BRUTE_FORCE), 1);
+    assert_true(analytics_is_threshold("bola_min_objects"));
+    assert_false(analytics_is_threshold("analytics_max_actors"));
+    assert_false(analytics_is_threshold("analytics_window_seconds"));
+    analytics_destroy(a);
+}
+
 static void test_episodes(void **state) {
     (void)state;
     analytics *a = make();
@@ -436,6 +461,7 @@ int main(void) {
         cmocka_unit_test(test_brute_force),
         cmocka_unit_test(test_weak_jwt_and_cleartext),
         cmocka_unit_test(test_episodes),
+        cmocka_unit_test(test_thresholds_reloaded),
         cmocka_unit_test(test_spike_after_learning),
         cmocka_unit_test(test_endpoint_spray),
         cmocka_unit_test(test_injection_attempt),

@@ -11,9 +11,11 @@ The sensor reads a capture from a pipe that stays open (-r -): first
 normal.pcap with a spec that declares nothing (every endpoint shadow).
 Then, in turn:
   * a broken spec and SIGHUP: an error names the file, the running spec is kept;
-  * the scenario spec (openapi.yaml) and a changed stats-interval in the config
-    file, SIGHUP: a log line says the new spec is in force, another that
-    stats-interval takes effect at the next start;
+  * the scenario spec (openapi.yaml), a changed stats-interval and a
+    brute_force_min_failures out of reach in the config file, SIGHUP: a log
+    line says the new spec is in force, another that stats-interval takes
+    effect at the next start; the threshold applies at once (mixed.pcap's
+    brute-force attack then raises no finding);
 then mixed.pcap goes down the same pipe and the pipe is closed. At the end
 every endpoint of the first part is still in the inventory, and every
 endpoint of the second part has the status and template the scenario spec
@@ -120,10 +122,13 @@ def check(sensor, shared, workdir, extra):
         with open(spec, "w") as f:
             f.write(open(scenario_spec).read())
         with open(config, "w") as f:
-            f.write("spec = %s\nstats-interval = 30\ndb = :memory:\n" % spec)
+            f.write("spec = %s\nstats-interval = 30\ndb = :memory:\n"
+                    "brute_force_min_failures = 100000\n" % spec)
         hup("in force; inventory, analytics and flows kept")
         if "'stats-interval' changed; it takes effect at the next start" not in stderr():
             failures.append("no line saying stats-interval takes effect at the next start")
+        if "'brute_force_min_failures' changed" in stderr():
+            failures.append("a detector threshold was not applied live")
         feed(open(mixed, "rb").read()[24:])  # the records, after the file header
     finally:
         proc.stdin.close()
@@ -136,6 +141,15 @@ def check(sensor, shared, workdir, extra):
         return failures + ["exit %d: %s" % (proc.returncode, stderr()[-600:])]
     if "spec reloads: 1 taken" not in stderr():
         failures.append("the run summary does not count 1 spec reload taken")
+    if "detector threshold reloads: 1" not in stderr():
+        failures.append("the run summary does not count 1 threshold reload")
+    # mixed.pcap holds a brute-force attack (its label); the reloaded
+    # threshold is out of its reach
+    with open(events) as f:
+        brute = [e for e in map(json.loads, f) if e.get("event") == "finding"
+                 and e["finding"]["type"] == "brute_force"]
+    if brute:
+        failures.append("brute_force raised after its threshold was reloaded to 100000")
     got = endpoints(events)
     lost = sorted(k for k in want["first"] if k not in got)
     if lost:
