@@ -63,6 +63,7 @@ struct model {
     pseudonym *pseudonym;
     credential_cache *jwt_cache;
     credential_set credentials;
+    credential_config credential_settings; /* names and proxies in force (a reload swaps them) */
     login_facts login;
     sensitive_found found[SENSITIVE_LOCATION_COUNT];
     issued_token *issued;
@@ -78,14 +79,15 @@ struct model {
     /* A spec offered by another thread (model_offer_spec), taken between
      * transactions by the model's thread. */
     pthread_mutex_t offer_lock;
-    atomic_int offer_pending;  /* 1 = `offered` waits to be taken */
-    openapi_spec *offered;     /* under offer_lock; NULL = run without a spec */
-    int offered_spec;          /* under offer_lock: `offered` is an offer */
-    limits offered_lim;        /* under offer_lock: thresholds offered */
-    int offered_thresholds;    /* under offer_lock: offered_lim is an offer */
+    atomic_int offer_pending;              /* 1 = `offered` waits to be taken */
+    openapi_spec *offered;                 /* under offer_lock; NULL = run without a spec */
+    int offered_spec;                      /* under offer_lock: `offered` is an offer */
+    limits offered_lim;                    /* under offer_lock: thresholds offered */
+    credential_config offered_credentials; /* under offer_lock: with offered_lim */
+    int offered_settings;      /* under offer_lock: offered_lim and _credentials are an offer */
     openapi_spec *owned_spec;  /* the spec in force when it came from an offer */
     uint64_t spec_swaps;       /* offers taken */
-    uint64_t threshold_swaps;  /* threshold offers taken */
+    uint64_t settings_swaps;   /* offers of thresholds and credential settings taken */
     uint64_t spec_swap_failed; /* offers dropped: no memory for the new spec's table */
 };
 
@@ -124,6 +126,7 @@ as_status model_create(const model_config *config, model **out) {
     if (!m)
         return AS_ERR_NOMEM;
     m->config = *config;
+    m->credential_settings = *config->credentials;
     pthread_mutex_init(&m->offer_lock, NULL);
     json_writer_init(&m->json);
     const limits *lim = config->lim;
@@ -202,10 +205,11 @@ void model_offer_spec(model *m, openapi_spec *spec) {
     pthread_mutex_unlock(&m->offer_lock);
 }
 
-void model_offer_thresholds(model *m, const limits *lim) {
+void model_offer_settings(model *m, const limits *lim, const credential_config *credentials) {
     pthread_mutex_lock(&m->offer_lock);
     m->offered_lim = *lim;
-    m->offered_thresholds = 1;
+    m->offered_credentials = *credentials;
+    m->offered_settings = 1;
     atomic_store(&m->offer_pending, 1);
     pthread_mutex_unlock(&m->offer_lock);
 }
@@ -215,16 +219,16 @@ void model_take_spec(model *m) {
         return;
     pthread_mutex_lock(&m->offer_lock);
     openapi_spec *spec = m->offered;
-    int has_spec = m->offered_spec, has_thresholds = m->offered_thresholds;
-    limits lim = m->offered_lim;
+    int has_spec = m->offered_spec, has_settings = m->offered_settings;
+    if (has_settings) {
+        analytics_set_thresholds(m->analytics, &m->offered_lim);
+        m->credential_settings = m->offered_credentials;
+        m->settings_swaps++;
+    }
     m->offered = NULL;
-    m->offered_spec = m->offered_thresholds = 0;
+    m->offered_spec = m->offered_settings = 0;
     atomic_store(&m->offer_pending, 0);
     pthread_mutex_unlock(&m->offer_lock);
-    if (has_thresholds) {
-        analytics_set_thresholds(m->analytics, &lim);
-        m->threshold_swaps++;
-    }
     if (!has_spec)
         return;
     if (inventory_set_spec(m->inventory, spec != NULL, spec ? openapi_operation_count(spec) : 0) !=
@@ -756,9 +760,9 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
 
     /* credentials, identity, login facts, sensitive data */
     credential_set *creds = &m->credentials;
-    credential_extract(tx, m->config.credentials, m->jwt_cache, creds, &m->anomalies);
+    credential_extract(tx, &m->credential_settings, m->jwt_cache, creds, &m->anomalies);
     login_facts *lf = &m->login;
-    login_extract(tx, m->config.credentials, lf, &m->anomalies);
+    login_extract(tx, &m->credential_settings, lf, &m->anomalies);
     sensitive_scan_transaction(m->scanner, tx, m->found, &m->anomalies);
     const credential_identity *who = &creds->identity;
     const credential *jwt_cred = NULL;
@@ -966,9 +970,9 @@ void model_write_summary(const model *m, FILE *out) {
                 spec ? openapi_operation_count(spec) : 0,
                 spec ? openapi_deprecated_count(spec) : 0);
     }
-    if (m->threshold_swaps)
-        fprintf(out, "  detector threshold reloads: %llu\n",
-                (unsigned long long)m->threshold_swaps);
+    if (m->settings_swaps)
+        fprintf(out, "  detector threshold and credential setting reloads: %llu\n",
+                (unsigned long long)m->settings_swaps);
     if (m->config.db) {
         store_stats ss = store_get_stats(m->config.db);
         fprintf(out,

@@ -43,7 +43,7 @@ typedef struct model_config {
     event_sensor sensor;
     sink_router *router;                  /* endpoint and finding events, borrowed; NULL = none */
     const openapi_spec *spec;             /* declared inventory, borrowed; NULL = none */
-    const credential_config *credentials; /* names and proxies, borrowed */
+    const credential_config *credentials; /* names and proxies, copied by model_create */
     int raw_identities;                   /* write secrets-derived identities raw */
     const uint8_t *pseudonym_key;         /* HMAC key of pseudonyms */
     size_t pseudonym_key_len;
@@ -81,9 +81,10 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
  */
 void model_offer_spec(model *m, openapi_spec *spec);
 
-/* Offers new detector thresholds (analytics_set_thresholds) from a reloaded
- * configuration, taken like a spec; any thread. */
-void model_offer_thresholds(model *m, const limits *lim);
+/* Offers the settings of a reloaded configuration that apply to a running
+ * model: the detector thresholds of lim (analytics_set_thresholds) and the
+ * credential names and trusted proxies; taken like a spec; any thread. */
+void model_offer_settings(model *m, const limits *lim, const credential_config *credentials);
 
 /* Takes pending offers (spec, thresholds) now, on the model's thread (cheap
  * when none: one atomic load). A model thread that may sit idle calls it

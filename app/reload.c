@@ -52,7 +52,9 @@ static void stop_sensor(reload *r, int signo) {
 
 static void report_change(const char *key, void *arg) {
     (void)arg;
-    if (!strcmp(key, "spec") || !strcmp(key, "log-level") || analytics_is_threshold(key))
+    if (!strcmp(key, "spec") || !strcmp(key, "log-level") || analytics_is_threshold(key) ||
+        !strcmp(key, "api_key_headers") || !strcmp(key, "credential_query_params") ||
+        !strcmp(key, "session_cookies") || !strcmp(key, "trusted_proxies"))
         return; /* applied live */
     log_warning("reload: '%s' changed; it takes effect at the next start", key);
 }
@@ -79,7 +81,7 @@ static void reload_now(reload *r) {
     log_level level;
     if (log_level_parse(fresh.log_level, &level))
         log_set_level(level);
-    model_offer_thresholds(r->config.model, &fresh.lim);
+    model_offer_settings(r->config.model, &fresh.lim, &fresh.credentials);
     model_offer_spec(r->config.model, spec);
     if (spec)
         log_info("reload: configuration %s, spec %s (%u operations, %u deprecated) in force; "

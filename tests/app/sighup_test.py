@@ -15,7 +15,9 @@ Then, in turn:
     brute_force_min_failures out of reach in the config file, SIGHUP: a log
     line says the new spec is in force, another that stats-interval takes
     effect at the next start; the threshold applies at once (mixed.pcap's
-    brute-force attack then raises no finding);
+    brute-force attack then raises no finding), and so does a credential
+    name (Content-Type made an API key header: JSON requests show
+    api_key_header);
 then mixed.pcap goes down the same pipe and the pipe is closed. At the end
 every endpoint of the first part is still in the inventory, and every
 endpoint of the second part has the status and template the scenario spec
@@ -123,12 +125,15 @@ def check(sensor, shared, workdir, extra):
             f.write(open(scenario_spec).read())
         with open(config, "w") as f:
             f.write("spec = %s\nstats-interval = 30\ndb = :memory:\n"
-                    "brute_force_min_failures = 100000\n" % spec)
+                    "brute_force_min_failures = 100000\n"
+                    "api_key_headers = +Content-Type\n" % spec)
         hup("in force; inventory, analytics and flows kept")
         if "'stats-interval' changed; it takes effect at the next start" not in stderr():
             failures.append("no line saying stats-interval takes effect at the next start")
         if "'brute_force_min_failures' changed" in stderr():
             failures.append("a detector threshold was not applied live")
+        if "'api_key_headers' changed" in stderr():
+            failures.append("a credential setting was not applied live")
         feed(open(mixed, "rb").read()[24:])  # the records, after the file header
     finally:
         proc.stdin.close()
@@ -141,8 +146,8 @@ def check(sensor, shared, workdir, extra):
         return failures + ["exit %d: %s" % (proc.returncode, stderr()[-600:])]
     if "spec reloads: 1 taken" not in stderr():
         failures.append("the run summary does not count 1 spec reload taken")
-    if "detector threshold reloads: 1" not in stderr():
-        failures.append("the run summary does not count 1 threshold reload")
+    if "detector threshold and credential setting reloads: 1" not in stderr():
+        failures.append("the run summary does not count 1 settings reload")
     # mixed.pcap holds a brute-force attack (its label); the reloaded
     # threshold is out of its reach
     with open(events) as f:
@@ -150,6 +155,14 @@ def check(sensor, shared, workdir, extra):
                  and e["finding"]["type"] == "brute_force"]
     if brute:
         failures.append("brute_force raised after its threshold was reloaded to 100000")
+    # Content-Type as an API key header (a setting no real deployment wants,
+    # but visible): the second part's JSON requests now carry an api key
+    with open(events) as f:
+        keyed = [e for e in map(json.loads, f) if e.get("event") == "endpoint"
+                 and "api_key_header" in (e.get("auth") or [])]
+    if not keyed:
+        failures.append("api_key_headers reloaded with Content-Type: no endpoint shows "
+                        "api_key_header")
     got = endpoints(events)
     lost = sorted(k for k in want["first"] if k not in got)
     if lost:
