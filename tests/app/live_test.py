@@ -51,15 +51,18 @@ FILTER = "tcp port 8080"
 
 
 def inventory(path):
-    """Endpoints of an events file: (method, host, path, status codes)."""
-    found = set()
+    """Endpoints of an events file: (method, host, path, status codes), each
+    endpoint as its last event (the final snapshot) gives it: the order of
+    the intermediate events depends on how packets from several interfaces
+    interleave, the final inventory does not."""
+    last = {}
     with open(path) as f:
         for line in f:
             event = json.loads(line)
             if event.get("event") == "endpoint":
                 e = event["endpoint"]
-                found.add((e["method"], e["host"], e["path"], tuple(sorted(event["status_codes"]))))
-    return found
+                last[(e["method"], e["host"], e["path"])] = tuple(sorted(event["status_codes"]))
+    return {key + (codes,) for key, codes in last.items()}
 
 
 def final_stats(path):
