@@ -529,18 +529,9 @@ static int param_in_from(const yaml_node_t *n, openapi_param_in *in) {
     return 0;
 }
 
-static int ascii_equal_nocase(str_view v, const char *text) {
+static int view_equals_nocase(str_view v, const char *text) {
     size_t len = strlen(text);
-    if (v.len != len)
-        return 0;
-    for (size_t i = 0; i < len; i++) {
-        char c = v.ptr[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != text[i])
-            return 0;
-    }
-    return 1;
+    return v.len == len && ascii_equal_nocase(v.ptr, text, len);
 }
 
 static void read_scheme(load *ld, str_view name, yaml_node_t *def) {
@@ -564,8 +555,8 @@ static void read_scheme(load *ld, str_view name, yaml_node_t *def) {
         yaml_node_t *format = map_get(ld, def, "bearerFormat");
         if (format && !keep_scalar(ld, format, "bearerFormat", &sc->bearer_format))
             return;
-        sc->type = ascii_equal_nocase(sc->http_scheme, "bearer")  ? OPENAPI_SCHEME_HTTP_BEARER
-                   : ascii_equal_nocase(sc->http_scheme, "basic") ? OPENAPI_SCHEME_HTTP_BASIC
+        sc->type = view_equals_nocase(sc->http_scheme, "bearer")  ? OPENAPI_SCHEME_HTTP_BEARER
+                   : view_equals_nocase(sc->http_scheme, "basic") ? OPENAPI_SCHEME_HTTP_BASIC
                                                                   : OPENAPI_SCHEME_HTTP_OTHER;
     } else if (scalar_is(type, "basic")) { /* Swagger 2.0 */
         sc->type = OPENAPI_SCHEME_HTTP_BASIC;
@@ -958,7 +949,7 @@ static void read_operation(load *ld, str_view path, const yaml_node_t *path_key,
         return;
     yaml_node_t *deprecated = map_get(ld, op, "deprecated");
     if (deprecated && deprecated->type == YAML_SCALAR_NODE)
-        e->pub.deprecated = ascii_equal_nocase(scalar_view(deprecated), "true");
+        e->pub.deprecated = view_equals_nocase(scalar_view(deprecated), "true");
     yaml_node_t *security = map_get(ld, op, "security");
     read_security(ld, e, security ? security : global_security);
     read_params(ld, e, map_get(ld, op, "parameters"), 0);
@@ -1435,7 +1426,7 @@ static int starts_nocase(const char *p, const char *end, const char *prefix) {
     if ((size_t)(end - p) < n)
         return 0;
     str_view v = {p, (uint32_t)n};
-    return ascii_equal_nocase(v, prefix);
+    return view_equals_nocase(v, prefix);
 }
 
 int openapi_match(const openapi_spec *spec, str_view method, str_view target, openapi_hit *hit) {

@@ -306,12 +306,8 @@ int credential_name_matches(const credential_name_list *list, const char *name, 
                 return 1;
             continue;
         }
-        if (list->len[i] != len || ascii_lower(pat[0]) != ascii_lower(name[0]))
-            continue;
-        size_t k = 1;
-        while (k < len && ascii_lower(pat[k]) == ascii_lower(name[k]))
-            k++;
-        if (k == len)
+        if (list->len[i] == len && ascii_lower(pat[0]) == ascii_lower(name[0]) &&
+            ascii_equal_nocase(pat + 1, name + 1, len - 1))
             return 1;
     }
     return 0;
@@ -359,12 +355,7 @@ uint64_t credential_fingerprint(const void *data, size_t len) {
 #define VIEW_IS(v, word) view_is(v, word, sizeof(word) - 1)
 
 static int view_is(str_view v, const char *word, size_t n) {
-    if (v.len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (ascii_lower(v.ptr[i]) != ascii_lower(word[i]))
-            return 0;
-    return 1;
+    return v.len == n && ascii_equal_nocase(v.ptr, word, n);
 }
 
 static str_view view_of(const char *start, const char *end) {

@@ -73,12 +73,7 @@ static int contains_ci(str_view v, const char *word) {
 
 static int view_is(str_view v, const char *word) {
     size_t n = strlen(word);
-    if (!v.ptr || v.len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (ascii_lower(v.ptr[i]) != ascii_lower(word[i]))
-            return 0;
-    return 1;
+    return v.ptr && v.len == n && ascii_equal_nocase(v.ptr, word, n);
 }
 
 /* A JSON string's contents as a usable view: raw, or unescaped into

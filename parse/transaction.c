@@ -25,12 +25,7 @@ str_view http_message_header(const http_message *m, const char *name) {
     size_t n = strlen(name);
     for (uint32_t i = 0; i < m->header_count; i++) {
         str_view h = m->headers[i].name;
-        if (h.len != n || !h.ptr)
-            continue;
-        size_t k = 0;
-        while (k < n && ascii_lower(h.ptr[k]) == ascii_lower(name[k]))
-            k++;
-        if (k == n)
+        if (h.ptr && h.len == n && ascii_equal_nocase(h.ptr, name, n))
             return m->headers[i].value;
     }
     return (str_view){0};
