@@ -28,19 +28,14 @@ bench_dir=${BENCH_DIR:-/tmp/apisensor-bench}
 build_dir=${BENCH_BUILD_DIR:-$root/build-release}
 mkdir -p "$bench_dir"
 log() { printf 'bench/kafka: %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 if [[ -n ${APISENSOR:-} && -n ${MOCK_BROKER:-} ]]; then
     sensor=$APISENSOR
     broker_bin=$MOCK_BROKER
 else
-    log "building apisensor and kafka_mock_broker (Release) in $build_dir"
-    if ! cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DAPISENSOR_WERROR=OFF \
-        -DAPISENSOR_SANITIZE=OFF >"$bench_dir/kafka-build.log" 2>&1 ||
-        ! cmake --build "$build_dir" -j 2 --target apisensor kafka_mock_broker \
-            >>"$bench_dir/kafka-build.log" 2>&1; then
-        tail -20 "$bench_dir/kafka-build.log" >&2
-        exit 1
-    fi
+    bench_build apisensor kafka_mock_broker
     sensor=$build_dir/apisensor
     broker_bin=$build_dir/tests/export/kafka_mock_broker
 fi

@@ -27,24 +27,19 @@ small=${SMALL:-64M}
 runs=${RUNS:-3}
 bench_dir=${BENCH_DIR:-/tmp/apisensor-bench}
 build_dir=${BENCH_BUILD_DIR:-$root/build-release}
-jobs=${JOBS:-2}
 mkdir -p "$bench_dir"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 # ---- tools ------------------------------------------------------------------
 if [[ -n ${APISENSOR:-} ]]; then
     sensor=$APISENSOR
     log "using $sensor (APISENSOR), not building"
 else
-    log "building apisensor (Release) in $build_dir"
+    bench_build apisensor
     sensor=$build_dir/apisensor
-    if ! cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DAPISENSOR_WERROR=OFF \
-        -DAPISENSOR_SANITIZE=OFF >"$bench_dir/build.log" 2>&1 ||
-        ! cmake --build "$build_dir" -j "$jobs" --target apisensor >>"$bench_dir/build.log" 2>&1; then
-        tail -20 "$bench_dir/build.log" >&2
-        exit 1
-    fi
 fi
 
 read_loop=$bench_dir/pcap-read-loop

@@ -34,18 +34,14 @@ tls_dir=$shared/pcaps/scenarios/tls
 mkdir -p "$bench_dir"
 
 log() { printf 'bench/tls: %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 if [[ -n ${APISENSOR:-} ]]; then
     sensor=$APISENSOR
 else
-    log "building apisensor (Release) in $build_dir"
+    bench_build apisensor
     sensor=$build_dir/apisensor
-    if ! cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DAPISENSOR_WERROR=OFF \
-        -DAPISENSOR_SANITIZE=OFF >"$bench_dir/tls-build.log" 2>&1 ||
-        ! cmake --build "$build_dir" -j 2 --target apisensor >>"$bench_dir/tls-build.log" 2>&1; then
-        tail -20 "$bench_dir/tls-build.log" >&2
-        exit 1
-    fi
 fi
 
 # row NAME CAPTURE [sensor options...]: best of RUNS, prints MB/s per CPU second

@@ -30,18 +30,14 @@ bench_dir=${BENCH_DIR:-/tmp/apisensor-bench}
 build_dir=${BENCH_BUILD_DIR:-$root/build-release}
 mkdir -p "$bench_dir"
 log() { printf 'bench: %s\n' "$*" >&2; }
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 if [[ -n ${APISENSOR:-} ]]; then
     sensor=$APISENSOR
 else
-    log "building apisensor (Release) in $build_dir"
+    bench_build apisensor
     sensor=$build_dir/apisensor
-    if ! cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DAPISENSOR_WERROR=OFF \
-        -DAPISENSOR_SANITIZE=OFF >"$bench_dir/build.log" 2>&1 ||
-        ! cmake --build "$build_dir" -j "${JOBS:-2}" --target apisensor >>"$bench_dir/build.log" 2>&1; then
-        tail -20 "$bench_dir/build.log" >&2
-        exit 1
-    fi
 fi
 
 capture=$bench_dir/bench-$size.pcap
