@@ -127,6 +127,13 @@ static int parse_bool(const char *value, int *out) {
     return 0;
 }
 
+int app_options_is_credential_setting(const char *key) {
+    for (int i = 0; i < SETTING_COUNT; i++)
+        if (!strcmp(settings[i].key, key))
+            return settings[i].kind == SET_NAMES || settings[i].kind == SET_PROXIES;
+    return 0;
+}
+
 /* Applies one setting; value is borrowed (the caller keeps it alive). */
 static int apply(app_options *opts, const char *key, const char *value, char *err,
                  unsigned errlen) {

@@ -84,6 +84,10 @@ void app_options_free(app_options *opts);
 void app_options_diff(const app_options *a, const app_options *b,
                       void (*changed)(const char *key, void *arg), void *arg);
 
+/* 1 when key is a credential setting (names, trusted proxies): kept in
+ * app_options.credentials, which a running model can take (SIGHUP). */
+int app_options_is_credential_setting(const char *key);
+
 /* Writes the --help text. */
 void app_options_usage(FILE *out);
 

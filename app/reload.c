@@ -53,8 +53,7 @@ static void stop_sensor(reload *r, int signo) {
 static void report_change(const char *key, void *arg) {
     (void)arg;
     if (!strcmp(key, "spec") || !strcmp(key, "log-level") || analytics_is_threshold(key) ||
-        !strcmp(key, "api_key_headers") || !strcmp(key, "credential_query_params") ||
-        !strcmp(key, "session_cookies") || !strcmp(key, "trusted_proxies"))
+        app_options_is_credential_setting(key))
         return; /* applied live */
     log_warning("reload: '%s' changed; it takes effect at the next start", key);
 }
