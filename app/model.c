@@ -695,6 +695,12 @@ static void learn_fields(model *m, const http_transaction *tx, int endpoint) {
     }
 }
 
+/* The sensitive scan read all of the body and met no credential-like
+ * name or JWT: the login reader need not walk it. */
+static uint8_t body_plain(const sensitive_found *found) {
+    return (found->hints & SENSITIVE_HINT_SCANNED) && !(found->hints & SENSITIVE_HINT_CREDENTIAL);
+}
+
 /* The endpoint and identity written into the transaction event. */
 static void set_context(model *m, const inventory_endpoint *ep, const analytics_observation *b) {
     transaction_context *c = &m->context;
@@ -761,9 +767,11 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
     /* credentials, identity, login facts, sensitive data */
     credential_set *creds = &m->credentials;
     credential_extract(tx, &m->credential_settings, m->jwt_cache, creds, &m->anomalies);
-    login_facts *lf = &m->login;
-    login_extract(tx, &m->credential_settings, lf, &m->anomalies);
     sensitive_scan_transaction(m->scanner, tx, m->found, &m->anomalies);
+    login_facts *lf = &m->login;
+    login_hints hints = {body_plain(&m->found[SENSITIVE_IN_REQUEST_BODY]),
+                         body_plain(&m->found[SENSITIVE_IN_RESPONSE_BODY])};
+    login_extract(tx, &m->credential_settings, &hints, lf, &m->anomalies);
     const credential_identity *who = &creds->identity;
     const credential *jwt_cred = NULL;
     int basic = 0;

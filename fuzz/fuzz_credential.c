@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         __builtin_trap();
 
     static login_facts facts;
-    login_extract(&tx, &cfg, &facts, &counters);
+    login_extract(&tx, &cfg, NULL, &facts, &counters);
     if (facts.decoded_used > LOGIN_DECODE_BYTES)
         __builtin_trap();
     fuzz_touch(facts.user_field);

@@ -12,6 +12,7 @@
  */
 #include "sensitive.h"
 
+#include <endian.h>
 #include <hs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -768,16 +769,21 @@ static const trigger triggers[] = {
     {"gh[pousr]_", RULE_KEY, SENSITIVE_API_KEY, 4, 36, 36, is_alnum},
     {"AIza", RULE_KEY, SENSITIVE_API_KEY, 4, 35, 35, is_b64url},
     /* Field names: a JSON body is walked for its named values only when
-     * one of these matched (caseless, with the separators classify_name
-     * ignores between letters). Every name of field_names contains one of
-     * them. (Member names are compared as written, escapes undecoded.) */
-    {"p[-_ ]*a[-_ ]*s[-_ ]*s", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
-    {"p[-_ ]*w[-_ ]*d", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
-    {"s[-_ ]*e[-_ ]*c[-_ ]*r[-_ ]*e[-_ ]*t", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
-    {"t[-_ ]*o[-_ ]*k[-_ ]*e[-_ ]*n", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
-    {"a[-_ ]*p[-_ ]*i", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
-    {"s[-_ ]*s[-_ ]*n", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
-    {"s[-_ ]*o[-_ ]*c[-_ ]*i[-_ ]*a[-_ ]*l", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+     * one of these matched (caseless). Every name of field_names contains
+     * one of them as written with its usual separators ("Pass-Phrase",
+     * "x-api-key", "social_security_number"); a name whose separators split
+     * the word itself ("p_w_d") is not looked for. Literals keep the
+     * database on Hyperscan's fast path: the same words with optional
+     * separators between letters scan about four times slower. (Member
+     * names are compared as written, escapes undecoded.) */
+    {"pass", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"pwd", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"secret", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"token", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"jwt", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"api[-_ ]*[kt]", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"ssn", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
+    {"social[-_ ]*s", RULE_FIELD_NAME, 0, 0, 0, 0, NULL},
 };
 
 #define TRIGGER_COUNT (sizeof triggers / sizeof triggers[0])
@@ -885,6 +891,7 @@ typedef struct scan_ctx {
     size_t len;
     sensitive_found *found;
     int field_name; /* a RULE_FIELD_NAME trigger matched */
+    int jwt_value;  /* a RULE_JWT trigger matched */
 } scan_ctx;
 
 static void confirm(scan_ctx *s, sensitive_type type, size_t start, size_t end,
@@ -1009,6 +1016,8 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         s->field_name = 1;
         return 0;
     }
+    if (t->rule == RULE_JWT)
+        s->jwt_value = 1;
     if (s->found->types & SENSITIVE_BIT(t->type))
         return 0;
     s->w->stats.candidates++;
@@ -1105,6 +1114,30 @@ static int is_run_separator(uint8_t c) {
     return c == ' ' || c == '-' || c == '.';
 }
 
+/* The bytes '0'..'9' of eight bytes: their top bits set, the others clear
+ * (no carry crosses a byte; bytes >= 0x80 are excluded by ~x). */
+static uint64_t digit_bytes(uint64_t x) {
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t low = x & ones * 0x7f;
+    return (ones * (0x7f + '9' + 1) - low) & ~x & (low + ones * (0x7f - ('0' - 1))) & ones * 0x80;
+}
+
+/* Index of the first digit at or after i, or n: eight bytes per step,
+ * since most body bytes are not digits. */
+static size_t next_digit(const uint8_t *d, size_t i, size_t n) {
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, d + i, sizeof x);
+        x = le64toh(x);
+        uint64_t m = digit_bytes(x);
+        if (m)
+            return i + (size_t)__builtin_ctzll(m) / 8;
+    }
+    while (i < n && !is_digit(d[i]))
+        i++;
+    return i;
+}
+
 /* Cards, SSNs, national phone numbers and IBANs all hold a run of digits;
  * one pass over the bytes finds the runs and hands each to on_digit_run. */
 static void scan_digit_runs(scan_ctx *s) {
@@ -1112,10 +1145,9 @@ static void scan_digit_runs(scan_ctx *s) {
     size_t n = s->len;
     size_t i = 0;
     while (i < n) {
-        if (!is_digit(d[i])) {
-            i++;
-            continue;
-        }
+        i = next_digit(d, i, n);
+        if (i == n)
+            break;
         size_t start = i;
         size_t last_group = i;
         size_t digits = 0;
@@ -1137,16 +1169,22 @@ static void scan_digit_runs(scan_ctx *s) {
 
 /* ------------------------------------------------------------ pattern scan */
 
-/* Scans data for the triggers and digit runs; 1 when a field-name trigger
- * matched (see triggers[]). */
+enum { SAW_FIELD_NAME = 1, SAW_JWT = 2 };
+
+/* Scans data for the triggers and digit runs; SAW_* of the field-name and
+ * JWT triggers that matched (see triggers[]). */
 static int scan_patterns(sensitive_worker *w, const uint8_t *data, size_t len,
                          sensitive_found *found) {
     if (len == 0)
         return 0;
-    scan_ctx s = {w, data, len, found, 0};
+    scan_ctx s = {w, data, len, found, 0, 0};
     hs_scan(w->db->database, (const char *)data, (unsigned)len, 0, w->scratch, on_match, &s);
     scan_digit_runs(&s);
-    return s.field_name;
+    return (s.field_name ? SAW_FIELD_NAME : 0) | (s.jwt_value ? SAW_JWT : 0);
+}
+
+static uint32_t hints_of(int saw) {
+    return saw ? SENSITIVE_HINT_CREDENTIAL : 0;
 }
 
 /* Cuts a part at sensitive_scan_bytes and counts it; 0 = scanning is off. */
@@ -1205,6 +1243,7 @@ static const struct {
     FIELD_NAME("sessiontoken", NAME_TOKEN),
     FIELD_NAME("xauthtoken", NAME_TOKEN),
     FIELD_NAME("xaccesstoken", NAME_TOKEN),
+    FIELD_NAME("jwt", NAME_TOKEN),
     FIELD_NAME("apikey", NAME_API_KEY),
     FIELD_NAME("xapikey", NAME_API_KEY),
     FIELD_NAME("apitoken", NAME_API_KEY),
@@ -1370,20 +1409,22 @@ void sensitive_scan_body(sensitive_worker *w, str_view content_type, const uint8
     if (len == 0 || media_is(content_type, "image/") || media_is(content_type, "audio/") ||
         media_is(content_type, "video/") || media_is(content_type, "font/"))
         return;
+    size_t whole = len;
     len = bound_part(w, len, found, anomalies);
     if (len == 0)
         return;
     if (media_is(content_type, "application/x-www-form-urlencoded")) {
         size_t n = scan_pairs(w, (const char *)data, len, found);
-        scan_patterns(w, (const uint8_t *)w->decoded, n, found);
+        found->hints |= hints_of(scan_patterns(w, (const uint8_t *)w->decoded, n, found));
         return;
     }
-    int field_name = scan_patterns(w, data, len, found);
+    int saw = scan_patterns(w, data, len, found);
+    found->hints |= hints_of(saw) | (len == whole ? SENSITIVE_HINT_SCANNED : 0);
     /* Clients often send JSON as text/plain or without a type: sniff those. */
     int untyped = !str_view_present(content_type) || media_is(content_type, "text/plain") ||
                   media_is(content_type, "application/octet-stream");
     int json = media_is_json(content_type) || (untyped && first_byte_is(data, len, "{["));
-    if (json && field_name) {
+    if (json && (saw & SAW_FIELD_NAME)) {
         w->stats.json_walks++;
         json_ctx ctx = {w, found};
         json_fields_walker_run(walker ? walker : w->walker, data, len, on_json_value, &ctx,

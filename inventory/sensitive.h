@@ -87,14 +87,25 @@ const char *sensitive_location_name(sensitive_location location);
 typedef struct sensitive_found {
     uint32_t types;     /* SENSITIVE_BIT(type) for every type found */
     uint32_t truncated; /* 1 when a part was longer than sensitive_scan_bytes */
+    uint32_t hints;     /* SENSITIVE_HINT_* of a body part */
     /* Masked sample of the first value of each type found, NUL-terminated:
      * "4111********1111", "j***@example.com"; "" for types not found. */
     char sample[SENSITIVE_TYPE_COUNT][SENSITIVE_SAMPLE_MAX];
 } sensitive_found;
 
+/* What a body scan saw besides types, for callers that would otherwise
+ * walk the same body again: every byte of it went through the triggers
+ * (not cut, not skipped, not form-decoded), and a field-name trigger or a
+ * JWT-shaped value ("eyJ") matched. A JSON body that was scanned whole
+ * without CREDENTIAL has no member named like a password, secret, token,
+ * API key or JWT and no JWT value. */
+#define SENSITIVE_HINT_SCANNED 1u
+#define SENSITIVE_HINT_CREDENTIAL 2u
+
 static inline void sensitive_found_clear(sensitive_found *found) {
     found->types = 0;
     found->truncated = 0;
+    found->hints = 0;
     for (int i = 0; i < SENSITIVE_TYPE_COUNT; i++)
         found->sample[i][0] = '\0';
 }

@@ -274,8 +274,8 @@ static void read_response_json(login_facts *out, const credential_config *cfg,
 
 /* ---- entry points ------------------------------------------------------- */
 
-void login_extract(const http_transaction *tx, const credential_config *cfg, login_facts *out,
-                   anomaly_counters *counters) {
+void login_extract(const http_transaction *tx, const credential_config *cfg,
+                   const login_hints *hints, login_facts *out, anomaly_counters *counters) {
     static const str_view none = {NULL, 0};
     out->user_field = none;
     out->user = none;
@@ -294,19 +294,26 @@ void login_extract(const http_transaction *tx, const credential_config *cfg, log
     out->decoded_used = 0;
 
     const http_message *req = &tx->request;
+    int request_json = 0;
     if (req->present && req->body && req->body_len > 0) {
         if (body_is_json(req))
-            read_request_json(out, req);
+            request_json = 1;
         else if (contains_ci(req->content_type, "x-www-form-urlencoded") ||
                  (!req->content_type.ptr && memchr(req->body, '=', req->body_len)))
             read_request_form(out, req);
     }
+    int defer_request = request_json && hints && hints->request_plain;
+    if (request_json && !defer_request)
+        read_request_json(out, req);
     const http_message *resp = &tx->response;
-    if (!resp->present)
-        return;
-    if (resp->body && resp->body_len > 0 && body_is_json(resp))
-        read_response_json(out, cfg, resp);
-    read_response_headers(out, cfg, resp);
+    if (resp->present) {
+        if (resp->body && resp->body_len > 0 && !(hints && hints->response_plain) &&
+            body_is_json(resp))
+            read_response_json(out, cfg, resp);
+        read_response_headers(out, cfg, resp);
+    }
+    if (defer_request && (out->returns_token || out->sets_session_cookie))
+        read_request_json(out, req);
     if (!out->returns_token)
         return;
     out->token_fingerprint = credential_fingerprint(out->token.ptr, out->token.len);

@@ -66,11 +66,23 @@ typedef struct login_facts {
     char decoded[LOGIN_DECODE_BYTES];
 } login_facts;
 
+/* What the caller already knows of the two bodies from a cheaper scan of
+ * all their bytes: *_plain = 1 when the body holds no member name
+ * containing pass, pwd, secret, token, jwt or api-key/api-token and no
+ * JWT-shaped value, so walking its JSON cannot find a password or a token.
+ * A plain request is still walked when the response issues a token or a
+ * session cookie (a passwordless login names its user too). */
+typedef struct login_hints {
+    uint8_t request_plain;
+    uint8_t response_plain;
+} login_hints;
+
 /* Fills out from tx (request body and response). Bodies are read as they
  * were captured (http_body_capture_bytes / decoded limits); a body cut in
- * the middle yields what came before the cut. counters may be NULL. */
-void login_extract(const http_transaction *tx, const credential_config *cfg, login_facts *out,
-                   anomaly_counters *counters);
+ * the middle yields what came before the cut. hints and counters may be
+ * NULL (every body is read). */
+void login_extract(const http_transaction *tx, const credential_config *cfg,
+                   const login_hints *hints, login_facts *out, anomaly_counters *counters);
 
 /* 1 when the facts hold either half of a login: credentials submitted
  * (user or password) or a token or session cookie issued. */

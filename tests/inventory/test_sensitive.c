@@ -233,26 +233,32 @@ static sensitive_worker *new_worker(const limits *lim) {
     return w;
 }
 
-static uint32_t body_types(sensitive_worker *w, const char *content_type, const char *body) {
+static sensitive_found scan_one_body(sensitive_worker *w, const char *content_type,
+                                     const char *body) {
     sensitive_found found;
     sensitive_found_clear(&found);
     str_view ct = {content_type, content_type ? (uint32_t)strlen(content_type) : 0};
     sensitive_scan_body(w, ct, (const uint8_t *)body, strlen(body), NULL, &found, NULL);
-    return found.types;
+    return found;
+}
+
+static uint32_t body_types(sensitive_worker *w, const char *content_type, const char *body) {
+    return scan_one_body(w, content_type, body).types;
 }
 
 #define BIT(t) SENSITIVE_BIT(SENSITIVE_##t)
 
 /* A JSON body is walked for named values only when a field-name trigger
  * matched: names with separators and upper case still reach the
- * named-value rules, and bodies without such names are not walked. */
+ * named-value rules, bodies without such names are not walked, and a name
+ * whose separators split the trigger word itself is not looked for. */
 static void field_name_triggers_gate_the_json_walk(void **state) {
     (void)state;
     limits lim = limits_default();
     sensitive_worker *w = new_worker(&lim);
     const char *json = "application/json";
     assert_int_equal(body_types(w, json, "{\"PASS-WORD\":\"letmein\"}"), BIT(PASSWORD));
-    assert_int_equal(body_types(w, json, "{\"p_w_d\":\"letmein\"}"), BIT(PASSWORD));
+    assert_int_equal(body_types(w, json, "{\"Pass_Phrase\":\"letmein\"}"), BIT(PASSWORD));
     assert_int_equal(body_types(w, json, "{\"Social Security Number\":\"615-05-2428\"}"), BIT(SSN));
     assert_int_equal(body_types(w, json, "{\"x-api-key\":\"3c59dc048e8850243be8079a5c74d079\"}"),
                      BIT(API_KEY));
@@ -261,6 +267,50 @@ static void field_name_triggers_gate_the_json_walk(void **state) {
     /* an order: no name any rule knows, so no walk */
     assert_int_equal(body_types(w, json, "{\"id\":7,\"sku\":\"A-1\",\"qty\":2}"), 0);
     assert_int_equal(sensitive_worker_get_stats(w).json_walks, walks);
+    assert_int_equal(body_types(w, json, "{\"p_w_d\":\"letmein\"}"), 0);
+    assert_int_equal(sensitive_worker_get_stats(w).json_walks, walks);
+    sensitive_worker_destroy(w);
+}
+
+static uint32_t body_hints(sensitive_worker *w, const char *content_type, const char *body) {
+    return scan_one_body(w, content_type, body).hints;
+}
+
+/* The hints tell a caller whether a body could hold a credential member or
+ * a JWT, and whether all of it was scanned. */
+static void body_hints_say_what_was_scanned(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    lim.sensitive_scan_bytes = 64;
+    sensitive_worker *w = new_worker(&lim);
+    const char *json = "application/json";
+    enum { SCANNED = SENSITIVE_HINT_SCANNED, CREDENTIAL = SENSITIVE_HINT_CREDENTIAL };
+    assert_int_equal(body_hints(w, json, "{\"id\":7,\"qty\":2}"), SCANNED);
+    assert_int_equal(body_hints(w, json, "{\"accessToken\":\"abc\"}"), SCANNED | CREDENTIAL);
+    assert_int_equal(body_hints(w, json, "{\"jwt\":\"abc\"}"), SCANNED | CREDENTIAL);
+    assert_int_equal(body_hints(w, json, "{\"x-api-key\":\"abc\"}"), SCANNED | CREDENTIAL);
+    assert_int_equal(body_hints(w, json, "{\"a\":\"eyJhbGciOiJIUzI1NiJ9.e30.x\"}"),
+                     SCANNED | CREDENTIAL);
+    /* "api" alone (a URL, "rapid") is not an API key name */
+    assert_int_equal(body_hints(w, json, "{\"href\":\"/api/v1/orders\",\"rapid\":1}"), SCANNED);
+    /* cut at sensitive_scan_bytes: not scanned whole */
+    assert_int_equal(
+        body_hints(w, json,
+                   "{\"note\":\"............................................................\","
+                   "\"password\":\"x\"}"),
+        0);
+    /* skipped media types are not scanned at all */
+    assert_int_equal(body_hints(w, "image/png", "{\"id\":7}"), 0);
+    sensitive_worker_destroy(w);
+}
+
+/* A member called jwt holds a token. */
+static void jwt_member_is_a_token(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    sensitive_worker *w = new_worker(&lim);
+    assert_int_equal(body_types(w, "application/json", "{\"jwt\":\"a8Fk2LmQ9zR4tY7wXc3V\"}"),
+                     BIT(ACCESS_TOKEN));
     sensitive_worker_destroy(w);
 }
 
@@ -798,6 +848,8 @@ int main(void) {
         cmocka_unit_test(masking),
         cmocka_unit_test(realistic_bodies),
         cmocka_unit_test(field_name_triggers_gate_the_json_walk),
+        cmocka_unit_test(body_hints_say_what_was_scanned),
+        cmocka_unit_test(jwt_member_is_a_token),
         cmocka_unit_test(headers_and_query),
         cmocka_unit_test(scan_bound),
         cmocka_unit_test(scenario_labels),

@@ -93,7 +93,7 @@ static void test_json_login_issues_jwt(void **state) {
                   "application/json; charset=utf-8",
                   "{\"user\":{\"id\":42,\"email\":\"bob@example.com\"},\"accessToken\":\"" BOB_JWT
                   "\"}");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(view_equals(facts.user_field, "email"));
     assert_true(view_equals(facts.user, "bob@example.com"));
     assert_true(facts.has_password);
@@ -120,6 +120,34 @@ static void test_json_login_issues_jwt(void **state) {
     assert_true(set.items[0].fingerprint == facts.token_fingerprint);
 }
 
+/* Hints from a cheaper scan skip the walks that cannot find anything; a
+ * plain request is still read when its response issues a token. */
+static void test_hints_skip_plain_bodies(void **state) {
+    (void)state;
+    fake_exchange x;
+    login_hints plain = {1, 1};
+    make_exchange(&x, "application/json", "{\"email\":\"bob@example.com\",\"code\":\"991\"}", 200,
+                  "application/json", "{\"id\":42}");
+    login_extract(&x.tx, &cfg, &plain, &facts, NULL);
+    assert_null(facts.user.ptr);
+    assert_false(facts.returns_token);
+    /* the same request, but the response hands out a token in a header */
+    add_header(&x.tx.response, x.response_headers, "Authorization", "Bearer Zq81kT0pLm");
+    login_extract(&x.tx, &cfg, &plain, &facts, NULL);
+    assert_true(facts.returns_token);
+    assert_true(view_equals(facts.user, "bob@example.com"));
+    assert_false(facts.has_password);
+    /* a response body flagged plain is not walked: its token is not seen */
+    make_exchange(&x, "application/json", "{\"email\":\"bob@example.com\"}", 200,
+                  "application/json", "{\"token\":\"Zq81kT0pLm\"}");
+    login_extract(&x.tx, &cfg, &plain, &facts, NULL);
+    assert_false(facts.returns_token);
+    login_hints request_plain = {1, 0};
+    login_extract(&x.tx, &cfg, &request_plain, &facts, NULL);
+    assert_true(facts.returns_token);
+    assert_true(view_equals(facts.user, "bob@example.com"));
+}
+
 static void test_form_login_sets_cookie(void **state) {
     (void)state;
     fake_exchange x;
@@ -129,7 +157,7 @@ static void test_form_login_sets_cookie(void **state) {
     add_header(&x.tx.response, x.response_headers, "Set-Cookie", "theme=dark; Path=/");
     add_header(&x.tx.response, x.response_headers, "Set-Cookie",
                "sessionid=Zx81kq; Path=/; HttpOnly; SameSite=Lax");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(facts.request_form);
     assert_true(view_equals(facts.user_field, "username"));
     assert_true(view_equals(facts.user, "alice@example.com"));
@@ -155,7 +183,7 @@ static void test_failed_login_and_deleted_cookies(void **state) {
                "PHPSESSID=deleted; expires=Thu, 01-Jan-1970 00:00:01 GMT");
     add_header(&x.tx.response, x.response_headers, "Set-Cookie",
                "connect.sid=abc; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(view_equals(facts.user, "carol"));
     assert_true(facts.has_password);
     assert_false(facts.returns_token);
@@ -168,14 +196,14 @@ static void test_failed_login_and_deleted_cookies(void **state) {
         n += (size_t)snprintf(big + n, sizeof big - n, "\"line\\n%02d\",", i);
     snprintf(big + n, sizeof big - n, "\"end\"],\"login\":\"h\\u00e9l\xc3\xa8ne\",\"pwd\":\"x\"}");
     make_exchange(&x, "application/json", big, 0, NULL, NULL);
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(view_equals(facts.user, "h\xc3\xa9l\xc3\xa8ne"));
     assert_true(facts.has_password);
 
     /* an empty password is no password; a request without a response */
     make_exchange(&x, "application/json", "{\"username\":\"dave\",\"password\":\"\"}", 0, NULL,
                   NULL);
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(view_equals(facts.user, "dave"));
     assert_false(facts.has_password);
 }
@@ -186,7 +214,7 @@ static void test_tokens_found_by_shape_and_header(void **state) {
     /* no token-like name, but a well-formed JWT value anywhere in the body */
     make_exchange(&x, NULL, "{\"Login\":\"erin\",\"Pass_word\":\"y\"}", 200, NULL,
                   "[{\"kind\":\"grant\",\"value\":\"" BOB_JWT "\"}]");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(view_equals(facts.user, "erin"));
     assert_true(facts.has_password);
     assert_true(facts.returns_token);
@@ -196,7 +224,7 @@ static void test_tokens_found_by_shape_and_header(void **state) {
     /* a named token wins over an earlier anonymous JWT; escapes are decoded */
     make_exchange(&x, "application/json", "{}", 201, "application/json",
                   "{\"id_jwt\":\"" BOB_JWT "\",\"access_token\":\"opaque\\/tok\"}");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(view_equals(facts.token_field, "access_token"));
     assert_true(view_equals(facts.token, "opaque/tok"));
     assert_false(facts.token_is_jwt);
@@ -206,7 +234,7 @@ static void test_tokens_found_by_shape_and_header(void **state) {
     make_exchange(&x, "application/json", "{\"user\":\"frank\",\"password\":\"z\"}", 200, NULL,
                   NULL);
     add_header(&x.tx.response, x.response_headers, "X-Auth-Token", "hdr-token-1");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(facts.returns_token);
     assert_true(facts.token_in_header);
     assert_true(view_equals(facts.token, "hdr-token-1"));
@@ -216,22 +244,22 @@ static void test_not_a_login(void **state) {
     (void)state;
     fake_exchange x;
     make_exchange(&x, NULL, NULL, 200, "application/json", "{\"items\":[1,2,3],\"total\":3}");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_false(login_facts_any(&facts));
     /* a truncated body yields what came before the cut */
     make_exchange(&x, "application/json", "{\"username\":\"gina\",\"password\":\"abc", 200,
                   "application/json", "{\"token\":\"t-1\",\"profile\":{\"bio\":\"lo");
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(view_equals(facts.user, "gina"));
     assert_false(facts.has_password);
     assert_true(view_equals(facts.token, "t-1"));
     /* a body is read as a form only when it says so, or says nothing */
     make_exchange(&x, "text/plain", "user=x&password=y", 200, NULL, NULL);
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_false(login_facts_any(&facts));
     assert_false(facts.request_form);
     make_exchange(&x, NULL, "user=x&password=y", 200, NULL, NULL);
-    login_extract(&x.tx, &cfg, &facts, NULL);
+    login_extract(&x.tx, &cfg, NULL, &facts, NULL);
     assert_true(facts.request_form);
     assert_true(facts.has_password);
 }
@@ -239,6 +267,7 @@ static void test_not_a_login(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_login_issues_jwt),
+        cmocka_unit_test(test_hints_skip_plain_bodies),
         cmocka_unit_test(test_form_login_sets_cookie),
         cmocka_unit_test(test_failed_login_and_deleted_cookies),
         cmocka_unit_test(test_tokens_found_by_shape_and_header),
