@@ -68,12 +68,20 @@ static void sketch_add(sketch *s, uint64_t value) {
         s->reg[index] = rank;
 }
 
+/* 2^-r, exact: r only moves the exponent (r <= 64, far from subnormals). */
+static double pow2_negative(uint8_t r) {
+    uint64_t bits = (uint64_t)(1023 - r) << 52;
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
 static uint64_t sketch_count2(const sketch *a, const sketch *b) {
     double sum = 0;
     int zeros = 0;
     for (int i = 0; i < SKETCH; i++) {
         uint8_t r = a->reg[i] > b->reg[i] ? a->reg[i] : b->reg[i];
-        sum += ldexp(1.0, -r);
+        sum += pow2_negative(r);
         zeros += r == 0;
     }
     double m = SKETCH, estimate = 0.709 * m * m / sum;
