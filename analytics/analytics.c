@@ -174,11 +174,11 @@ static void cache_free(cache *c) {
 }
 
 /* Entry of key, created zeroed (evicting the set's least recent) if absent;
- * *fresh tells which. */
+ * *fresh tells which. A hit reads the set's keys only (one cache line);
+ * a slot never used is still zero from calloc and is not cleared again. */
 static void *cache_get(cache *c, uint64_t key, uint64_t ts, int *fresh) {
     key = key ? key : 1;
     size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
-    size_t victim = base;
     for (size_t i = base; i < base + ANALYTICS_WAYS; i++) {
         if (c->keys[i] == key) {
             if (ts > c->last_ns[i])
@@ -186,15 +186,18 @@ static void *cache_get(cache *c, uint64_t key, uint64_t ts, int *fresh) {
             *fresh = 0;
             return (char *)c->entries + i * c->entry_size;
         }
-        if (c->keys[victim] != 0 && (c->keys[i] == 0 || c->last_ns[i] < c->last_ns[victim]))
-            victim = i;
     }
-    if (c->keys[victim] != 0)
+    size_t victim = base;
+    for (size_t i = base; i < base + ANALYTICS_WAYS && c->keys[victim] != 0; i++)
+        if (c->keys[i] == 0 || c->last_ns[i] < c->last_ns[victim])
+            victim = i;
+    void *e = (char *)c->entries + victim * c->entry_size;
+    if (c->keys[victim] != 0) {
         (*c->evictions)++;
+        memset(e, 0, c->entry_size);
+    }
     c->keys[victim] = key;
     c->last_ns[victim] = ts;
-    void *e = (char *)c->entries + victim * c->entry_size;
-    memset(e, 0, c->entry_size);
     *fresh = 1;
     return e;
 }
