@@ -212,6 +212,15 @@ static void *cache_find(cache *c, uint64_t key) {
     return NULL;
 }
 
+/* Starts loading the set of key: the detectors of one observation look up
+ * several tables at random, and their misses overlap when issued first. */
+static void cache_prefetch(const cache *c, uint64_t key) {
+    key = key ? key : 1;
+    size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
+    __builtin_prefetch(&c->keys[base]);
+    __builtin_prefetch(&c->last_ns[base]);
+}
+
 /* ---- trackers ------------------------------------------------------------------ */
 
 typedef struct actor_state { /* enumeration, per actor */
@@ -487,6 +496,28 @@ static uint64_t actor_key(const analytics_observation *obs) {
     return hash_mix64(hash_bytes(HASH_SEED, &obs->client_ip, sizeof obs->client_ip));
 }
 
+/* Keys of the per-object, per-(identity, endpoint) and level entries. */
+static uint64_t object_key(uint64_t endpoint_key, str_view object) {
+    return hash_mix64(hash_bytes(endpoint_key, object.ptr, object.len));
+}
+
+static uint64_t bola_key(const analytics_observation *obs) {
+    return hash_mix64(obs->identity ^ hash_mix64(obs->endpoint_key));
+}
+
+static uint64_t spike_key(const analytics_observation *obs) {
+    return hash_mix64(obs->endpoint_key ^ 0x5b1e);
+}
+
+static uint64_t spray_key(uint64_t actor) {
+    return hash_mix64(actor ^ 0x59a7);
+}
+
+static int bola_applies(const analytics_observation *obs) {
+    return obs->identity_kind != ANALYTICS_ANONYMOUS && obs->object_count > 0 &&
+           obs->endpoint >= 0 && !obs->public_endpoint;
+}
+
 static int is_error(uint16_t status) {
     return status == 401 || status == 403 || status == 404;
 }
@@ -545,7 +576,7 @@ static void detect_enumeration(analytics *a, const analytics_observation *obs, u
  * (first seen with one, and not shared by three or more). */
 static int object_foreign(analytics *a, uint64_t endpoint_key, str_view object, uint64_t identity,
                           uint64_t ts) {
-    uint64_t key = hash_mix64(hash_bytes(endpoint_key, object.ptr, object.len));
+    uint64_t key = object_key(endpoint_key, object);
     int fresh;
     object_state *o = cache_get(&a->objects, key, ts, &fresh);
     if (fresh) {
@@ -565,8 +596,7 @@ static int object_foreign(analytics *a, uint64_t endpoint_key, str_view object, 
 }
 
 static void detect_bola(analytics *a, const analytics_observation *obs) {
-    if (obs->identity_kind == ANALYTICS_ANONYMOUS || obs->object_count == 0 || obs->endpoint < 0 ||
-        obs->public_endpoint)
+    if (!bola_applies(obs))
         return;
     int foreign = 0;
     for (uint32_t i = 0; i < obs->object_count && i < ANALYTICS_MAX_OBJECTS; i++)
@@ -578,7 +608,7 @@ static void detect_bola(analytics *a, const analytics_observation *obs) {
     peer->w.cur.requests++;
     sketch_add(&peer->w.cur.endpoints, obs->identity);
 
-    uint64_t key = hash_mix64(obs->identity ^ hash_mix64(obs->endpoint_key));
+    uint64_t key = bola_key(obs);
     bola_state *s = cache_get(&a->bola, key, obs->ts_ns, &fresh);
     window_advance(&s->w, obs->ts_ns, a->window_ns);
     bucket *b = &s->w.cur;
@@ -865,7 +895,7 @@ static uint64_t level_distinct(level_state *l) {
 static void detect_traffic_spike(analytics *a, const analytics_observation *obs) {
     if (obs->endpoint < 0)
         return;
-    uint64_t key = hash_mix64(obs->endpoint_key ^ 0x5b1e);
+    uint64_t key = spike_key(obs);
     level_state *l = level_at(a, key, obs->ts_ns, level_count);
     l->count++;
     analytics_finding *f = episode_find(a, ANALYTICS_TRAFFIC_SPIKE, key);
@@ -890,7 +920,7 @@ static void detect_traffic_spike(analytics *a, const analytics_observation *obs)
 static void detect_endpoint_spray(analytics *a, const analytics_observation *obs, uint64_t actor) {
     if (obs->endpoint < 0)
         return;
-    uint64_t key = hash_mix64(actor ^ 0x59a7);
+    uint64_t key = spray_key(actor);
     level_state *l = level_at(a, key, obs->ts_ns, level_distinct);
     sketch_add(&l->distinct, obs->endpoint_key);
     uint64_t endpoints = level_distinct(l);
@@ -986,6 +1016,17 @@ int analytics_is_threshold(const char *key) {
 void analytics_observe(analytics *a, const analytics_observation *obs) {
     a->stats.observed++;
     uint64_t actor = actor_key(obs);
+    cache_prefetch(&a->actors, actor);
+    if (obs->endpoint >= 0) {
+        cache_prefetch(&a->levels, spike_key(obs));
+        cache_prefetch(&a->levels, spray_key(actor));
+    }
+    if (bola_applies(obs)) {
+        cache_prefetch(&a->peers, obs->endpoint_key);
+        cache_prefetch(&a->bola, bola_key(obs));
+        for (uint32_t i = 0; i < obs->object_count && i < ANALYTICS_MAX_OBJECTS; i++)
+            cache_prefetch(&a->objects, object_key(obs->endpoint_key, obs->objects[i]));
+    }
     detect_enumeration(a, obs, actor);
     detect_bola(a, obs);
     detect_logins(a, obs);
