@@ -25,11 +25,14 @@
  * input runs dry, and the dispatcher sends every worker a mark before it waits for a full ring, so
  * the worker it waits for can always drain.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "workers.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture/decode.h"
 #include "common/hash.h"
@@ -80,6 +83,7 @@ typedef struct worker {
     uint64_t watermark;    /* last watermark sent */
     uint64_t tx_too_large; /* transactions over the model ring's record size (not sent) */
     size_t max_tx;
+    double cpu_seconds; /* of the thread, when it finished */
 } worker;
 
 typedef struct merge_state {
@@ -97,6 +101,7 @@ typedef struct merge_state {
 struct workers {
     workers_config config;
     unsigned count;
+    double model_cpu_seconds; /* of the model thread, when it finished */
     worker *workers;
     decoder *peek; /* dispatcher: finds each packet's flow, never reassembles */
     ring_bell model_bell;
@@ -172,9 +177,25 @@ static void send_watermark(worker *wk) {
     ring_publish(wk->out);
 }
 
+/* CPU time of the calling thread; the summary splits the work by stage. */
+static double thread_cpu_seconds(void) {
+    struct timespec t;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0)
+        return 0;
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* "as-NAME" in top -H, ps -L and perf; best effort. */
+static void name_thread(const char *name) {
+    char full[16];
+    snprintf(full, sizeof full, "as-%s", name);
+    (void)pthread_setname_np(pthread_self(), full);
+}
+
 static void *worker_main(void *arg) {
     worker *wk = arg;
     unsigned handled = 0;
+    name_thread("worker");
     for (;;) {
         uint32_t type;
         size_t len;
@@ -200,6 +221,7 @@ static void *worker_main(void *arg) {
         } else if (type == REC_FINISH) {
             pipeline_counters c;
             pipeline_get_counters(wk->pipeline, &c);
+            wk->cpu_seconds = thread_cpu_seconds();
             out_event(wk, OUT_FINISHED, PHASE_DONE, h.ts_ns, &c);
             ring_release(wk->in);
             ring_consume(wk->in);
@@ -261,6 +283,7 @@ static int handle_part(workers *w, merge_state *ms, uint32_t type, uint64_t ts_n
 static void *model_main(void *arg) {
     workers *w = arg;
     merge_state *ms = &w->merge;
+    name_thread("model");
     for (;;) {
         for (unsigned i = 0; i < w->count; i++) {
             while (!ms->has_head[i]) {
@@ -321,6 +344,7 @@ static void *model_main(void *arg) {
     }
     for (unsigned i = 0; i < w->count; i++)
         ring_consume(w->workers[i].out);
+    w->model_cpu_seconds = thread_cpu_seconds();
     return NULL;
 }
 
@@ -574,6 +598,7 @@ typedef struct capture_feed {
 
 static void *capture_main(void *arg) {
     capture_feed *cf = arg;
+    name_thread("capture");
     capture_packet window[WORKERS_WINDOW];
     unsigned count = 0;
     as_status st = AS_DONE;
@@ -736,16 +761,19 @@ void workers_write_summary(const workers *w, FILE *out, double elapsed_seconds) 
         ring_stats in = ring_get_stats(w->workers[i].in);
         ring_stats out_stats = ring_get_stats(w->workers[i].out);
         fprintf(out,
-                "  worker %u: packets ring %llu records, peak %llu of %llu KiB, %llu full waits, "
-                "%llu dropped; transactions ring %llu records, peak %llu KiB, %llu full "
-                "waits; %llu transactions too large\n",
-                i, (unsigned long long)in.records, (unsigned long long)in.peak_bytes / 1024,
-                (unsigned long long)in.capacity / 1024, (unsigned long long)in.full_waits,
-                (unsigned long long)in.dropped, (unsigned long long)out_stats.records,
+                "  worker %u: CPU %.2f s; packets ring %llu records, peak %llu of %llu KiB, "
+                "%llu full waits, %llu dropped; transactions ring %llu records, peak %llu KiB, "
+                "%llu full waits; %llu transactions too large\n",
+                i, w->workers[i].cpu_seconds, (unsigned long long)in.records,
+                (unsigned long long)in.peak_bytes / 1024, (unsigned long long)in.capacity / 1024,
+                (unsigned long long)in.full_waits, (unsigned long long)in.dropped,
+                (unsigned long long)out_stats.records,
                 (unsigned long long)out_stats.peak_bytes / 1024,
                 (unsigned long long)out_stats.full_waits,
                 (unsigned long long)w->workers[i].tx_too_large);
     }
+    fprintf(out, "  model thread (inventory, analytics, output): CPU %.2f s\n",
+            w->model_cpu_seconds);
 }
 
 void workers_destroy(workers *w) {

@@ -22,6 +22,7 @@ import concurrent.futures
 import glob
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,23 @@ def compare(sensor, case, counts, workdir):
     return failures, len(base[0]) + len(base[1])
 
 
+def summary_failures(sensor, capture):
+    """The run summary splits the CPU time by thread: each worker, the model."""
+    result = subprocess.run([sensor, "-r", capture, "--db", ":memory:", "-o", "/dev/null",
+                             "--no-progress", "--workers", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    text = result.stderr.decode()
+    failures = []
+    if result.returncode != 0:
+        failures.append("summary run: exit %d" % result.returncode)
+    for label in ("worker 0: CPU", "worker 1: CPU",
+                  "model thread (inventory, analytics, output): CPU"):
+        m = re.search(re.escape(label) + r" ([0-9.]+) s", text)
+        if not m or float(m.group(1)) <= 0:
+            failures.append("summary: no positive '%s N s' in:\n%s" % (label, text[-800:]))
+    return failures
+
+
 def main():
     sensor, shared = sys.argv[1], sys.argv[2]
     counts = [int(n) for n in sys.argv[3:]] or [1, 2, 4]
@@ -121,6 +139,7 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             results = list(pool.map(lambda case: compare(sensor, case, counts, workdir), cases))
     failures = [f for case_failures, _ in results for f in case_failures]
+    failures += summary_failures(sensor, os.path.join(scenarios, "mixed.pcap"))
     lines = sum(n for _, n in results)
     for f in failures:
         print("FAIL: " + f)
