@@ -962,6 +962,12 @@ void model_write_summary(const model *m, FILE *out) {
             "  inventory body fields: %llu JSON bodies sampled; %llu field paths dropped "
             "(inventory_body_fields, inventory_field_path_bytes)\n",
             (unsigned long long)st.bodies_sampled, (unsigned long long)st.fields_dropped);
+    sensitive_stats scan = sensitive_worker_get_stats(m->scanner);
+    fprintf(out,
+            "  sensitive data: %llu message parts, %.1f MB scanned, %llu cut "
+            "(sensitive_scan_bytes); %llu JSON bodies walked for field names\n",
+            (unsigned long long)scan.parts, (double)scan.bytes / 1e6,
+            (unsigned long long)scan.truncated, (unsigned long long)scan.json_walks);
     analytics_stats as = analytics_get_stats(m->analytics);
     fprintf(out,
             "  analytics: %llu transactions, %llu behavioural findings; evicted: actors %llu, "

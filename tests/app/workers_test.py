@@ -102,7 +102,8 @@ def compare(sensor, case, counts, workdir):
 
 
 def summary_failures(sensor, capture):
-    """The run summary splits the CPU time by thread: each worker, the model."""
+    """The run summary splits the CPU time by thread (each worker, the model)
+    and counts what the sensitive-data scanner read."""
     result = subprocess.run([sensor, "-r", capture, "--db", ":memory:", "-o", "/dev/null",
                              "--no-progress", "--workers", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
@@ -115,6 +116,10 @@ def summary_failures(sensor, capture):
         m = re.search(re.escape(label) + r" ([0-9.]+) s", text)
         if not m or float(m.group(1)) <= 0:
             failures.append("summary: no positive '%s N s' in:\n%s" % (label, text[-800:]))
+    m = re.search(r"sensitive data: (\d+) message parts, ([0-9.]+) MB scanned, 0 cut", text)
+    if not m or int(m.group(1)) == 0 or float(m.group(2)) <= 0:
+        failures.append("summary: no sensitive data line with parts and bytes in:\n%s"
+                        % text[-800:])
     return failures
 
 
