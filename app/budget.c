@@ -4,8 +4,9 @@
  * 100k entries in tables sized for them minus the same run without them,
  * release build, transparent huge pages as the machine grants them), rounded
  * up with some margin; shares are percents of
- * the budget left after the fixed part, and 5 % stays free for messages in
- * flight and allocator slack.
+ * the budget left after the fixed part but 5 %, and those 5 % are the
+ * bound of the HTTP messages in flight (http_memory_bytes); allocator slack
+ * comes from the margins of the entry costs.
  */
 #include "budget.h"
 
@@ -112,6 +113,16 @@ int budget_apply(int64_t budget, int kafka, limits *lim, const uint8_t *explicit
             line->bytes = line->value * it->entry_bytes;
             line->explicit_setting = is_explicit;
         }
+    }
+    int http_explicit = explicit_set[LIMIT_INDEX_http_memory_bytes] != 0;
+    if (!http_explicit)
+        set(lim, LIMIT_INDEX_http_memory_bytes, left / 20);
+    if (report) {
+        budget_line *line = &report->lines[report->line_count++];
+        line->key = limits_info()[LIMIT_INDEX_http_memory_bytes].key;
+        line->value = get(lim, LIMIT_INDEX_http_memory_bytes);
+        line->bytes = line->value;
+        line->explicit_setting = http_explicit;
     }
     return 0;
 }

@@ -33,13 +33,15 @@ typedef struct budget_line {
 } budget_line;
 
 typedef struct budget_report {
-    int64_t budget; /* bytes; 0 = no budget given */
-    budget_line lines[BUDGET_ITEMS];
+    int64_t budget;                      /* bytes; 0 = no budget given */
+    budget_line lines[BUDGET_ITEMS + 1]; /* the tables, then http_memory_bytes */
     int line_count;
 } budget_report;
 
 /*
- * Derives the limits of lim from budget bytes. explicit_set[i] (by
+ * Derives the limits of lim from budget bytes: the tables share what the
+ * fixed part leaves but 5 %, and that 5 % bounds the HTTP messages in
+ * flight (http_memory_bytes) unless it is set explicitly. explicit_set[i] (by
  * limit_index) marks limits given by the user; kafka says whether Kafka's
  * queue counts. Returns 0, or 2 with a message naming --memory-budget in err
  * when the budget is below BUDGET_MIN_BYTES or the explicit limits alone

@@ -448,12 +448,14 @@ int main(int argc, char **argv) {
         .model_tick_arg = m,
     };
     if (o.memory_budget && o.workers > 1) {
-        /* the budget sized one flow table, one reassembly pool and one
-         * fragment table: with N workers each holds its share */
+        /* the budget sized one flow table, one reassembly pool, one
+         * fragment table and one HTTP engine: with N workers each holds its
+         * share */
         wc.pipeline.lim.flow_max = share(o.lim.flow_max, o.workers, 1024);
         wc.pipeline.lim.tcp_ooo_bytes_total =
             share(o.lim.tcp_ooo_bytes_total, o.workers, o.lim.tcp_ooo_bytes_per_direction);
         wc.pipeline.lim.ipfrag_max_datagrams = share(o.lim.ipfrag_max_datagrams, o.workers, 1);
+        wc.pipeline.lim.http_memory_bytes = share(o.lim.http_memory_bytes, o.workers, 1 << 20);
     }
     if (m)
         st = o.workers > 1 ? workers_create(&wc, &wk) : pipeline_create(&config, &p);

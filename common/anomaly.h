@@ -86,6 +86,7 @@
     X(HTTP_NOT_HTTP, "http.not_http_stream")                                                       \
     X(HTTP_TX_QUEUE_FULL, "http.tx_queue_full")                                                    \
     X(HTTP_ALLOC_FAILED, "http.alloc_failed")                                                      \
+    X(HTTP_MEMORY_LIMIT, "http.memory_limit")                                                      \
     /* credentials: JWTs, Authorization values, identities */                                      \
     X(JWT_TOO_LONG, "jwt.too_long")                                                                \
     X(JWT_BAD_BASE64URL, "jwt.bad_base64url")                                                      \

@@ -50,6 +50,9 @@
       "bytes scanned for a message boundary after a gap or mid-stream pickup")                     \
     X(http_headers_per_message, 256, 8, 65536, "keep the first fields, flag head_truncated",       \
       "real messages carry fewer than 64 header fields")                                           \
+    X(http_memory_bytes, 536870912, 1048576, 1099511627776LL,                                      \
+      "stop growing heads, fields and bodies; emit waiting requests; count http.memory_limit",     \
+      "heads, fields and captured bodies of the messages in flight of all flows (per worker)")     \
     X(ndpi_max_packets, 16, 1, 1000, "give up classification, keep first-bytes verdict",           \
       "nDPI decides HTTP/TLS in the first few packets; bounds its exposure")                       \
     X(inventory_max_endpoints, 16384, 16, 16777216, "refuse new endpoints, count them",            \

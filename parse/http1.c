@@ -528,6 +528,15 @@ static void count(http_engine *e, anomaly_id id) {
     anomaly_count(e->anomalies, id);
 }
 
+/* 1 when the messages in flight may hold `more` bytes without passing
+ * http_memory_bytes; else counts the refusal. */
+static int memory_allows(http_engine *e, uint64_t more) {
+    if (e->rec_bytes_live + more <= (uint64_t)e->lim.http_memory_bytes)
+        return 1;
+    count(e, ANOMALY_HTTP_MEMORY_LIMIT);
+    return 0;
+}
+
 /* ---------------------------------------------------------------- head storage */
 
 /* Grows the head buffer so that it holds `need` bytes (bounded by the caller). */
@@ -540,7 +549,7 @@ static int head_grow(http_engine *e, http_rec *rec, uint64_t need) {
         cap *= 2;
     if (cap > ceiling)
         cap = ceiling;
-    if (cap < need)
+    if (cap < need || !memory_allows(e, head_is_room(rec) ? cap : cap - rec->head_cap))
         return 0;
     char *grown = head_is_room(rec) ? malloc(cap) : realloc(rec->head, cap);
     if (!grown)
@@ -731,6 +740,9 @@ static void fifo_push(http_session *s, http_rec *req) {
     if (s->unanswered_count > (uint64_t)e->lim.http_pipeline_depth) {
         count(e, ANOMALY_HTTP_PIPELINE_FULL);
         fifo_give_up_oldest(s, 0);
+    } else if (s->unanswered_count > 1 && !memory_allows(e, 0)) {
+        /* past the memory limit a connection keeps one request waiting */
+        fifo_give_up_oldest(s, 0);
     }
 }
 
@@ -879,6 +891,11 @@ static int body_grow(http_engine *e, http_rec *rec, uint64_t limit, uint64_t wan
         return 0;
     unsigned body_class =
         rec->body ? rec->body_class + 1u : body_class_of(want < limit ? want : limit);
+    uint64_t cap = body_class_bytes(body_class);
+    if (cap > limit)
+        cap = limit;
+    if (!memory_allows(e, cap - rec->body_cap))
+        return 0;
     uint8_t *grown = body_buffer_get(e, body_class);
     if (!grown) {
         count(e, ANOMALY_HTTP_ALLOC_FAILED);
@@ -887,9 +904,6 @@ static int body_grow(http_engine *e, http_rec *rec, uint64_t limit, uint64_t wan
     if (rec->body_len > 0)
         memcpy(grown, rec->body, rec->body_len);
     body_buffer_put(e, rec->body, rec->body_class);
-    uint64_t cap = body_class_bytes(body_class);
-    if (cap > limit)
-        cap = limit;
     e->rec_bytes_live += cap - rec->body_cap;
     rec->body = grown;
     rec->body_class = (uint8_t)body_class;
@@ -1127,6 +1141,11 @@ static int on_header_value_complete(llhttp_t *p) {
         if (cap > (uint64_t)e->lim.http_headers_per_message)
             cap = (uint32_t)e->lim.http_headers_per_message;
         int from_room = fields_are_room(rec);
+        if (!memory_allows(e, (uint64_t)(from_room ? cap : cap - rec->field_cap) *
+                                  sizeof(http_field))) {
+            head_truncated(e, rec);
+            return 0;
+        }
         http_field *grown = from_room ? malloc((size_t)cap * sizeof *grown)
                                       : realloc(rec->fields, (size_t)cap * sizeof *grown);
         if (!grown) {

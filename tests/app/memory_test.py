@@ -86,6 +86,10 @@ def check_flows(sensor, gen, workdir, sanitized):
             failures.append("%s flows: the flow table neither evicted nor dropped half-open "
                             "flows" % name)
         split = re.search(r"memory budget .*", err)
+        # the 5 % headroom of (128 - 32) MiB bounds the messages in flight
+        if budget == "128M" and (not split or "http_memory_bytes 5033164" not in split.group(0)):
+            failures.append("%s flows: the budget line does not give http_memory_bytes "
+                            "5033164: %s" % (name, split.group(0) if split else "none"))
         print("%s flows: peak RSS %.1f MiB under --memory-budget %s; %s"
               % (name, rss / 1024, budget, split.group(0) if split else "no budget line"))
     if sanitized or len(figures) != 2:

@@ -1693,6 +1693,113 @@ static void test_engine_lifecycle(void **state) {
     http_engine_destroy(e);
 }
 
+/* Requests of `flows` connections, each with a 64 KiB body and no response
+ * yet, then a response on each; returns the bytes the engine held at the
+ * peak and counts the bodies captured whole into *whole. */
+static uint64_t feed_many_bodies(const limits *lim, uint32_t flows, uint32_t *emitted,
+                                 uint32_t *whole, anomaly_counters *an) {
+    enum { BODY = 65536 };
+    http_engine *e = NULL;
+    assert_int_equal(http_engine_create(lim, flows, &e), AS_OK);
+    char *req = malloc(BODY + 128);
+    assert_non_null(req);
+    int head =
+        snprintf(req, 128, "POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n", BODY);
+    memset(req + head, 'x', BODY);
+    const char *resp = "HTTP/1.1 204 No Content\r\n\r\n";
+    memset(an, 0, sizeof *an);
+    *emitted = *whole = 0;
+    http_transaction tx;
+    for (uint32_t i = 0; i < flows; i++) {
+        flow f = test_flow(i, 100 + i);
+        tcp_chunk c = {(const uint8_t *)req, (uint32_t)(head + BODY), 0, 1000 + i};
+        http_engine_feed(e, &f, FLOW_TO_SERVER, &c, an);
+        assert_int_equal(http_engine_next(e, &tx), 0);
+    }
+    uint64_t peak = http_engine_get_stats(e).session_bytes_live;
+    for (uint32_t i = 0; i < flows; i++) {
+        flow f = test_flow(i, 100 + i);
+        tcp_chunk c = {(const uint8_t *)resp, (uint32_t)strlen(resp), 0, 5000 + i};
+        http_engine_feed(e, &f, FLOW_TO_CLIENT, &c, an);
+        while (http_engine_next(e, &tx)) {
+            (*emitted)++;
+            assert_int_equal(tx.status, 204);
+            assert_true(tx.request.body_bytes_known);
+            assert_int_equal(tx.request.body_bytes, BODY);
+            *whole += tx.request.body_len == BODY;
+        }
+        http_engine_close(e, &f, an);
+    }
+    free(req);
+    http_engine_destroy(e);
+    return peak;
+}
+
+/* http_memory_bytes bounds what all flows hold together: bodies past it
+ * are cut (the transactions are all reported, with their sizes), and the
+ * refusals are counted. */
+static void test_memory_limit_across_flows(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    lim.http_body_capture_bytes = 65536;
+    uint32_t emitted, whole;
+    anomaly_counters an;
+    uint64_t free_peak = feed_many_bodies(&lim, 40, &emitted, &whole, &an);
+    assert_int_equal(emitted, 40);
+    assert_int_equal(whole, 40);
+    assert_int_equal(an.count[ANOMALY_HTTP_MEMORY_LIMIT], 0);
+    assert_true(free_peak > 40u * 65536);
+
+    lim.http_memory_bytes = 1 << 20;
+    uint64_t capped_peak = feed_many_bodies(&lim, 40, &emitted, &whole, &an);
+    assert_int_equal(emitted, 40);
+    assert_true(whole >= 8 && whole < 16);
+    assert_true(an.count[ANOMALY_HTTP_MEMORY_LIMIT] > 0);
+    assert_true(capped_peak <= (1u << 20) + 40u * 4096);
+}
+
+/* Past the limit a connection keeps one request waiting: the older ones are
+ * reported without a response instead of piling up. */
+static void test_memory_limit_pipelined(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    lim.http_memory_bytes = 1 << 20;
+    lim.http_pipeline_depth = 4096;
+    http_engine *e = NULL;
+    assert_int_equal(http_engine_create(&lim, 4, &e), AS_OK);
+    const char *one = "GET /item HTTP/1.1\r\nHost: a\r\n\r\n";
+    size_t n = strlen(one);
+    enum { REQUESTS = 4000 };
+    char *many = malloc(n * REQUESTS);
+    assert_non_null(many);
+    for (int i = 0; i < REQUESTS; i++)
+        memcpy(many + (size_t)i * n, one, n);
+    anomaly_counters an;
+    memset(&an, 0, sizeof an);
+    flow f = test_flow(0, 1);
+    http_transaction tx;
+    uint32_t emitted = 0;
+    uint64_t peak = 0;
+    for (int i = 0; i < REQUESTS; i += 100) {
+        tcp_chunk c = {(const uint8_t *)many + (size_t)i * n, (uint32_t)(n * 100), 0, 1000};
+        http_engine_feed(e, &f, FLOW_TO_SERVER, &c, &an);
+        while (http_engine_next(e, &tx)) {
+            assert_true(tx.flags & TX_FLAG_NO_RESPONSE);
+            emitted++;
+        }
+        uint64_t live = http_engine_get_stats(e).session_bytes_live;
+        peak = live > peak ? live : peak;
+    }
+    http_engine_close(e, &f, &an);
+    while (http_engine_next(e, &tx))
+        emitted++;
+    assert_int_equal(emitted, REQUESTS);
+    assert_true(an.count[ANOMALY_HTTP_MEMORY_LIMIT] > 0);
+    assert_true(peak <= (1u << 20) + 256u * 1024);
+    free(many);
+    http_engine_destroy(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_simple_get),
@@ -1720,6 +1827,8 @@ int main(void) {
         cmocka_unit_test(test_lost_messages_keep_pairing),
         cmocka_unit_test(test_roles_swapped),
         cmocka_unit_test(test_pipeline_bound),
+        cmocka_unit_test(test_memory_limit_across_flows),
+        cmocka_unit_test(test_memory_limit_pipelined),
         cmocka_unit_test(test_head_bound),
         cmocka_unit_test(test_incomplete_at_close),
         cmocka_unit_test(test_rst),
