@@ -542,6 +542,9 @@ static void detect_enumeration(analytics *a, const analytics_observation *obs, u
 
     analytics_finding *f = episode_find(a, ANALYTICS_ENUMERATION, actor);
     uint32_t requests = WSUM(&s->w, requests), errors = WSUM(&s->w, errors);
+    int erring = (uint64_t)errors * 100 >= (uint64_t)requests * a->lim.enumeration_error_percent;
+    if (!f && !erring)
+        return; /* no episode can open without the error share: skip the estimates */
     uint64_t paths = sketch_count2(&s->w.cur.paths, &s->w.prev.paths);
     uint64_t endpoints = sketch_count2(&s->w.cur.endpoints, &s->w.prev.endpoints);
     /* breadth: many endpoints, or an anonymous actor, or almost only errors
@@ -549,8 +552,7 @@ static void detect_enumeration(analytics *a, const analytics_observation *obs, u
     int broad = endpoints >= (uint64_t)a->lim.enumeration_min_endpoints ||
                 obs->identity_kind == ANALYTICS_ANONYMOUS ||
                 (uint64_t)errors * 100 >= (uint64_t)requests * a->lim.enumeration_strict_percent;
-    int holds = broad && paths >= (uint64_t)a->lim.enumeration_min_paths &&
-                (uint64_t)errors * 100 >= (uint64_t)requests * a->lim.enumeration_error_percent;
+    int holds = broad && paths >= (uint64_t)a->lim.enumeration_min_paths && erring;
     if (!f) {
         if (!holds)
             return;
