@@ -625,19 +625,23 @@ static void detect_bola(analytics *a, const analytics_observation *obs) {
     analytics_finding *f = episode_find(a, ANALYTICS_BOLA, obs->identity);
     uint64_t objects = sketch_count2(&s->w.cur.paths, &s->w.prev.paths);
     uint32_t mine = WSUM(&s->w, requests);
-    uint64_t identities = sketch_count2(&peer->w.cur.endpoints, &peer->w.prev.endpoints);
-    uint32_t all = WSUM(&peer->w, requests);
-    /* requests per other identity on this endpoint: the peers' level */
-    double peers =
-        identities > 1 && all > mine ? (double)(all - mine) / (double)(identities - 1) : 1.0;
-    if (peers < 1.0)
-        peers = 1.0;
     uint32_t foreign_total = WSUM(&s->w, foreign_ok) + WSUM(&s->w, foreign_denied);
-    int walks = objects >= (uint64_t)a->lim.bola_min_objects &&
-                (double)objects >= peers * (double)a->lim.bola_peer_factor;
-    int reads_foreign = foreign_total >= (uint32_t)a->lim.bola_min_foreign &&
-                        (double)foreign_total >= peers * (double)a->lim.bola_peer_factor;
     if (!f) {
+        if (objects < (uint64_t)a->lim.bola_min_objects &&
+            foreign_total < (uint32_t)a->lim.bola_min_foreign)
+            return; /* neither rule can hold: the peers' level is not needed */
+        uint64_t identities = sketch_count2(&peer->w.cur.endpoints, &peer->w.prev.endpoints);
+        uint32_t all = WSUM(&peer->w, requests);
+        /* requests per other identity on this endpoint: the peers' level */
+        double peers = 1.0;
+        if (identities > 1 && all > mine)
+            peers = (double)(all - mine) / (double)(identities - 1);
+        if (peers < 1.0)
+            peers = 1.0;
+        int walks = objects >= (uint64_t)a->lim.bola_min_objects &&
+                    (double)objects >= peers * (double)a->lim.bola_peer_factor;
+        int reads_foreign = foreign_total >= (uint32_t)a->lim.bola_min_foreign &&
+                            (double)foreign_total >= peers * (double)a->lim.bola_peer_factor;
         if (!walks && !reads_foreign)
             return;
         f = episode_open(a, ANALYTICS_BOLA, obs->identity, obs, s->w.first_ns);
