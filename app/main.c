@@ -484,7 +484,12 @@ int main(int argc, char **argv) {
             continue;
         }
         sources_opened++;
+        /* a stop breaks a read blocked on an idle pipe (-r -) */
+        reload_watch_sources(control, &src, 1);
+        if (stop_requested) /* a signal taken before the source was watched */
+            capture_source_break(src);
         rc |= run_source(p, wk, src, o.inputs[i], &o);
+        reload_watch_sources(control, NULL, 0);
         capture_source_destroy(src);
         if (p)
             model_snapshot(m, pipeline_now(p));

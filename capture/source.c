@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "pcapfile.h"
 #include "pcapng.h"
@@ -50,6 +51,9 @@
 enum source_kind { SOURCE_PCAP, SOURCE_PCAPNG, SOURCE_LIVE, SOURCE_GROUP };
 
 #define SOURCE_LIVE_TIMEOUT_MS 100
+/* How often a read blocked on an idle pipe looks at the stop flag. */
+#define SOURCE_PIPE_POLL_MS 200
+#define SOURCE_PIPE_READ_BYTES (64 * 1024)
 #define SOURCE_LIVE_SNAPLEN_DEFAULT 262144
 #define SOURCE_LIVE_BUFFER_DEFAULT (64 * 1024 * 1024)
 /* stdio buffer of a capture file: libpcap reads it record by record with
@@ -59,11 +63,14 @@ enum source_kind { SOURCE_PCAP, SOURCE_PCAPNG, SOURCE_LIVE, SOURCE_GROUP };
 
 /* Replay stream state: the peeked magic, then the rest of `inner`. */
 typedef struct source_replay {
-    FILE *inner;       /* original stream; closed with the replay stream unless stdin */
-    uint8_t peek[4];   /* bytes already read from inner */
-    size_t peek_len;   /* valid bytes in peek */
-    size_t peek_pos;   /* next byte of peek to serve */
-    uint64_t consumed; /* bytes served so far (progress for unseekable input) */
+    FILE *inner; /* original stream; closed with the replay stream unless stdin */
+    int fd;      /* inner's descriptor, read directly (inner is unbuffered), or -1 */
+    const volatile sig_atomic_t *stop;   /* the source's capture_source_break flag */
+    uint8_t peek[4];                     /* bytes already read from inner */
+    size_t peek_len;                     /* valid bytes in peek */
+    size_t peek_pos;                     /* next byte of peek to serve */
+    uint64_t consumed;                   /* bytes served so far (progress for unseekable input) */
+    char buffer[SOURCE_PIPE_READ_BYTES]; /* the replay stream's stdio buffer */
 } source_replay;
 
 struct capture_source {
@@ -136,12 +143,42 @@ static void source_free(capture_source *src) {
 
 /* ---------------------------------------------------------------- replay stream */
 
+/* A descriptor that is not a regular file (pipe, socket, terminal): read
+ * once, through the replay stream. */
+static int source_is_pipe(FILE *fp) {
+    int fd = fileno(fp);
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
+}
+
+/* Waits until fd has data (or its end) or the source is stopped, looking
+ * at the stop flag every SOURCE_PIPE_POLL_MS: a pipe that stays idle
+ * must not hold the sensor past SIGTERM. 1 = read now, 0 = stopped. */
+static int source_replay_wait(const source_replay *replay) {
+    while (!*replay->stop) {
+        struct pollfd waiting = {.fd = replay->fd, .events = POLLIN};
+        if (poll(&waiting, 1, SOURCE_PIPE_POLL_MS) != 0)
+            return 1; /* data, end, error, or EINTR: read() tells */
+    }
+    return 0;
+}
+
 static ssize_t source_replay_read(void *cookie, char *buf, size_t size) {
     source_replay *replay = cookie;
     size_t n = 0;
     while (n < size && replay->peek_pos < replay->peek_len)
         buf[n++] = (char)replay->peek[replay->peek_pos++];
-    if (n < size) {
+    if (n < size && replay->fd >= 0) {
+        while (n == 0 && source_replay_wait(replay)) {
+            ssize_t got = read(replay->fd, buf, size);
+            if (got < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (got < 0)
+                return -1;
+            n = (size_t)got;
+            break;
+        }
+    } else if (n < size) {
         size_t got = fread(buf + n, 1, size - n, replay->inner);
         if (got == 0 && n == 0 && ferror(replay->inner))
             return -1;
@@ -160,11 +197,13 @@ static int source_replay_close(void *cookie) {
 
 /* Wraps fp so that reading starts again at the peeked bytes. Owns fp on success. */
 static FILE *source_replay_open(FILE *fp, const uint8_t *peek, size_t peek_len,
-                                source_replay **out) {
+                                const volatile sig_atomic_t *stop, source_replay **out) {
     source_replay *replay = calloc(1, sizeof *replay);
     if (!replay)
         return NULL;
     replay->inner = fp;
+    replay->fd = source_is_pipe(fp) ? fileno(fp) : -1;
+    replay->stop = stop;
     memcpy(replay->peek, peek, peek_len);
     replay->peek_len = peek_len;
     cookie_io_functions_t functions = {
@@ -174,6 +213,8 @@ static FILE *source_replay_open(FILE *fp, const uint8_t *peek, size_t peek_len,
         free(replay);
         return NULL;
     }
+    /* one read() can take a whole pipe buffer (64 KiB on Linux) */
+    setvbuf(wrapped, replay->buffer, _IOFBF, sizeof replay->buffer);
     *out = replay;
     return wrapped;
 }
@@ -202,9 +243,7 @@ static enum source_format source_format_of(const uint8_t magic[4]) {
 
 /* A regular file can be rewound; pipes, terminals and sockets cannot. */
 static int source_try_rewind(FILE *fp) {
-    int fd = fileno(fp);
-    struct stat st;
-    if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+    if (source_is_pipe(fp))
         return 0;
     return fseek(fp, 0, SEEK_SET) == 0;
 }
@@ -287,6 +326,10 @@ static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
         return AS_ERR_NOMEM;
     }
     src->stream_buffer = stream_buffer;
+    /* a pipe is read with read() once its first bytes are known (see
+     * source_replay_read): stdio must not buffer ahead of that */
+    if (source_is_pipe(fp))
+        setvbuf(fp, NULL, _IONBF, 0);
     uint8_t magic[4];
     size_t got = fread(magic, 1, sizeof magic, fp);
     if (got < sizeof magic) {
@@ -314,7 +357,7 @@ static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
     src->file_size = source_size_of(fp);
     FILE *stream = fp;
     if (!source_try_rewind(fp)) {
-        stream = source_replay_open(fp, magic, sizeof magic, &src->replay);
+        stream = source_replay_open(fp, magic, sizeof magic, &src->stop, &src->replay);
         if (!stream) {
             source_close_stream(fp);
             source_message(errbuf, errbuf_len, "%s: out of memory", src->name);
@@ -505,8 +548,8 @@ static as_status source_read_pcap(capture_source *src, capture_packet *pkt, int 
         }
         return src->stop ? AS_DONE : AS_NEED_MORE;
     }
-    if (rc == PCAP_ERROR_BREAK)
-        return AS_DONE;
+    if (rc == PCAP_ERROR_BREAK || src->stop)
+        return AS_DONE; /* a stop cuts a piped capture anywhere */
     const char *detail = pcap_geterr(src->pcap);
     unsigned long long number = (unsigned long long)src->stats.packets + 1;
     if (src->kind == SOURCE_LIVE)
@@ -578,6 +621,8 @@ as_status capture_source_next(capture_source *src, capture_packet *pkt) {
     as_status status;
     if (src->kind == SOURCE_PCAPNG) {
         status = pcapng_reader_next(src->pcapng, pkt);
+        if (status_is_error(status) && src->stop)
+            return AS_DONE;
         if (status_is_error(status))
             return source_fail(src, status, "%s: after packet %llu: %s", src->name,
                                (unsigned long long)src->stats.packets,
