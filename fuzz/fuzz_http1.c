@@ -96,6 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         lim.http_resync_scan_bytes = 256;
         lim.http_headers_per_message = 8;
     }
+    if (data[0] & 2) /* below the configurable minimum: every growth past the first is refused */
+        lim.http_memory_bytes = 8192;
     http_engine *e = NULL;
     if (http_engine_create(&lim, 4, &e) != AS_OK)
         return 0;
