@@ -11,7 +11,6 @@
 Exit 0 pass, 1 fail.
 """
 import os
-import sys
 
 import harness
 
@@ -52,15 +51,5 @@ def check_config(sensor, sample, workdir):
     return failures
 
 
-
-def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    sensor, sample = sys.argv[1:]
-    with harness.temporary_directory("config") as workdir:
-        failures = check_config(sensor, sample, workdir)
-    harness.finish("config", failures)
-
-
 if __name__ == "__main__":
-    main()
+    harness.sample_main("config", __doc__, check_config)

@@ -237,6 +237,17 @@ def finish(name, failures):
     sys.exit(PASS)
 
 
+def sample_main(name, usage, check):
+    """main() of a test run as SCRIPT SENSOR SAMPLE_PCAP: check(sensor,
+    sample, workdir) returns the failures."""
+    if len(sys.argv) != 3:
+        sys.exit(usage)
+    sensor, sample = sys.argv[1:]
+    with temporary_directory(name) as workdir:
+        failures = check(sensor, sample, workdir)
+    finish(name, failures)
+
+
 def skip(name, why):
     print("%s: SKIP (%s)" % (name, why))
     sys.exit(SKIP)
