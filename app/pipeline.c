@@ -33,6 +33,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture/decode.h"
 #include "capture/flow_table.h"
@@ -337,6 +338,9 @@ as_status pipeline_run(pipeline *p, capture_source *src, volatile int *stop,
     while (!*stop) {
         st = capture_source_next_batch(src, window, PIPELINE_WINDOW, &count);
         if (st == AS_NEED_MORE) {
+            uint64_t idle = p->live ? pipeline_idle_clock(p->now_ns) : 0;
+            if (idle)
+                advance_time(p, idle, 0);
             sink_router_poll(p->config.router);
             continue;
         }
@@ -367,6 +371,16 @@ void pipeline_packet(pipeline *p, const capture_packet *pkt, uint64_t seq, int s
 
 void pipeline_advance(pipeline *p, uint64_t ts_ns, int stats_tick) {
     advance_time(p, ts_ns, stats_tick);
+}
+
+uint64_t pipeline_idle_clock(uint64_t now_ns) {
+    struct timespec t;
+    if (clock_gettime(CLOCK_REALTIME, &t) != 0)
+        return 0;
+    uint64_t wall = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+    if (wall < PIPELINE_IDLE_LAG_NS || wall - PIPELINE_IDLE_LAG_NS < now_ns + 1000000000u)
+        return 0;
+    return wall - PIPELINE_IDLE_LAG_NS;
 }
 
 void pipeline_end_flows(pipeline *p) {

@@ -96,6 +96,14 @@ void pipeline_packet(pipeline *p, const capture_packet *pkt, uint64_t seq, int s
 /* Hooked mode. Advances packet time to ts_ns as a packet of another worker
  * would (flows due end), then calls on_stats_tick when stats_tick. */
 void pipeline_advance(pipeline *p, uint64_t ts_ns, int stats_tick);
+
+/* Live capture on a quiet link: the packet time to move to now, or 0 to
+ * stay at now_ns. It follows the wall clock PIPELINE_IDLE_LAG_NS behind
+ * (packets still in the kernel's buffer are younger than that), in steps
+ * of at least a second, so that idle flows end and stats events keep
+ * coming while no packet arrives. Never used on capture files. */
+#define PIPELINE_IDLE_LAG_NS 1000000000ull
+uint64_t pipeline_idle_clock(uint64_t now_ns);
 /* Hooked mode. Ends every flow (end of a source). */
 void pipeline_end_flows(pipeline *p);
 

@@ -541,6 +541,22 @@ static void publish_all(workers *w) {
         ring_publish(w->workers[v].in);
 }
 
+/* Live and no packet waiting: every worker's packet time follows the wall
+ * clock (pipeline_idle_clock), with the stats tick it brings. */
+static void idle_mark(workers *w) {
+    uint64_t idle = w->config.live ? pipeline_idle_clock(w->now_ns) : 0;
+    if (!idle)
+        return;
+    w->now_ns = idle;
+    packet_head h = {.seq = ++w->seq, .ts_ns = idle};
+    h.stats_tick = (uint32_t)stats_tick(w);
+    if (h.stats_tick && w->reading)
+        publish_capture_stats(w);
+    for (unsigned v = 0; v < w->count; v++)
+        send_head(w, v, REC_MARK, &h);
+    publish_all(w);
+}
+
 /* An event for every worker, with a seq of its own. */
 static void broadcast(workers *w, uint32_t type) {
     packet_head h = {.seq = ++w->seq, .ts_ns = w->now_ns};
@@ -562,6 +578,7 @@ as_status workers_run(workers *w, capture_source *src, volatile int *stop,
         st = capture_source_next_batch(src, window, WORKERS_WINDOW, &count);
         if (st == AS_NEED_MORE) {
             publish_all(w);
+            idle_mark(w);
             continue;
         }
         if (st != AS_OK)
@@ -679,6 +696,7 @@ static void dispatch_feeds(workers *w, capture_feed *feeds, unsigned n, ring_bel
             ring_bell_cancel(bell);
         else
             ring_bell_wait(bell, seen, WORKERS_WAIT_MS);
+        idle_mark(w);
     }
 }
 

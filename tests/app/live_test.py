@@ -31,6 +31,10 @@ CASE is one of:
            loop the sensor writes every listed endpoint again (packet time
            passed the interval), before the final snapshot at exit; events
            reach the output file while the sensor waits for packets
+  idle     no traffic at all (-i lo, the filter keeps lo quiet) with
+           --stats-interval 1, with and without --workers 2: packet time
+           follows the wall clock on a quiet link, so stats events keep
+           coming before SIGTERM (at least 2 in 3.5 s), then exit 0
   errors   clear errors: a missing interface and a bad filter (exit 2, named),
            no permission (as nobody: exit 1, named), a bad configuration key
            (exit 2, file:line and key), an unreadable spec (exit 2, named)
@@ -246,6 +250,28 @@ def check_snapshot(sensor, shared, workdir):
     return failures
 
 
+def check_idle(sensor, workdir):
+    failures = []
+    for extra in ([], ["--workers", "2"]):
+        live = Live(sensor, workdir, ["--stats-interval", "1"] + extra)
+        if not live.wait_for("capturing on lo"):
+            live.stop()
+            failures.append("%s: the sensor did not start capturing on lo: %s"
+                            % (extra, live.stderr()))
+            continue
+        time.sleep(3.5)
+        with open(live.events) as f:
+            stats = [e for e in map(json.loads, f) if e.get("event") == "stats"]
+        rc = live.stop()
+        if rc != 0:
+            failures.append("%s: exit %s after SIGTERM: %s" % (extra, rc, live.stderr()[-300:]))
+        if len(stats) < 2 or any(e.get("final") for e in stats):
+            failures.append("%s: %d stats events in 3.5 s on a quiet link (want at least 2, "
+                            "none final before SIGTERM)" % (extra, len(stats)))
+        print("idle %s: %d stats events in 3.5 s without a packet" % (extra, len(stats)))
+    return failures
+
+
 def proc_uid(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -354,6 +380,8 @@ def main():
             failures = check_lo(sensor, shared, workdir, True, workers="2")
         elif case == "snapshot":
             failures = check_snapshot(sensor, shared, workdir)
+        elif case == "idle":
+            failures = check_idle(sensor, workdir)
         elif case == "user":
             failures = check_user(sensor, shared, workdir)
         elif case == "errors":
