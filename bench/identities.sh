@@ -26,12 +26,7 @@ log() { printf 'bench/identities: %s\n' "$*" >&2; }
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 
-if [[ -n ${APISENSOR:-} ]]; then
-    sensor=$APISENSOR
-else
-    bench_build apisensor
-    sensor=$build_dir/apisensor
-fi
+bench_sensor
 
 printf '%-12s %12s %10s %14s  %s\n' identities "capture MB" "CPU s" "peak RSS MiB" "analytics evictions"
 for n in 100000 1000000; do

@@ -34,13 +34,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 source "$root/bench/lib.sh"
 
 # ---- tools ------------------------------------------------------------------
-if [[ -n ${APISENSOR:-} ]]; then
-    sensor=$APISENSOR
-    log "using $sensor (APISENSOR), not building"
-else
-    bench_build apisensor
-    sensor=$build_dir/apisensor
-fi
+bench_sensor
 
 read_loop=$bench_dir/pcap-read-loop
 cc -O2 -std=c99 -o "$read_loop" "$shared/tools/pcap-read-loop.c" -lpcap

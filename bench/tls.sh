@@ -37,12 +37,7 @@ log() { printf 'bench/tls: %s\n' "$*" >&2; }
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 
-if [[ -n ${APISENSOR:-} ]]; then
-    sensor=$APISENSOR
-else
-    bench_build apisensor
-    sensor=$build_dir/apisensor
-fi
+bench_sensor
 
 # row NAME CAPTURE [sensor options...]: best of RUNS, prints MB/s per CPU second
 baseline=""

@@ -33,12 +33,7 @@ log() { printf 'bench: %s\n' "$*" >&2; }
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 
-if [[ -n ${APISENSOR:-} ]]; then
-    sensor=$APISENSOR
-else
-    bench_build apisensor
-    sensor=$build_dir/apisensor
-fi
+bench_sensor
 
 capture=$bench_dir/bench-$size.pcap
 if [[ ! -s $capture ]]; then
