@@ -81,6 +81,21 @@ static store *open_store(const char *path, int read_only) {
     return s;
 }
 
+/* Flushes written to a new store at path, loads it into a fresh inventory
+ * read-only and returns that; *stats (may be NULL) gets the loading store's. */
+static inventory *write_and_load(const char *path, inventory *written, store_stats *stats) {
+    store *s = open_store(path, 0);
+    assert_int_equal(store_flush(s, written), AS_OK);
+    store_close(s);
+    inventory *read = make_inventory();
+    s = open_store(path, 1);
+    assert_int_equal(store_load(s, read), AS_OK);
+    if (stats)
+        *stats = store_get_stats(s);
+    store_close(s);
+    return read;
+}
+
 static as_status open_error(const char *path, char *err, size_t cap) {
     store_config c = {path, 0, auth_names, 3, type_names, 4};
     store *s = NULL;
@@ -229,15 +244,8 @@ static void test_round_trip(void **state) {
     db_path(path, sizeof path, "round-trip.db");
     inventory *written = make_inventory();
     observe_everything(written, 1700000000000000000ull);
-    store *s = open_store(path, 0);
-    assert_int_equal(store_flush(s, written), AS_OK);
-    store_close(s);
-
-    inventory *read = make_inventory();
-    s = open_store(path, 1);
-    assert_int_equal(store_load(s, read), AS_OK);
-    store_stats st = store_get_stats(s);
-    store_close(s);
+    store_stats st;
+    inventory *read = write_and_load(path, written, &st);
 
     uint32_t live = 0;
     for (uint32_t i = 0; i < inventory_endpoint_count(written); i++) {
@@ -616,14 +624,7 @@ static void test_fields_round_trip(void **state) {
           "{\"sku\":\"A\",\"qty\":null,\"odd key:x\":1,\"items\":[{\"p\":1.5}]}");
     learn(written, e, INVENTORY_BODY_REQUEST, "{\"qty\":3}");
     learn(written, e, INVENTORY_BODY_RESPONSE, "[{\"id\":1,\"tags\":[\"a\",null]}]");
-    store *s = open_store(path, 0);
-    assert_int_equal(store_flush(s, written), AS_OK);
-    store_close(s);
-
-    inventory *read = make_inventory();
-    s = open_store(path, 1);
-    assert_int_equal(store_load(s, read), AS_OK);
-    store_close(s);
+    inventory *read = write_and_load(path, written, NULL);
     const inventory_endpoint *a = inventory_endpoint_at(written, e);
     const inventory_endpoint *b = find_endpoint(read, "POST", "/orders");
     assert_non_null(b);
