@@ -448,6 +448,22 @@ static analytics_finding *episode_open(analytics *a, analytics_finding_type type
     return f;
 }
 
+/* The open episode of (type, key), or a new one from now listing names
+ * under names_key; NULL when the findings table is full. */
+static analytics_finding *episode_named(analytics *a, analytics_finding_type type, uint64_t key,
+                                        const analytics_observation *obs, const char *names_key,
+                                        const char *severity) {
+    analytics_finding *f = episode_find(a, type, key);
+    if (!f) {
+        f = episode_open(a, type, key, obs, obs->ts_ns);
+        if (f) {
+            f->names_key = names_key;
+            f->severity = severity;
+        }
+    }
+    return f;
+}
+
 /* Counts one more request in the episode; re-reports at powers of two. */
 static void episode_update(analytics *a, analytics_finding *f, const analytics_observation *obs,
                            int with_actor) {
@@ -853,14 +869,10 @@ static void detect_cleartext(analytics *a, const analytics_observation *obs) {
     if (!obs->cleartext || (!obs->basic_auth && !obs->login_attempt))
         return;
     uint64_t key = hash_mix64(obs->endpoint_key ^ 0xc1ea);
-    analytics_finding *f = episode_find(a, ANALYTICS_CLEARTEXT_CREDENTIALS, key);
-    if (!f) {
-        f = episode_open(a, ANALYTICS_CLEARTEXT_CREDENTIALS, key, obs, obs->ts_ns);
-        if (!f)
-            return;
-        f->names_key = "credential_kinds";
-        f->severity = "medium";
-    }
+    analytics_finding *f =
+        episode_named(a, ANALYTICS_CLEARTEXT_CREDENTIALS, key, obs, "credential_kinds", "medium");
+    if (!f)
+        return;
     add_name(f, obs->basic_auth ? (str_view){"basic", 5} : (str_view){"login_password", 14});
     episode_update(a, f, obs, 0);
 }
@@ -958,14 +970,10 @@ static void detect_injection(analytics *a, const analytics_observation *obs, uin
     uint32_t kinds = obs->risks & CLASSIFY_RISK_INJECTION;
     if (!kinds)
         return;
-    analytics_finding *f = episode_find(a, ANALYTICS_INJECTION_ATTEMPT, actor);
-    if (!f) {
-        f = episode_open(a, ANALYTICS_INJECTION_ATTEMPT, actor, obs, obs->ts_ns);
-        if (!f)
-            return;
-        f->names_key = "kinds";
-        f->severity = "medium";
-    }
+    analytics_finding *f =
+        episode_named(a, ANALYTICS_INJECTION_ATTEMPT, actor, obs, "kinds", "medium");
+    if (!f)
+        return;
     for (int bit = 0; bit < (int)(sizeof injection_keys / sizeof injection_keys[0]); bit++) {
         if (!(kinds & (1u << bit)))
             continue;
@@ -985,14 +993,10 @@ static void detect_injection(analytics *a, const analytics_observation *obs, uin
 static void detect_user_agent(analytics *a, const analytics_observation *obs, uint64_t actor) {
     if (!(obs->risks & CLASSIFY_RISK_SUSPICIOUS_USER_AGENT))
         return;
-    analytics_finding *f = episode_find(a, ANALYTICS_SUSPICIOUS_USER_AGENT, actor);
-    if (!f) {
-        f = episode_open(a, ANALYTICS_SUSPICIOUS_USER_AGENT, actor, obs, obs->ts_ns);
-        if (!f)
-            return;
-        f->names_key = "user_agents";
-        f->severity = "low";
-    }
+    analytics_finding *f =
+        episode_named(a, ANALYTICS_SUSPICIOUS_USER_AGENT, actor, obs, "user_agents", "low");
+    if (!f)
+        return;
     add_name(f, obs->user_agent);
     /* nDPI 4.2 also sets "possible exploit" for any URL in a user agent,
      * which crawlers do: counted, but no reason to raise the severity */
