@@ -135,6 +135,19 @@ def read_transactions(path):
     return events, problems
 
 
+def last_endpoint_events(path):
+    """(method, host, path) -> the last endpoint event of an events file
+    (the final snapshot when the run wrote one)."""
+    last = {}
+    with open(path) as f:
+        for line in f:
+            event = json.loads(line)
+            if event.get("event") == "endpoint":
+                e = event["endpoint"]
+                last[(e["method"], e["host"], e["path"])] = event
+    return last
+
+
 def field(event, dotted):
     """event['a']['b'] for 'a.b'; None when any part is missing."""
     for part in dotted.split("."):

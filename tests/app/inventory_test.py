@@ -125,13 +125,8 @@ def check_extends(sensor, scenarios, workdir):
           % (len(a), FIRST, len(b), SECOND, len(merged)))
 
     # the live output's final snapshot is what `inventory --json` prints
-    snapshot = {}
-    with open(events) as f:
-        for line in f:
-            event = json.loads(line)
-            if event.get("event") == "endpoint":
-                e = event["endpoint"]
-                snapshot[(e["host"], e["method"], e["path"])] = event
+    snapshot = {(host, method, path): event for (method, host, path), event
+                in harness.last_endpoint_events(events).items()}
     for key, event in merged.items():
         live = snapshot.get(key)
         strip = lambda e: {k: v for k, v in e.items() if k not in ("@timestamp", "sensor")}

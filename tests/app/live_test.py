@@ -63,14 +63,8 @@ def inventory(path):
     endpoint as its last event (the final snapshot) gives it: the order of
     the intermediate events depends on how packets from several interfaces
     interleave, the final inventory does not."""
-    last = {}
-    with open(path) as f:
-        for line in f:
-            event = json.loads(line)
-            if event.get("event") == "endpoint":
-                e = event["endpoint"]
-                last[(e["method"], e["host"], e["path"])] = tuple(sorted(event["status_codes"]))
-    return {key + (codes,) for key, codes in last.items()}
+    return {key + (tuple(sorted(event["status_codes"])),)
+            for key, event in harness.last_endpoint_events(path).items()}
 
 
 def final_stats(path):

@@ -38,14 +38,7 @@ EMPTY_SPEC = "openapi: 3.0.3\ninfo: {title: empty, version: '1'}\npaths: {}\n"
 
 def endpoints(path):
     """(method, host, path) -> status, from the endpoint events (the last one wins)."""
-    found = {}
-    with open(path) as f:
-        for line in f:
-            event = json.loads(line)
-            if event.get("event") == "endpoint":
-                e = event["endpoint"]
-                found[(e["method"], e["host"], e["path"])] = event["status"]
-    return found
+    return {key: event["status"] for key, event in harness.last_endpoint_events(path).items()}
 
 
 def read_bytes(pid):
