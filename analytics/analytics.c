@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/bigmem.h"
 #include "common/hash.h"
 #include "parse/classify.h"
 #include "parse/jwt.h"
@@ -161,16 +162,17 @@ static int cache_init(cache *c, uint32_t max_entries, size_t entry_size, uint64_
     c->entry_size = entry_size;
     c->evictions = evictions;
     size_t n = (size_t)sets * ANALYTICS_WAYS;
-    c->keys = calloc(n, sizeof *c->keys);
-    c->last_ns = calloc(n, sizeof *c->last_ns);
-    c->entries = calloc(n, entry_size);
+    c->keys = bigmem_alloc(n * sizeof *c->keys);
+    c->last_ns = bigmem_alloc(n * sizeof *c->last_ns);
+    c->entries = bigmem_alloc(n * entry_size);
     return c->keys && c->last_ns && c->entries;
 }
 
 static void cache_free(cache *c) {
-    free(c->keys);
-    free(c->last_ns);
-    free(c->entries);
+    size_t n = (size_t)c->sets * ANALYTICS_WAYS;
+    bigmem_free(c->keys, n * sizeof *c->keys);
+    bigmem_free(c->last_ns, n * sizeof *c->last_ns);
+    bigmem_free(c->entries, n * c->entry_size);
 }
 
 /* Entry of key, created zeroed (evicting the set's least recent) if absent;
