@@ -69,6 +69,8 @@ struct model {
     issued_token *issued;
     anomaly_counters anomalies;
     transaction_context context; /* of the last transaction */
+    char *redacted;              /* its request-target with secrets redacted */
+    size_t redacted_cap;
     record_endpoint context_endpoint;
     char context_identity[PSEUDONYM_HEX_BYTES > ANALYTICS_NAME_BYTES ? PSEUDONYM_HEX_BYTES
                                                                      : ANALYTICS_NAME_BYTES];
@@ -187,6 +189,7 @@ void model_destroy(model *m) {
     pseudonym_destroy(m->pseudonym);
     credential_cache_destroy(m->jwt_cache);
     free(m->issued);
+    free(m->redacted);
     json_writer_free(&m->json);
     if (atomic_load(&m->offer_pending))
         openapi_destroy(m->offered);
@@ -701,16 +704,48 @@ static uint8_t body_plain(const sensitive_found *found) {
     return (found->hints & SENSITIVE_HINT_SCANNED) && !(found->hints & SENSITIVE_HINT_CREDENTIAL);
 }
 
-/* The endpoint and identity written into the transaction event. */
-static void set_context(model *m, const inventory_endpoint *ep, const analytics_observation *b) {
+/* The request-target written into the transaction event: the secrets it
+ * carries redacted, unless identities are written raw. The buffer only
+ * grows, to at most credential_redact_bound(http_head_bytes). */
+static str_view shown_target(model *m, str_view target) {
+    if (m->config.raw_identities || !target.ptr || target.len == 0)
+        return target;
+    size_t need = credential_redact_bound(target.len);
+    if (need > m->redacted_cap) {
+        char *grown = realloc(m->redacted, need);
+        if (!grown) { /* no room to redact: leave the target out */
+            m->anomalies.count[ANOMALY_CREDENTIAL_REDACT_NOMEM]++;
+            return (str_view){"REDACTED", 8};
+        }
+        m->redacted = grown;
+        m->redacted_cap = need;
+    }
+    size_t n = credential_redact_target(&m->credential_settings, target, m->redacted);
+    return n ? (str_view){m->redacted, (uint32_t)n} : target;
+}
+
+/* The context of a transaction the later stages did not analyse. */
+static const transaction_context *bare_context(model *m, const http_transaction *tx) {
     transaction_context *c = &m->context;
     memset(c, 0, sizeof *c);
+    if (sink_router_wants_transactions(m->config.router))
+        c->uri = shown_target(m, tx->uri);
+    return c;
+}
+
+/* The target, endpoint and identity written into the transaction event. */
+static void set_context(model *m, const http_transaction *tx, const inventory_endpoint *ep,
+                        const analytics_observation *b) {
+    transaction_context *c = &m->context;
+    memset(c, 0, sizeof *c);
+    c->analysed = 1;
     if (ep) {
         m->context_endpoint = (record_endpoint){text(ep->method), text(ep->host), text(ep->path)};
         c->endpoint = &m->context_endpoint;
     }
     if (!sink_router_wants_transactions(m->config.router))
         return;
+    c->uri = shown_target(m, tx->uri);
     c->identity_kind = text(analytics_identity_kind_name(b->identity_kind));
     if (b->identity_kind == ANALYTICS_ANONYMOUS) {
         ip_address_format(&b->client_ip, m->context_identity, sizeof m->context_identity);
@@ -748,7 +783,7 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
     inventory_observation o;
     memset(&o, 0, sizeof o);
     if (!str_view_present(tx->method) || !split_target(tx->uri, &o.path, &o.query))
-        return NULL;
+        return bare_context(m, tx);
     o.ts_ns = tx->request.first_ts_ns;
     o.method = tx->method;
     char server[64];
@@ -876,7 +911,7 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
     }
     analytics_observe(m->analytics, &b);
     drain_behaviour(m, o.ts_ns);
-    set_context(m, ep, &b);
+    set_context(m, tx, ep, &b);
     if (m->config.db) {
         if (m->last_flush_ns == 0)
             m->last_flush_ns = o.ts_ns;

@@ -90,7 +90,7 @@ static const setting settings[] = {
     {"log-level", SET_STRING, FIELD(log_level), "info",
      "error, warning, info or debug (-q = error, -v = debug)"},
     {"raw-identities", SET_FLAG, FIELD(raw_identities), "false",
-     "write credential-derived identities raw (lab audits only)"},
+     "write identities and request-targets with their secrets raw (lab audits only)"},
     {"progress", SET_FLAG, FIELD(progress), "true", "progress line on a terminal"},
     {"api_key_headers", SET_NAMES, CREDENTIAL_LIST_API_KEY_HEADERS, NULL,
      "API key header names, a,b (+a,b adds to the defaults)"},

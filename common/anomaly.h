@@ -98,6 +98,7 @@
     X(CREDENTIAL_BAD_BASIC, "credential.bad_basic")                                                \
     X(CREDENTIAL_DECODE_FULL, "credential.decode_space_full")                                      \
     X(CREDENTIAL_BAD_FORWARDED_FOR, "credential.bad_forwarded_for")                                \
+    X(CREDENTIAL_REDACT_NOMEM, "credential.redact_no_memory")                                      \
     /* body facts and sensitive data */                                                            \
     X(JSON_INVALID, "json.invalid")                                                                \
     X(JSON_TOO_DEEP, "json.too_deep")                                                              \

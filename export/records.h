@@ -38,11 +38,13 @@ typedef struct record_endpoint {
     str_view path;
 } record_endpoint;
 
-/* What the later stages add to a transaction event: the endpoint the
- * inventory counted it in and the identity analytics gave it (already
- * pseudonymised when it is a secret). NULL pointers / absent views are
- * written as null. */
+/* What the later stages add to a transaction event: the request-target
+ * with its secrets redacted, the endpoint the inventory counted it in and
+ * the identity analytics gave it (already pseudonymised when it is a
+ * secret). NULL pointers / absent views are written as null. */
 typedef struct transaction_context {
+    str_view uri;                    /* written instead of the transaction's when present */
+    int analysed;                    /* 0: no endpoint and identity keys (not analysed) */
     const record_endpoint *endpoint; /* NULL = not an endpoint (noise) */
     str_view identity_kind;          /* CONTRACT identity kind */
     str_view identity_id;

@@ -157,7 +157,7 @@ static void write_native(json_writer *w, const event_sensor *sensor, const char 
 
     if (tx->tls)
         write_tls(w, tx->tls);
-    if (ctx) {
+    if (ctx && ctx->analysed) {
         json_key(w, "endpoint");
         if (ctx->endpoint)
             format_endpoint(w, ctx->endpoint);
@@ -191,6 +191,12 @@ void transaction_event_write(json_writer *w, const event_sensor *sensor, communi
 void transaction_event_write_as(json_writer *w, export_format format, const event_sensor *sensor,
                                 const char *community, const http_transaction *tx,
                                 const transaction_context *ctx) {
+    http_transaction shown;
+    if (ctx && str_view_present(ctx->uri) && ctx->uri.ptr != tx->uri.ptr) {
+        shown = *tx;
+        shown.uri = ctx->uri;
+        tx = &shown;
+    }
     switch (format) {
     case FORMAT_ECS:
         format_ecs_transaction(w, sensor, community, tx);

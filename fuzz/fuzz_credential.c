@@ -6,10 +6,12 @@
  * request head fields ("Name: value" lines), the request body, the response
  * head fields and the response body. Each part is copied into a buffer of
  * its exact size so that a read past a part shows under ASan. Extraction
- * runs with a small JWT cache and without one; both must agree. Byte 0 of the
+ * runs with a small JWT cache and without one; both must agree. The URI is
+ * also redacted (credential_redact_target) into a buffer of its bound. Byte 0 of the
  * URI part, when it is '!', makes the client 10.0.0.1 a trusted proxy and
  * limits the request to two credentials.
  */
+#define _GNU_SOURCE /* memmem */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fuzz_touch(set.identity.id);
     if ((set.identity.credential < 0) != (set.identity.kind == IDENTITY_CLIENT_IP))
         __builtin_trap();
+
+    /* the redacted target fits its bound and says what it hid */
+    size_t bound = credential_redact_bound(part_len[0]);
+    char *shown = malloc(bound);
+    if (!shown)
+        __builtin_trap();
+    size_t shown_len = credential_redact_target(&cfg, tx.uri, shown);
+    if (shown_len > bound || (shown_len && !memmem(shown, shown_len, "REDACTED", 8)))
+        __builtin_trap();
+    free(shown);
 
     static login_facts facts;
     login_extract(&tx, &cfg, NULL, &facts, &counters);

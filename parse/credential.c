@@ -4,6 +4,7 @@
  * Basic user names) go to the set's own bounded buffer; when it is full the
  * raw value is used and credential.decode_space_full is counted.
  */
+#define _GNU_SOURCE /* memmem */
 #include "credential.h"
 
 #include <arpa/inet.h>
@@ -695,6 +696,109 @@ static void parse_query(credential_set *set, const credential_config *cfg, str_v
         }
         p = pair_end + 1;
     }
+}
+
+/* ---- redaction ---------------------------------------------------------- */
+
+#define REDACTED "REDACTED"
+#define REDACTED_LEN (sizeof REDACTED - 1)
+
+/* Words that make a parameter's value secret whatever the configured lists
+ * say, matched anywhere in its name ignoring ASCII case. */
+static const char *const secret_name_words[] = {"pass",   "pwd",     "secret",  "token",
+                                                "apikey", "api_key", "api-key", "signature"};
+
+static int holds_secret_word(str_view name) {
+    for (size_t w = 0; w < sizeof secret_name_words / sizeof secret_name_words[0]; w++) {
+        size_t n = strlen(secret_name_words[w]);
+        for (size_t i = 0; i + n <= name.len; i++)
+            if (ascii_equal_nocase(name.ptr + i, secret_name_words[w], n))
+                return 1;
+    }
+    return 0;
+}
+
+static int secret_param(const credential_config *cfg, str_view name, str_view value) {
+    return value.len > 0 && (credential_name_matches(&cfg->lists[CREDENTIAL_LIST_QUERY_PARAMS],
+                                                     name.ptr, name.len) ||
+                             credential_is_session_cookie(cfg, name.ptr, name.len) ||
+                             holds_secret_word(name) || jwt_looks_like(value.ptr, value.len));
+}
+
+/* Copies the "name=value" pairs of [p, end), separated by sep, redacting
+ * the secret values; returns 1 when one was. */
+static int redact_params(const credential_config *cfg, const char *p, const char *end, char sep,
+                         char *out, size_t *n) {
+    int changed = 0;
+    while (p < end) {
+        const char *next = memchr(p, sep, (size_t)(end - p));
+        const char *pair_end = next ? next : end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        if (eq && secret_param(cfg, view_of(p, eq), view_of(eq + 1, pair_end))) {
+            memcpy(out + *n, p, (size_t)(eq + 1 - p));
+            *n += (size_t)(eq + 1 - p);
+            memcpy(out + *n, REDACTED, REDACTED_LEN);
+            *n += REDACTED_LEN;
+            changed = 1;
+        } else {
+            memcpy(out + *n, p, (size_t)(pair_end - p));
+            *n += (size_t)(pair_end - p);
+        }
+        if (!next)
+            break;
+        out[(*n)++] = sep;
+        p = next + 1;
+    }
+    return changed;
+}
+
+size_t credential_redact_bound(size_t target_len) {
+    /* a redacted value takes at least one byte and its separator */
+    return target_len * (REDACTED_LEN / 2 + 1) + REDACTED_LEN;
+}
+
+size_t credential_redact_target(const credential_config *cfg, str_view target, char *out) {
+    if (!target.ptr || target.len == 0)
+        return 0;
+    const char *p = target.ptr, *end = target.ptr + target.len;
+    const char *fragment = memchr(p, '#', target.len);
+    const char *stop = fragment ? fragment : end;
+    const char *query = memchr(p, '?', (size_t)(stop - p));
+    const char *path_end = query ? query : stop;
+    if (!query && !memchr(p, ';', (size_t)(path_end - p)) &&
+        !memmem(p, (size_t)(path_end - p), "eyJ", 3))
+        return 0;
+    size_t n = 0;
+    int changed = 0;
+    while (p < path_end) { /* path segments, each with its ;parameters */
+        const char *slash = memchr(p, '/', (size_t)(path_end - p));
+        const char *seg_end = slash ? slash : path_end;
+        const char *semi = memchr(p, ';', (size_t)(seg_end - p));
+        const char *name_end = semi ? semi : seg_end;
+        if (jwt_looks_like(p, (size_t)(name_end - p))) {
+            memcpy(out + n, REDACTED, REDACTED_LEN);
+            n += REDACTED_LEN;
+            changed = 1;
+        } else {
+            memcpy(out + n, p, (size_t)(name_end - p));
+            n += (size_t)(name_end - p);
+        }
+        if (semi) {
+            out[n++] = ';';
+            changed |= redact_params(cfg, semi + 1, seg_end, ';', out, &n);
+        }
+        if (!slash)
+            break;
+        out[n++] = '/';
+        p = slash + 1;
+    }
+    if (query) {
+        out[n++] = '?';
+        changed |= redact_params(cfg, query + 1, stop, '&', out, &n);
+    }
+    memcpy(out + n, stop, (size_t)(end - stop));
+    n += (size_t)(end - stop);
+    return changed ? n : 0;
 }
 
 /* ---- identity ----------------------------------------------------------- */

@@ -216,6 +216,24 @@ uint64_t credential_fingerprint(const void *data, size_t len);
  * bytes; returns the decoded length. */
 uint32_t credential_form_decode(str_view raw, char *out);
 
+/* ---- redaction ---------------------------------------------------------- */
+
+/*
+ * A request-target with the secrets it carries replaced by "REDACTED",
+ * for output (docs/identity.md, "Secrets in request targets"): the value of
+ * each query parameter, and of each ";name=value" path parameter, that is a
+ * credential (a credential_query_params or session_cookies name, or a value
+ * with the shape of a JWT) or whose name holds pass, pwd, secret, token,
+ * apikey, api_key, api-key or signature; and each path segment with the
+ * shape of a JWT. Names, separators and the rest are kept as sent.
+ *
+ * out must hold credential_redact_bound(target.len) bytes. Returns the
+ * length written, or 0 when target holds nothing to redact (out is then
+ * undefined: write target as it is).
+ */
+size_t credential_redact_target(const credential_config *cfg, str_view target, char *out);
+size_t credential_redact_bound(size_t target_len);
+
 /* 1 when name is matched by list (ignoring ASCII case, '*' wildcards). */
 int credential_name_matches(const credential_name_list *list, const char *name, size_t len);
 

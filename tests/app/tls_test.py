@@ -9,6 +9,10 @@ For mixed-tls12 and mixed-tls13:
     requests of NAME.requests.jsonl (the generator's truth: client
     address, method, path, status, in order per connection), each with a
     "tls" object naming the version, the SNI and JA3/JA4 fingerprints;
+    by default the credentials in the paths (api_key=..., access_token=...)
+    are redacted, so the paths are compared without their query and no
+    credential value of the truth may appear in the output; with
+    --raw-identities the paths are compared whole;
   * without a key log: exit 0, no transaction, and the run summary counts
     every TLS flow with its SNI and a (SNI, JA4) pair;
   * a key log readable by other users (0644) is refused: exit 2 and a
@@ -37,11 +41,28 @@ def per_connection(records):
     return out
 
 
-def check_decrypted(name, version, truth, events, failures):
+def without_query(uri):
+    return uri.split("?", 1)[0] if isinstance(uri, str) else uri
+
+
+def credential_values(truth):
+    """The values of credential query parameters in the truth's paths."""
+    values = set()
+    for r in truth:
+        query = r["path"].partition("?")[2]
+        for pair in query.split("&"):
+            key, _, value = pair.partition("=")
+            if key in ("api_key", "access_token", "token", "key") and len(value) >= 8:
+                values.add(value)
+    return values
+
+
+def check_decrypted(name, version, truth, events, failures, whole=True):
+    shown = (lambda uri: uri) if whole else without_query
     got = [("%s:%s" % (harness.field(e, "client.ip"), harness.field(e, "client.port")),
-            harness.field(e, "http.method"), harness.field(e, "http.uri"),
+            harness.field(e, "http.method"), shown(harness.field(e, "http.uri")),
             harness.field(e, "http.status")) for e in events]
-    want = [(r["client"], r["method"], r["path"], r["status"]) for r in truth]
+    want = [(r["client"], r["method"], shown(r["path"]), r["status"]) for r in truth]
     if len(got) != len(want):
         failures.append("%s: %d transactions, the truth has %d" % (name, len(got), len(want)))
     got_by, want_by = per_connection(got), per_connection(want)
@@ -100,13 +121,27 @@ def main():
             with open(os.path.join(directory, name + ".requests.jsonl")) as f:
                 truth = [json.loads(line) for line in f if line.strip()]
 
-            result, out = harness.run_on_capture(sensor, pcap, workdir, ["--keylog", keylog])
-            print("$ %s\n-> %s" % (" ".join(result.argv), result.describe()))
-            events, problems = harness.read_transactions(out)
-            failures += ["%s: %s" % (name, p) for p in problems]
-            if result.returncode != 0:
-                failures.append("%s: %s, expected exit status 0" % (name, result.describe()))
-            check_decrypted(name, version, truth, events, failures)
+            secrets = credential_values(truth)
+            if not secrets:
+                failures.append("%s: the truth has no credential in a path to redact" % name)
+            for raw in (False, True):
+                extra = ["--keylog", keylog] + (["--raw-identities"] if raw else [])
+                result, out = harness.run_on_capture(sensor, pcap, workdir, extra)
+                print("$ %s\n-> %s" % (" ".join(result.argv), result.describe()))
+                events, problems = harness.read_transactions(out)
+                failures += ["%s: %s" % (name, p) for p in problems]
+                if result.returncode != 0:
+                    failures.append("%s: %s, expected exit status 0" % (name, result.describe()))
+                check_decrypted(name, version, truth, events, failures, whole=raw)
+                with open(out, errors="replace") as f:
+                    text = f.read()
+                leaked = [v for v in secrets if v in text]
+                if not raw and leaked:
+                    failures.append("%s: %d credential value(s) of the truth written raw, first %s"
+                                    % (name, len(leaked), leaked[0][:24]))
+                if raw and len(leaked) != len(secrets):
+                    failures.append("%s --raw-identities: %d of %d credential values written"
+                                    % (name, len(leaked), len(secrets)))
 
             result, out = harness.run_on_capture(sensor, pcap, workdir)
             print("$ %s\n-> %s" % (" ".join(result.argv), result.describe()))

@@ -270,6 +270,69 @@ static void test_query_credentials(void **state) {
     assert_true(view_equals(set.identity.id, "t0k"));
 }
 
+/* ---- redaction of request-targets ---------------------------------------- */
+
+/* target with its secrets redacted, or "" when nothing was. */
+static const char *redacted(const credential_config *c, const char *target) {
+    static char out[4096];
+    assert_true(credential_redact_bound(strlen(target)) < sizeof out);
+    size_t n = credential_redact_target(c, sv(target), out);
+    out[n] = '\0';
+    return out;
+}
+
+static void test_redact_target(void **state) {
+    (void)state;
+    char jwt[512], target[1200];
+    make_jwt("r-user", jwt);
+    /* listed names, secret words, session names; others kept as sent */
+    assert_string_equal(redacted(&cfg, "/v1/items?page=2&API_KEY=ab%2Bc&key=&Token=t0k"),
+                        "/v1/items?page=2&API_KEY=REDACTED&key=&Token=REDACTED");
+    assert_string_equal(redacted(&cfg, "/login?user=bob&password=hunter2&client_secret=s"),
+                        "/login?user=bob&password=REDACTED&client_secret=REDACTED");
+    assert_string_equal(redacted(&cfg, "/s?X-Amz-Signature=ab12&X-Amz-Date=20240101&PHPSESSID=9"),
+                        "/s?X-Amz-Signature=REDACTED&X-Amz-Date=20240101&PHPSESSID=REDACTED");
+    /* a JWT under any name, as a path segment, and a ;jsessionid path parameter */
+    snprintf(target, sizeof target, "/r/%s/x?state=%s&a=b", jwt, jwt);
+    assert_string_equal(redacted(&cfg, target), "/r/REDACTED/x?state=REDACTED&a=b");
+    assert_string_equal(redacted(&cfg, "/cart;jsessionid=0AB1;v=2/view?x=1#token=frag"),
+                        "/cart;jsessionid=REDACTED;v=2/view?x=1#token=frag");
+    /* absolute form; a valueless or value-less parameter; the shortest values grow */
+    assert_string_equal(redacted(&cfg, "http://h.example/p?token&auth=1&pwd=&=x&api_key=a&&"),
+                        "http://h.example/p?token&auth=REDACTED&pwd=&=x&api_key=REDACTED&&");
+    /* nothing to redact: 0, the caller writes the target as it is */
+    assert_string_equal(redacted(&cfg, "/users/17?expand=1&sort=name"), "");
+    assert_string_equal(redacted(&cfg, "/eyJ-looks/like?q=eyJ"), "");
+    assert_string_equal(redacted(&cfg, "*"), "");
+    assert_int_equal(credential_redact_target(&cfg, (str_view){NULL, 0}, target), 0);
+
+    /* the worst growth stays in the bound: one-byte values of listed names */
+    char many[601], out[4096];
+    size_t n = 0;
+    many[n++] = '?';
+    while (n + 5 < sizeof many) {
+        memcpy(many + n, "a=x&", 4);
+        n += 4;
+    }
+    many[n] = '\0';
+    credential_config every = cfg;
+    char err[128];
+    assert_int_equal(
+        credential_config_set_names(&every, CREDENTIAL_LIST_QUERY_PARAMS, "*", err, sizeof err),
+        AS_OK);
+    size_t written = credential_redact_target(&every, sv(many), out);
+    assert_true(written > 2 * n);
+    assert_true(written <= credential_redact_bound(n));
+
+    /* configured lists are honoured */
+    credential_config custom = cfg;
+    assert_int_equal(credential_config_set_names(&custom, CREDENTIAL_LIST_QUERY_PARAMS, "+x-tenant",
+                                                 err, sizeof err),
+                     AS_OK);
+    assert_string_equal(redacted(&custom, "/?x-tenant=acme&y=1"), "/?x-tenant=REDACTED&y=1");
+    assert_string_equal(redacted(&cfg, "/?x-tenant=acme&y=1"), "");
+}
+
 static void test_cookies(void **state) {
     (void)state;
     fake_request r;
@@ -494,6 +557,7 @@ int main(void) {
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_api_key_headers),
         cmocka_unit_test(test_query_credentials),
+        cmocka_unit_test(test_redact_target),
         cmocka_unit_test(test_cookies),
         cmocka_unit_test(test_config_lists),
         cmocka_unit_test(test_forwarded_for),
