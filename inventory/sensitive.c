@@ -1080,6 +1080,12 @@ static void confirm_parenthesised_phone(scan_ctx *s, size_t start, size_t end) {
  * holds `digits` digits, the last separator-free group starts at last_group. */
 static void on_digit_run(scan_ctx *s, size_t start, size_t end, size_t digits, size_t last_group) {
     const uint8_t *d = s->data;
+    /* "(NPA) NXX-XXXX": the NPA's three digits are a run of their own */
+    size_t close = start > 0 && d[start - 1] == ' ' ? start - 1 : start;
+    if (close >= 5 && d[close - 1] == ')' && d[close - 5] == '(' && is_digit(d[close - 4]) &&
+        is_digit(d[close - 3]) && is_digit(d[close - 2]) &&
+        !(s->found->types & SENSITIVE_BIT(SENSITIVE_PHONE)))
+        confirm_parenthesised_phone(s, close - 4, close - 1);
     uint32_t have = s->found->types;
     uint8_t before = start > 0 ? d[start - 1] : ' ';
     uint8_t after = end < s->len ? d[end] : ' ';
@@ -1106,8 +1112,6 @@ static void on_digit_run(scan_ctx *s, size_t start, size_t end, size_t digits, s
     if (len == 12 && digits == 10 && (d[start + 3] == '-' || d[start + 3] == '.') &&
         d[start + 7] == d[start + 3])
         confirm(s, SENSITIVE_PHONE, start, end, sensitive_phone_valid);
-    else if (len == 3 && before == '(' && after == ')')
-        confirm_parenthesised_phone(s, start, end);
 }
 
 static int is_run_separator(uint8_t c) {
@@ -1122,33 +1126,47 @@ static uint64_t digit_bytes(uint64_t x) {
     return (ones * (0x7f + '9' + 1) - low) & ~x & (low + ones * (0x7f - ('0' - 1))) & ones * 0x80;
 }
 
-/* Index of the first digit at or after i, or n: eight bytes per step,
- * since most body bytes are not digits. */
-static size_t next_digit(const uint8_t *d, size_t i, size_t n) {
-    for (; i + 8 <= n; i += 8) {
+/* Index of the first of four digits in a row at or after i, or n: every
+ * type of the digit pass holds one (a card's group, the SSN's serial, a
+ * phone's line number, an IBAN's digits), and most numbers in bodies
+ * (prices, counts, small ids) do not. Eight bytes per load, five window
+ * starts per step. */
+static size_t next_digit_group(const uint8_t *d, size_t i, size_t n) {
+    for (; i + 8 <= n; i += 5) {
         uint64_t x;
         memcpy(&x, d + i, sizeof x);
-        x = le64toh(x);
-        uint64_t m = digit_bytes(x);
+        uint64_t m = digit_bytes(le64toh(x));
+        m &= m >> 8;
+        m &= m >> 16;
         if (m)
             return i + (size_t)__builtin_ctzll(m) / 8;
     }
-    while (i < n && !is_digit(d[i]))
-        i++;
-    return i;
+    for (size_t run = 0; i < n; i++) {
+        run = is_digit(d[i]) ? run + 1 : 0;
+        if (run == 4)
+            return i - 3;
+    }
+    return n;
 }
 
-/* Cards, SSNs, national phone numbers and IBANs all hold a run of digits;
- * one pass over the bytes finds the runs and hands each to on_digit_run. */
+/* Cards, SSNs, national phones and IBANs all hold a run of digits with
+ * four in a row; one pass finds those runs (digits joined by single
+ * separators, taken whole from their first digit) and hands each to
+ * on_digit_run. */
 static void scan_digit_runs(scan_ctx *s) {
     const uint8_t *d = s->data;
     size_t n = s->len;
     size_t i = 0;
     while (i < n) {
-        i = next_digit(d, i, n);
-        if (i == n)
+        size_t group = next_digit_group(d, i, n);
+        if (group == n)
             break;
-        size_t start = i;
+        size_t start = group; /* back to the run's first digit, not before i */
+        while (start > i &&
+               (is_digit(d[start - 1]) ||
+                (start - 1 > i && is_run_separator(d[start - 1]) && is_digit(d[start - 2]))))
+            start -= is_digit(d[start - 1]) ? 1 : 2;
+        i = start;
         size_t last_group = i;
         size_t digits = 0;
         while (i < n) {
@@ -1162,8 +1180,7 @@ static void scan_digit_runs(scan_ctx *s) {
                 break;
             }
         }
-        if (digits >= 3)
-            on_digit_run(s, start, i, digits, last_group);
+        on_digit_run(s, start, i, digits, last_group);
     }
 }
 

@@ -354,6 +354,17 @@ static void realistic_bodies(void **state) {
                                 "\"ref\":\"ORD-2024-123-4567\",\"span\":\"id4111111111111111\","
                                 "\"action\":\"password_change\",\"token\":\"password_reset\"}]"),
                      0);
+    /* the digit pass looks at runs with four digits in a row: a parenthesised
+     * phone (the NPA is a run of three), a card or an IBAN after short
+     * numbers in the same body and words, an SSN at the very end */
+    assert_int_equal(body_types(w, json, "{\"a\":1,\"tel\":\"(415) 555-2671\"}"), BIT(PHONE));
+    assert_int_equal(body_types(w, json, "{\"tel\":\"(415)555-2671\",\"n\":7}"), BIT(PHONE));
+    assert_int_equal(body_types(w, "text/plain", "1 22 333 12.5 x 4111-1111-1111-1111"),
+                     BIT(CREDIT_CARD));
+    assert_int_equal(body_types(w, "text/plain", "9 88 777 DE89370400440532013000"), BIT(IBAN));
+    assert_int_equal(body_types(w, "text/plain", "12 ssn 615-05-2428"), BIT(SSN));
+    /* a run of 13+ digits in groups of at most three is no card candidate */
+    assert_int_equal(body_types(w, "text/plain", "411 111 111 111 111 1"), 0);
     /* IBAN, international phone, private key, AWS and Stripe keys in one body */
     assert_int_equal(body_types(w, json,
                                 "{\"iban\":\"DE89 3704 0044 0532 0130 00\",\"tel\":"
