@@ -301,6 +301,10 @@ static void process_packet(pipeline *p, const capture_packet *pkt, int stats_tic
     tcp_reasm_add(p->reasm, &f->stream[dir], &dp, &p->anomalies);
     classifier_packet(p->classifier, cf, &dp);
     drain_stream(p, f, dir);
+    /* nDPI would try every later packet of a TLS flow picked up
+     * mid-stream for a hello that is not coming */
+    if (!cf->done && tls_engine_hello_missed(p->tls, f))
+        classifier_give_up(p->classifier, cf);
 }
 
 /* Prefetches the flow state of a window of packets (see the top of the file). */

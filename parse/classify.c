@@ -194,16 +194,21 @@ void classifier_packet(classifier *c, classify_flow *cf, const decoded_packet *p
     uint16_t proto = protocol_of(p);
     if (proto != NDPI_PROTOCOL_UNKNOWN)
         cf->protocol = proto;
-    if (proto != NDPI_PROTOCOL_UNKNOWN || cf->packets >= c->max_packets) {
-        if (proto == NDPI_PROTOCOL_UNKNOWN) {
-            uint8_t guessed = 0;
-            cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
-        }
-        keep_risks(cf);
-        give_back_flow(c, cf->ndpi);
-        cf->ndpi = NULL;
-        cf->done = 1;
+    if (proto != NDPI_PROTOCOL_UNKNOWN || cf->packets >= c->max_packets)
+        classifier_give_up(c, cf);
+}
+
+void classifier_give_up(classifier *c, classify_flow *cf) {
+    if (cf->done || !cf->ndpi)
+        return;
+    if (cf->protocol == NDPI_PROTOCOL_UNKNOWN) {
+        uint8_t guessed = 0;
+        cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
     }
+    keep_risks(cf);
+    give_back_flow(c, cf->ndpi);
+    cf->ndpi = NULL;
+    cf->done = 1;
 }
 
 void classifier_finish(classifier *c, classify_flow *cf) {

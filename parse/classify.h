@@ -79,6 +79,12 @@ void classifier_packet(classifier *c, classify_flow *cf, const decoded_packet *p
 /* CLASSIFY_RISK_* nDPI has set on the flow so far. */
 uint32_t classify_flow_risks(const classify_flow *cf);
 
+/* Ends classification early (no-op once done): takes nDPI's best guess as
+ * the verdict when still unknown, as at ndpi_max_packets, and returns the
+ * nDPI state. For a flow whose later packets cannot help nDPI (a TLS
+ * connection picked up after its ClientHello). */
+void classifier_give_up(classifier *c, classify_flow *cf);
+
 /* Ends the flow: takes nDPI's best guess if still unknown, counts the flow
  * under its protocol, returns the nDPI state to the pool, zeroes cf. */
 void classifier_finish(classifier *c, classify_flow *cf);

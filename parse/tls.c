@@ -670,6 +670,14 @@ int tls_engine_feed(tls_engine *e, const flow *f, flow_direction dir, const tcp_
     return 1;
 }
 
+int tls_engine_hello_missed(const tls_engine *e, const flow *f) {
+    if (e->route[f->slot] != ROUTE_TLS)
+        return 0;
+    const tls_session *s = e->sessions[f->slot];
+    return s->dead && !s->have_client_hello &&
+           (s->reason == TLS_REASON_NO_KEYLOG + 1 || s->reason == TLS_REASON_NO_HANDSHAKE + 1);
+}
+
 int tls_engine_next(tls_engine *e, tcp_chunk *out) {
     tls_job *j = &e->job;
     if (!j->active)

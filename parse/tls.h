@@ -102,6 +102,12 @@ as_status tls_engine_create(const limits *lim, uint32_t slot_count, tls_keylog *
 int tls_engine_feed(tls_engine *e, const flow *f, flow_direction dir, const tcp_chunk *chunk,
                     anomaly_counters *anomalies);
 
+/* 1 when flow f is TLS and will show no ClientHello: its records were
+ * found unreadable before one came (no key log, or no handshake: a
+ * connection picked up mid-stream). A classifier waiting for the hello can
+ * stop there. */
+int tls_engine_hello_missed(const tls_engine *e, const flow *f);
+
 /* Next chunk for the HTTP layer (decrypted data, gap, FIN, RST): 1 and
  * *out filled, or 0 when the fed chunk is used up. */
 int tls_engine_next(tls_engine *e, tcp_chunk *out);

@@ -43,6 +43,10 @@ static uint64_t flows_of(const protocol_counts *pc, const char *name) {
 /* Flows of the last classify_capture with each CLASSIFY_RISK_* bit. */
 static uint64_t flows_with_risk[CLASSIFY_RISK_COUNT];
 
+/* When set, classify_capture gives up on each flow after its first packet
+ * that reached nDPI (classifier_give_up). */
+static int give_up_early;
+
 /* Runs a capture through decoder, flow table and classifier; returns the
  * per-protocol counts and the largest number of packets nDPI saw in a flow. */
 static void classify_capture(const char *file, int64_t max_packets, protocol_counts *pc,
@@ -76,6 +80,11 @@ static void classify_capture(const char *file, int64_t max_packets, protocol_cou
             flow_direction dir;
             assert_int_equal(flow_table_lookup(ft, &dp, &f, &dir, NULL), AS_OK);
             classifier_packet(cls, &state[f->slot], &dp);
+            if (give_up_early && state[f->slot].packets > 0) {
+                classifier_give_up(cls, &state[f->slot]);
+                assert_true(state[f->slot].done);
+                assert_null(state[f->slot].ndpi); /* state back in the pool at once */
+            }
             if (state[f->slot].packets > *most_packets)
                 *most_packets = state[f->slot].packets;
         }
@@ -138,6 +147,26 @@ static void ndpi_sees_at_most_max_packets(void **state) {
     classify_capture("real/zeek-http-post-large.pcap", 3, &pc, &flows, &most);
     assert_true(flows > 0);
     assert_true(most <= 3);
+}
+
+static void giving_up_keeps_the_guess(void **state) {
+    (void)state;
+    protocol_counts pc;
+    uint64_t flows;
+    unsigned most;
+    give_up_early = 1;
+    classify_capture("edge/non-http-on-port-80.pcap", 16, &pc, &flows, &most);
+    give_up_early = 0;
+    /* one packet each, every flow still counted under nDPI's guess */
+    assert_int_equal(most, 1);
+    assert_int_equal(flows, 5);
+    uint64_t counted = 0;
+    for (int i = 0; i < pc.count; i++)
+        counted += pc.flows[i];
+    assert_int_equal(counted, flows);
+    /* the SSH flow had not shown nDPI both banners yet: the port's guess */
+    assert_int_equal(flows_of(&pc, "SSH"), 0);
+    assert_int_equal(flows_of(&pc, "HTTP"), 5);
 }
 
 static void half_open_flows_hold_no_ndpi_state(void **state) {
@@ -206,6 +235,7 @@ int main(void) {
         cmocka_unit_test(non_http_on_port_80_is_named),
         cmocka_unit_test(ndpi_sees_at_most_max_packets),
         cmocka_unit_test(half_open_flows_hold_no_ndpi_state),
+        cmocka_unit_test(giving_up_keeps_the_guess),
         cmocka_unit_test(flow_risks_are_kept_at_the_verdict),
         cmocka_unit_test(url_check_finds_injections),
     };

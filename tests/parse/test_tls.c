@@ -488,6 +488,45 @@ static void test_no_keylog_fingerprints(void **state) {
     tls_engine_destroy(e);
 }
 
+/* A flow picked up mid-stream shows no ClientHello: the classifier may
+ * stop waiting for one. A flow that sent its hello, or is no TLS, does not
+ * say so. */
+static void test_hello_missed(void **state) {
+    (void)state;
+    static convo c;
+    build13(&c, 0x1302, 0x25, 0, 0);
+    limits lim = limits_default();
+    for (int with_keylog = 0; with_keylog < 2; with_keylog++) {
+        tls_keylog *kl = with_keylog ? keylog_with(c.keylog, &lim) : NULL;
+        tls_engine *e = NULL;
+        assert_int_equal(tls_engine_create(&lim, 8, kl, &e), AS_OK);
+        anomaly_counters a = {{0}};
+        outcome o;
+        memset(&o, 0, sizeof o);
+        flow mid = make_flow(1);
+        static const uint8_t app_data[] = {0x17, 0x03, 0x03, 0x00, 0x04, 1, 2, 3, 4};
+        assert_int_equal(tls_engine_hello_missed(e, &mid), 0); /* nothing seen yet */
+        feed(e, &mid, FLOW_TO_SERVER, app_data, sizeof app_data, sizeof app_data, &o, &a);
+        assert_int_equal(o.not_tls, 0);
+        assert_int_equal(tls_engine_hello_missed(e, &mid), 1);
+
+        flow whole = make_flow(2);
+        run_convo(e, &whole, &c, 1 << 20, &o, &a);
+        assert_int_equal(tls_engine_hello_missed(e, &whole), 0);
+
+        flow http = make_flow(3);
+        static const char get[] = "GET / HTTP/1.1\r\n\r\n";
+        feed(e, &http, FLOW_TO_SERVER, (const uint8_t *)get, strlen(get), 64, &o, &a);
+        assert_int_equal(o.not_tls, 1);
+        assert_int_equal(tls_engine_hello_missed(e, &http), 0);
+        tls_engine_close(e, &mid);
+        tls_engine_close(e, &whole);
+        tls_engine_close(e, &http);
+        tls_engine_destroy(e);
+        tls_keylog_destroy(kl);
+    }
+}
+
 static void count_pair(const char *sni, const char *ja4, uint64_t flows, void *arg) {
     (void)ja4;
     if (!strcmp(sni, "api.test"))
@@ -639,6 +678,7 @@ int main(void) {
         cmocka_unit_test(test_missing_key),
         cmocka_unit_test(test_gap),
         cmocka_unit_test(test_no_keylog_fingerprints),
+        cmocka_unit_test(test_hello_missed),
         cmocka_unit_test(test_pairs_and_limits),
         cmocka_unit_test(test_keylog_file),
         cmocka_unit_test(test_keylog_eviction),
