@@ -477,7 +477,12 @@ int main(int argc, char **argv) {
     int sources_opened = 0;
     for (int i = 0; (p || wk) && i < o.input_count && !stop_requested; i++) {
         capture_source *src = NULL;
-        st = capture_source_open_file(o.inputs[i], NULL, err, sizeof err, &src);
+        st = capture_source_open_input(o.inputs[i], &stop_requested, NULL, err, sizeof err, &src);
+        if (st == AS_DONE) { /* stopped while a pipe had not begun: final stats as usual */
+            log_info("%s", err);
+            sources_opened++;
+            break;
+        }
         if (st != AS_OK) {
             log_error("%s", err);
             rc = 1;

@@ -307,9 +307,40 @@ static as_status source_open_pcapng(capture_source *src, FILE *stream, char *err
 
 /* capture_source_open_stream; stream_buffer (may be NULL) is fp's stdio
  * buffer, owned by the source from here on. */
+/* Reads the first n bytes of a pipe with read(), waiting in poll() steps
+ * of SOURCE_PIPE_POLL_MS that look at *stop: a writer that never sends a
+ * byte must not hold the sensor past SIGTERM. Returns the bytes read (short
+ * at the end of input, or on an error: *error is its errno); *stopped is
+ * set when the stop came first. */
+static size_t source_pipe_peek(FILE *fp, uint8_t *buf, size_t n, const volatile int *stop,
+                               int *stopped, int *error) {
+    int fd = fileno(fp);
+    size_t got = 0;
+    *stopped = 0;
+    *error = 0;
+    while (got < n) {
+        if (*stop) {
+            *stopped = 1;
+            break;
+        }
+        struct pollfd waiting = {.fd = fd, .events = POLLIN};
+        if (poll(&waiting, 1, SOURCE_PIPE_POLL_MS) == 0)
+            continue;
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (r < 0)
+            *error = errno;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    return got;
+}
+
 static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
-                             anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
-                             capture_source **out) {
+                             const volatile int *stop, anomaly_counters *anomalies, char *errbuf,
+                             unsigned errbuf_len, capture_source **out) {
     source_message(errbuf, errbuf_len, "%s", "");
     if (!out || !fp) {
         source_close_stream(fp);
@@ -328,13 +359,23 @@ static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
     src->stream_buffer = stream_buffer;
     /* a pipe is read with read() once its first bytes are known (see
      * source_replay_read): stdio must not buffer ahead of that */
-    if (source_is_pipe(fp))
+    int pipe = source_is_pipe(fp);
+    if (pipe)
         setvbuf(fp, NULL, _IONBF, 0);
     uint8_t magic[4];
-    size_t got = fread(magic, 1, sizeof magic, fp);
+    int stopped = 0, peek_error = 0;
+    size_t got = pipe && stop
+                     ? source_pipe_peek(fp, magic, sizeof magic, stop, &stopped, &peek_error)
+                     : fread(magic, 1, sizeof magic, fp);
+    if (stopped) {
+        source_close_stream(fp);
+        source_message(errbuf, errbuf_len, "%s: stopped before the capture began", src->name);
+        source_free(src);
+        return AS_DONE;
+    }
     if (got < sizeof magic) {
-        int read_error = ferror(fp);
-        int saved_errno = errno;
+        int read_error = ferror(fp) || peek_error;
+        int saved_errno = peek_error ? peek_error : errno;
         source_close_stream(fp);
         if (read_error)
             source_message(errbuf, errbuf_len, "%s: cannot read: %s", src->name,
@@ -380,11 +421,17 @@ static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
 
 as_status capture_source_open_stream(FILE *fp, const char *name, anomaly_counters *anomalies,
                                      char *errbuf, unsigned errbuf_len, capture_source **out) {
-    return source_open(fp, NULL, name, anomalies, errbuf, errbuf_len, out);
+    return source_open(fp, NULL, name, NULL, anomalies, errbuf, errbuf_len, out);
 }
 
 as_status capture_source_open_file(const char *path, anomaly_counters *anomalies, char *errbuf,
                                    unsigned errbuf_len, capture_source **out) {
+    return capture_source_open_input(path, NULL, anomalies, errbuf, errbuf_len, out);
+}
+
+as_status capture_source_open_input(const char *path, const volatile int *stop,
+                                    anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
+                                    capture_source **out) {
     if (out)
         *out = NULL;
     if (!path || !out) {
@@ -392,8 +439,7 @@ as_status capture_source_open_file(const char *path, anomaly_counters *anomalies
         return AS_ERR_ARG;
     }
     if (strcmp(path, "-") == 0)
-        return capture_source_open_stream(stdin, "standard input", anomalies, errbuf, errbuf_len,
-                                          out);
+        return source_open(stdin, NULL, "standard input", stop, anomalies, errbuf, errbuf_len, out);
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         source_message(errbuf, errbuf_len, "cannot open capture file %s: %s", path,
@@ -406,7 +452,7 @@ as_status capture_source_open_file(const char *path, anomaly_counters *anomalies
         free(buffer);
         buffer = NULL;
     }
-    return source_open(fp, buffer, path, anomalies, errbuf, errbuf_len, out);
+    return source_open(fp, buffer, path, stop, anomalies, errbuf, errbuf_len, out);
 }
 
 /* ---------------------------------------------------------------- live */

@@ -43,6 +43,16 @@ as_status capture_source_open_file(const char *path, anomaly_counters *anomalies
                                    unsigned errbuf_len, capture_source **out);
 
 /*
+ * As capture_source_open_file, for the sensor's inputs: when the file is a
+ * pipe (a FIFO, or "-" on a pipe) its first bytes are awaited in poll()
+ * steps that look at *stop, and AS_DONE (no source, a message in errbuf)
+ * says that the stop came first. stop may be NULL (wait as long as it takes).
+ */
+as_status capture_source_open_input(const char *path, const volatile int *stop,
+                                    anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
+                                    capture_source **out);
+
+/*
  * Opens a capture file from an open stream (in-memory files, tests, fuzzing),
  * as capture_source_open_file; `name` is used in messages. Takes ownership of
  * fp: it is closed on failure and by capture_source_destroy (stdin never is).

@@ -5,7 +5,8 @@
 
   * SAMPLE_PCAP piped to -r - gives the same events and transactions as the
     file;
-  * SIGTERM stops a run whose pipe went idle mid-capture: exit 0 and the
+  * SIGTERM stops a run whose pipe went idle mid-capture, before its first
+    byte, or inside its first four bytes (the file type): exit 0 and the
     final stats written, with and without --workers 2.
 Kept out of cli_test.py, which the harness selftest also runs against a
 stand-in sensor that knows neither stdin nor workers.
@@ -46,12 +47,16 @@ def check_pipe(sensor, sample, workdir):
         out[name] = read_bytes(events) + read_bytes(transactions)
     if out["file"] != out["pipe"]:
         failures.append("-r - gives other events or transactions than the file")
-    for extra in ([], ["--workers", "2"]):
+    cases = [(extra, sent) for extra in ([], ["--workers", "2"])
+             for sent in (len(data) // 2, 0, 2)]
+    for extra, sent in cases:
+        label = "%s after %d bytes" % (" ".join(extra) or "one thread", sent)
         r, w = os.pipe()
         proc = subprocess.Popen([sensor, "-r", "-", "--db", ":memory:", "--no-progress"] + extra,
                                 stdin=r, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         os.close(r)
-        os.write(w, data[:len(data) // 2])  # half the capture, then the writer idles
+        if sent:
+            os.write(w, data[:sent])  # then the writer idles
         time.sleep(1.0)
         proc.send_signal(signal.SIGTERM)
         started = time.time()
@@ -60,15 +65,15 @@ def check_pipe(sensor, sample, workdir):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-            failures.append("-r - %s: still running 10 s after SIGTERM on an idle pipe" % extra)
+            failures.append("-r - %s: still running 10 s after SIGTERM on an idle pipe" % label)
             os.close(w)
             continue
         os.close(w)
         if proc.returncode != 0 or b'"event":"stats"' not in stdout.replace(b" ", b""):
             failures.append("-r - %s: exit %d after SIGTERM, %d event lines (want 0 and the "
-                            "final stats)" % (extra, proc.returncode, len(stdout.splitlines())))
+                            "final stats)" % (label, proc.returncode, len(stdout.splitlines())))
         print("-r - %s: SIGTERM on an idle pipe: exit %d after %.2f s, %d event lines"
-              % (extra, proc.returncode, time.time() - started, len(stdout.splitlines())))
+              % (label, proc.returncode, time.time() - started, len(stdout.splitlines())))
     return failures
 
 
