@@ -32,4 +32,20 @@ static inline int ascii_equal_nocase(const char *a, const char *b, size_t n) {
     return 1;
 }
 
+/* 1 when word (lower case) occurs in the len bytes at s, ignoring ASCII
+ * case; s may be NULL when len is 0. */
+static inline int ascii_contains_nocase(const char *s, size_t len, const char *word) {
+    size_t n = 0;
+    while (word[n])
+        n++;
+    for (size_t i = 0; i + n <= len; i++) {
+        size_t k = 0;
+        while (k < n && ascii_lower(s[i + k]) == word[k])
+            k++;
+        if (k == n)
+            return 1;
+    }
+    return 0;
+}
+
 #endif

@@ -314,21 +314,9 @@ int credential_name_matches(const credential_name_list *list, const char *name, 
     return 0;
 }
 
-static int contains_ci(const char *s, size_t len, const char *word) {
-    size_t n = strlen(word);
-    for (size_t i = 0; i + n <= len; i++) {
-        size_t k = 0;
-        while (k < n && ascii_lower(s[i + k]) == word[k])
-            k++;
-        if (k == n)
-            return 1;
-    }
-    return 0;
-}
-
 int credential_is_session_cookie(const credential_config *cfg, const char *name, size_t len) {
     /* anti-CSRF tokens are not credentials: they name no one */
-    if (contains_ci(name, len, "csrf") || contains_ci(name, len, "xsrf"))
+    if (ascii_contains_nocase(name, len, "csrf") || ascii_contains_nocase(name, len, "xsrf"))
         return 0;
     return credential_name_matches(&cfg->lists[CREDENTIAL_LIST_SESSION_COOKIES], name, len);
 }
@@ -709,12 +697,9 @@ static const char *const secret_name_words[] = {"pass",   "pwd",     "secret",  
                                                 "apikey", "api_key", "api-key", "signature"};
 
 static int holds_secret_word(str_view name) {
-    for (size_t w = 0; w < sizeof secret_name_words / sizeof secret_name_words[0]; w++) {
-        size_t n = strlen(secret_name_words[w]);
-        for (size_t i = 0; i + n <= name.len; i++)
-            if (ascii_equal_nocase(name.ptr + i, secret_name_words[w], n))
-                return 1;
-    }
+    for (size_t w = 0; w < sizeof secret_name_words / sizeof secret_name_words[0]; w++)
+        if (ascii_contains_nocase(name.ptr, name.len, secret_name_words[w]))
+            return 1;
     return 0;
 }
 

@@ -60,15 +60,7 @@ static int is_password_name(str_view name) {
 }
 
 static int contains_ci(str_view v, const char *word) {
-    size_t n = strlen(word);
-    for (size_t i = 0; v.ptr && i + n <= v.len; i++) {
-        size_t k = 0;
-        while (k < n && ascii_lower(v.ptr[i + k]) == word[k])
-            k++;
-        if (k == n)
-            return 1;
-    }
-    return 0;
+    return v.ptr && ascii_contains_nocase(v.ptr, v.len, word);
 }
 
 static int view_is(str_view v, const char *word) {
