@@ -724,28 +724,23 @@ static str_view shown_target(model *m, str_view target) {
     return n ? (str_view){m->redacted, (uint32_t)n} : target;
 }
 
-/* The context of a transaction the later stages did not analyse. */
-static const transaction_context *bare_context(model *m, const http_transaction *tx) {
+/* The target, endpoint and identity written into the transaction event;
+ * b NULL: a transaction the later stages did not analyse (target only). */
+static const transaction_context *set_context(model *m, const http_transaction *tx,
+                                              const inventory_endpoint *ep,
+                                              const analytics_observation *b) {
     transaction_context *c = &m->context;
     memset(c, 0, sizeof *c);
-    if (sink_router_wants_transactions(m->config.router))
-        c->uri = shown_target(m, tx->uri);
-    return c;
-}
-
-/* The target, endpoint and identity written into the transaction event. */
-static void set_context(model *m, const http_transaction *tx, const inventory_endpoint *ep,
-                        const analytics_observation *b) {
-    transaction_context *c = &m->context;
-    memset(c, 0, sizeof *c);
-    c->analysed = 1;
+    c->analysed = b != NULL;
     if (ep) {
         m->context_endpoint = (record_endpoint){text(ep->method), text(ep->host), text(ep->path)};
         c->endpoint = &m->context_endpoint;
     }
     if (!sink_router_wants_transactions(m->config.router))
-        return;
+        return c;
     c->uri = shown_target(m, tx->uri);
+    if (!b)
+        return c;
     c->identity_kind = text(analytics_identity_kind_name(b->identity_kind));
     if (b->identity_kind == ANALYTICS_ANONYMOUS) {
         ip_address_format(&b->client_ip, m->context_identity, sizeof m->context_identity);
@@ -759,6 +754,7 @@ static void set_context(model *m, const http_transaction *tx, const inventory_en
         m->context_identity[n] = 0;
     }
     c->identity_id = text(m->context_identity);
+    return c;
 }
 
 /* A live sensor writes its whole inventory again every
@@ -783,7 +779,7 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
     inventory_observation o;
     memset(&o, 0, sizeof o);
     if (!str_view_present(tx->method) || !split_target(tx->uri, &o.path, &o.query))
-        return bare_context(m, tx);
+        return set_context(m, tx, NULL, NULL);
     o.ts_ns = tx->request.first_ts_ns;
     o.method = tx->method;
     char server[64];
