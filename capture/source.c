@@ -37,7 +37,6 @@
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,13 +62,13 @@ enum source_kind { SOURCE_PCAP, SOURCE_PCAPNG, SOURCE_LIVE, SOURCE_GROUP };
 
 /* Replay stream state: the peeked magic, then the rest of `inner`. */
 typedef struct source_replay {
-    FILE *inner; /* original stream; closed with the replay stream unless stdin */
-    int fd;      /* inner's descriptor, read directly (inner is unbuffered), or -1 */
-    const volatile sig_atomic_t *stop;   /* the source's capture_source_break flag */
-    uint8_t peek[4];                     /* bytes already read from inner */
-    size_t peek_len;                     /* valid bytes in peek */
-    size_t peek_pos;                     /* next byte of peek to serve */
-    uint64_t consumed;                   /* bytes served so far (progress for unseekable input) */
+    FILE *inner;              /* original stream; closed with the replay stream unless stdin */
+    int fd;                   /* inner's descriptor, read directly (inner is unbuffered), or -1 */
+    const volatile int *stop; /* the source's capture_source_break flag */
+    uint8_t peek[4];          /* bytes already read from inner */
+    size_t peek_len;          /* valid bytes in peek */
+    size_t peek_pos;          /* next byte of peek to serve */
+    uint64_t consumed;        /* bytes served so far (progress for unseekable input) */
     char buffer[SOURCE_PIPE_READ_BYTES]; /* the replay stream's stdio buffer */
 } source_replay;
 
@@ -92,9 +91,9 @@ struct capture_source {
     uint32_t last_iface_drops;
     capture_source **members; /* SOURCE_GROUP: live sources read in turn, owned */
     unsigned member_count;
-    unsigned next_member;       /* SOURCE_GROUP: where the next round starts */
-    volatile sig_atomic_t stop; /* set by capture_source_break */
-    char name[256];             /* file or interface, for messages */
+    unsigned next_member; /* SOURCE_GROUP: where the next round starts */
+    volatile int stop;    /* set by capture_source_break */
+    char name[256];       /* file or interface, for messages */
     char error[512];
 };
 
@@ -151,12 +150,12 @@ static int source_is_pipe(FILE *fp) {
     return fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode);
 }
 
-/* Waits until fd has data (or its end) or the source is stopped, looking
- * at the stop flag every SOURCE_PIPE_POLL_MS: a pipe that stays idle
- * must not hold the sensor past SIGTERM. 1 = read now, 0 = stopped. */
-static int source_replay_wait(const source_replay *replay) {
-    while (!*replay->stop) {
-        struct pollfd waiting = {.fd = replay->fd, .events = POLLIN};
+/* Waits until fd has data (or its end) or *stop is set, looking at the
+ * flag every SOURCE_PIPE_POLL_MS: a pipe that stays idle must not hold
+ * the sensor past SIGTERM. 1 = read now, 0 = stopped. */
+static int source_wait_readable(int fd, const volatile int *stop) {
+    while (!*stop) {
+        struct pollfd waiting = {.fd = fd, .events = POLLIN};
         if (poll(&waiting, 1, SOURCE_PIPE_POLL_MS) != 0)
             return 1; /* data, end, error, or EINTR: read() tells */
     }
@@ -169,7 +168,7 @@ static ssize_t source_replay_read(void *cookie, char *buf, size_t size) {
     while (n < size && replay->peek_pos < replay->peek_len)
         buf[n++] = (char)replay->peek[replay->peek_pos++];
     if (n < size && replay->fd >= 0) {
-        while (n == 0 && source_replay_wait(replay)) {
+        while (n == 0 && source_wait_readable(replay->fd, replay->stop)) {
             ssize_t got = read(replay->fd, buf, size);
             if (got < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
@@ -197,7 +196,7 @@ static int source_replay_close(void *cookie) {
 
 /* Wraps fp so that reading starts again at the peeked bytes. Owns fp on success. */
 static FILE *source_replay_open(FILE *fp, const uint8_t *peek, size_t peek_len,
-                                const volatile sig_atomic_t *stop, source_replay **out) {
+                                const volatile int *stop, source_replay **out) {
     source_replay *replay = calloc(1, sizeof *replay);
     if (!replay)
         return NULL;
@@ -305,13 +304,10 @@ static as_status source_open_pcapng(capture_source *src, FILE *stream, char *err
     return AS_OK;
 }
 
-/* capture_source_open_stream; stream_buffer (may be NULL) is fp's stdio
- * buffer, owned by the source from here on. */
-/* Reads the first n bytes of a pipe with read(), waiting in poll() steps
- * of SOURCE_PIPE_POLL_MS that look at *stop: a writer that never sends a
- * byte must not hold the sensor past SIGTERM. Returns the bytes read (short
- * at the end of input, or on an error: *error is its errno); *stopped is
- * set when the stop came first. */
+/* Reads the first n bytes of a pipe with read(), each wait looking at
+ * *stop (source_wait_readable). Returns the bytes read (short at the end
+ * of input, or on an error: *error is its errno); *stopped is set when the
+ * stop came first. */
 static size_t source_pipe_peek(FILE *fp, uint8_t *buf, size_t n, const volatile int *stop,
                                int *stopped, int *error) {
     int fd = fileno(fp);
@@ -319,13 +315,10 @@ static size_t source_pipe_peek(FILE *fp, uint8_t *buf, size_t n, const volatile 
     *stopped = 0;
     *error = 0;
     while (got < n) {
-        if (*stop) {
+        if (!source_wait_readable(fd, stop)) {
             *stopped = 1;
             break;
         }
-        struct pollfd waiting = {.fd = fd, .events = POLLIN};
-        if (poll(&waiting, 1, SOURCE_PIPE_POLL_MS) == 0)
-            continue;
         ssize_t r = read(fd, buf + got, n - got);
         if (r < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
@@ -338,6 +331,9 @@ static size_t source_pipe_peek(FILE *fp, uint8_t *buf, size_t n, const volatile 
     return got;
 }
 
+/* capture_source_open_stream; stream_buffer (may be NULL) is fp's stdio
+ * buffer, owned by the source from here on; stop (may be NULL) as in
+ * capture_source_open_input. */
 static as_status source_open(FILE *fp, char *stream_buffer, const char *name,
                              const volatile int *stop, anomaly_counters *anomalies, char *errbuf,
                              unsigned errbuf_len, capture_source **out) {
