@@ -177,7 +177,8 @@ static void cache_free(cache *c) {
 
 /* Entry of key, created zeroed (evicting the set's least recent) if absent;
  * *fresh tells which. A hit reads the set's keys only (one cache line);
- * a slot never used is still zero from calloc and is not cleared again. */
+ * a slot never used is still zero from bigmem_alloc and is not cleared
+ * again. */
 static void *cache_get(cache *c, uint64_t key, uint64_t ts, int *fresh) {
     key = key ? key : 1;
     size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
