@@ -35,6 +35,7 @@
 #include "source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -425,6 +426,29 @@ as_status capture_source_open_file(const char *path, anomaly_counters *anomalies
     return capture_source_open_input(path, NULL, anomalies, errbuf, errbuf_len, out);
 }
 
+/* A named FIFO opened for reading: fopen() would block in open() until a
+ * writer comes, out of reach of the stop flag. Opened without blocking,
+ * it is then read like a pipe: poll() waits for a writer's first bytes
+ * (Linux reports no hang-up before a writer has come and gone). 1 with
+ * *out set, 0 when path is not a FIFO, -1 when the open failed (errno). */
+static int source_open_fifo(const char *path, FILE **out) {
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISFIFO(st.st_mode))
+        return 0;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int flags = fcntl(fd, F_GETFL);
+    *out = flags >= 0 && fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? fdopen(fd, "rb") : NULL;
+    if (!*out) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return 1;
+}
+
 as_status capture_source_open_input(const char *path, const volatile int *stop,
                                     anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
                                     capture_source **out) {
@@ -436,7 +460,9 @@ as_status capture_source_open_input(const char *path, const volatile int *stop,
     }
     if (strcmp(path, "-") == 0)
         return source_open(stdin, NULL, "standard input", stop, anomalies, errbuf, errbuf_len, out);
-    FILE *fp = fopen(path, "rb");
+    FILE *fp = NULL;
+    if (!stop || source_open_fifo(path, &fp) == 0)
+        fp = fopen(path, "rb");
     if (!fp) {
         source_message(errbuf, errbuf_len, "cannot open capture file %s: %s", path,
                        strerror(errno));

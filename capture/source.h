@@ -46,7 +46,8 @@ as_status capture_source_open_file(const char *path, anomaly_counters *anomalies
  * As capture_source_open_file, for the sensor's inputs: when the file is a
  * pipe (a FIFO, or "-" on a pipe) its first bytes are awaited in poll()
  * steps that look at *stop, and AS_DONE (no source, a message in errbuf)
- * says that the stop came first. stop may be NULL (wait as long as it takes).
+ * says that the stop came first; with stop, a FIFO is opened without
+ * waiting for a writer. stop may be NULL (wait as long as it takes).
  */
 as_status capture_source_open_input(const char *path, const volatile int *stop,
                                     anomaly_counters *anomalies, char *errbuf, unsigned errbuf_len,
