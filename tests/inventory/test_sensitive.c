@@ -192,6 +192,25 @@ static void jwt_structure(void **state) {
     assert_false(valid(sensitive_jwt_valid, "eyJhbGciOiJub25lIn0.aGVsbG8.c2ln"));
 }
 
+/* Every byte value at every place of the signature (40 places: the 16-byte
+ * steps and the bytes after them): a JWT only with base64url characters. */
+static void jwt_characters(void **state) {
+    (void)state;
+    char jwt[sizeof SAMPLE_JWT];
+    const char *signature = strrchr(SAMPLE_JWT, '.') + 1;
+    size_t at = (size_t)(signature - SAMPLE_JWT);
+    assert_true(strlen(signature) >= 40);
+    for (size_t place = 0; place < 40; place++) {
+        for (unsigned c = 0; c < 256; c++) {
+            memcpy(jwt, SAMPLE_JWT, sizeof jwt);
+            jwt[at + place] = (char)c;
+            int b64url = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                         (c >= '0' && c <= '9') || c == '-' || c == '_';
+            assert_int_equal(sensitive_jwt_valid(jwt, sizeof jwt - 1), b64url);
+        }
+    }
+}
+
 static void masking(void **state) {
     (void)state;
     char out[SENSITIVE_SAMPLE_MAX];
@@ -856,6 +875,7 @@ int main(void) {
         cmocka_unit_test(email_addresses),
         cmocka_unit_test(password_hashes),
         cmocka_unit_test(jwt_structure),
+        cmocka_unit_test(jwt_characters),
         cmocka_unit_test(masking),
         cmocka_unit_test(realistic_bodies),
         cmocka_unit_test(field_name_triggers_gate_the_json_walk),
