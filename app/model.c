@@ -979,6 +979,10 @@ void model_snapshot(model *m, uint64_t ts_ns) {
     write_unseen(m, ts_ns);
 }
 
+const anomaly_counters *model_anomalies(const model *m) {
+    return &m->anomalies;
+}
+
 void model_write_summary(const model *m, FILE *out) {
     inventory_stats st = inventory_get_stats(m->inventory);
     fprintf(out,

@@ -96,6 +96,12 @@ void model_snapshot(model *m, uint64_t ts_ns);
 
 model_totals model_get_totals(const model *m);
 
+/* What the model stage counted as unusual in the transactions it read
+ * (malformed Basic and JWT credentials, sensitive-scan cuts, targets left
+ * unredacted for want of memory): the run summary and the stats events add
+ * these to the packet path's anomalies. */
+const anomaly_counters *model_anomalies(const model *m);
+
 /* Inventory lines of the run summary. */
 void model_write_summary(const model *m, FILE *out);
 

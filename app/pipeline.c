@@ -400,6 +400,8 @@ void pipeline_get_counters(const pipeline *p, pipeline_counters *out) {
     out->http = http_engine_get_stats(p->http);
     out->tls = tls_engine_get_stats(p->tls);
     out->anomalies = p->anomalies;
+    if (p->config.model) /* one thread: the model's anomalies so far */
+        anomaly_counters_add(&out->anomalies, model_anomalies(p->config.model));
     out->captured = pipeline_capture_stats(p);
     out->live = (uint64_t)p->live;
 }
@@ -520,10 +522,11 @@ static void write_tls_summary(pipeline *const *ps, unsigned n, const tls_engine_
 
 void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds) {
     pipeline *one = (pipeline *)p; /* read only: the lists of one pipeline */
-    pipeline_write_summary_many(&one, 1, out, elapsed_seconds);
+    pipeline_write_summary_many(&one, 1, NULL, out, elapsed_seconds);
 }
 
-void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n, FILE *out,
+void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n,
+                                 const anomaly_counters *more_anomalies, FILE *out,
                                  double elapsed_seconds) {
     pipeline_counters c;
     pipeline_get_counters(pipelines[0], &c);
@@ -532,6 +535,8 @@ void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n, FILE *o
         pipeline_get_counters(pipelines[i], &more);
         pipeline_counters_add(&c, &more);
     }
+    if (more_anomalies)
+        anomaly_counters_add(&c.anomalies, more_anomalies);
     c.totals.output_errors = sink_router_errors(pipelines[0]->config.router);
     const pipeline_totals *t = &c.totals;
     const flow_table_stats fs = c.flows;

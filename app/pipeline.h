@@ -107,7 +107,8 @@ uint64_t pipeline_idle_clock(uint64_t now_ns);
 /* Hooked mode. Ends every flow (end of a source). */
 void pipeline_end_flows(pipeline *p);
 
-/* Counters so far; pipeline_counters_add adds b into a. */
+/* Counters so far (with the model's anomalies when the pipeline runs the
+ * model itself); pipeline_counters_add adds b into a. */
 void pipeline_get_counters(const pipeline *p, pipeline_counters *out);
 void pipeline_counters_add(pipeline_counters *a, const pipeline_counters *b);
 
@@ -117,8 +118,10 @@ void pipeline_write_stats(sink_router *router, const pipeline_counters *c, uint6
 
 /* The run summary of n pipelines that shared one input (counters added
  * up, protocol and TLS lists merged); the spec, key log and router's output
- * errors are pipelines[0]'s (the workers share them). */
-void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n, FILE *out,
+ * errors are pipelines[0]'s (the workers share them). more_anomalies (may be
+ * NULL): anomalies counted outside the pipelines (the model thread's). */
+void pipeline_write_summary_many(pipeline *const *pipelines, unsigned n,
+                                 const anomaly_counters *more_anomalies, FILE *out,
                                  double elapsed_seconds);
 
 /* Analyses packets from src until it ends, *stop becomes non-zero or an

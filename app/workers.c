@@ -270,6 +270,8 @@ static int handle_part(workers *w, merge_state *ms, uint32_t type, uint64_t ts_n
         ms->counters.captured.kernel_drops = atomic_load(&w->kernel_drops);
         ms->counters.captured.iface_drops = atomic_load(&w->iface_drops);
         ms->counters.live = (uint64_t)atomic_load(&w->live);
+        if (pc->model) /* the model's anomalies so far: this thread's */
+            anomaly_counters_add(&ms->counters.anomalies, model_anomalies(pc->model));
         pipeline_write_stats(pc->router, &ms->counters, ts_ns, pc->stats_interval_seconds,
                              type == OUT_FINISHED);
         over = type == OUT_FINISHED;
@@ -768,7 +770,9 @@ void workers_write_summary(const workers *w, FILE *out, double elapsed_seconds) 
     pipeline *pipelines[64];
     for (unsigned i = 0; i < w->count; i++)
         pipelines[i] = w->workers[i].pipeline;
-    pipeline_write_summary_many(pipelines, w->count, out, elapsed_seconds);
+    const model *m = w->config.pipeline.model;
+    pipeline_write_summary_many(pipelines, w->count, m ? model_anomalies(m) : NULL, out,
+                                elapsed_seconds);
     fprintf(out, " workers: %u (rings: packets %s, transactions %s)\n", w->count,
             ring_policy_name(w->config.live ? RING_DROP_NEW : RING_BLOCK),
             ring_policy_name(RING_BLOCK));
