@@ -59,6 +59,7 @@ struct model {
     analytics *analytics;
     sensitive_db *sensitive_db;
     sensitive_worker *scanner;
+    sensitive_stats scanned_elsewhere; /* the workers' scanners (model_add_scan_stats) */
     json_fields_walker *walker;
     pseudonym *pseudonym;
     credential_cache *jwt_cache;
@@ -772,7 +773,40 @@ static void periodic_snapshot(model *m, uint64_t ts) {
     }
 }
 
+int model_analyses(const http_transaction *tx) {
+    str_view path, query;
+    return str_view_present(tx->method) && split_target(tx->uri, &path, &query);
+}
+
+as_status model_scanner_create(const model *m, const limits *lim, sensitive_worker **out) {
+    return sensitive_worker_create(m->sensitive_db, lim, out);
+}
+
+void model_count_anomaly(model *m, anomaly_id id, uint64_t n) {
+    if ((unsigned)id < ANOMALY_COUNT)
+        m->anomalies.count[id] += n;
+}
+
+static void add_scan_stats(sensitive_stats *into, const sensitive_stats *stats) {
+    into->parts += stats->parts;
+    into->bytes += stats->bytes;
+    into->truncated += stats->truncated;
+    into->candidates += stats->candidates;
+    into->json_walks += stats->json_walks;
+    for (int i = 0; i < SENSITIVE_TYPE_COUNT; i++)
+        into->found[i] += stats->found[i];
+}
+
+void model_add_scan_stats(model *m, const sensitive_stats *stats) {
+    add_scan_stats(&m->scanned_elsewhere, stats);
+}
+
 const transaction_context *model_transaction(model *m, const http_transaction *tx) {
+    return model_transaction_scanned(m, tx, NULL);
+}
+
+const transaction_context *model_transaction_scanned(model *m, const http_transaction *tx,
+                                                     const sensitive_found *found) {
     model_take_spec(m);
     periodic_snapshot(m, tx->request.present ? tx->request.first_ts_ns : tx->response.first_ts_ns);
     m->totals.transactions++;
@@ -798,7 +832,10 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
     /* credentials, identity, login facts, sensitive data */
     credential_set *creds = &m->credentials;
     credential_extract(tx, &m->credential_settings, m->jwt_cache, creds, &m->anomalies);
-    sensitive_scan_transaction(m->scanner, tx, m->found, &m->anomalies);
+    if (found)
+        memcpy(m->found, found, sizeof m->found);
+    else
+        sensitive_scan_transaction(m->scanner, tx, m->found, &m->anomalies);
     login_facts *lf = &m->login;
     login_hints hints = {body_plain(&m->found[SENSITIVE_IN_REQUEST_BODY]),
                          body_plain(&m->found[SENSITIVE_IN_RESPONSE_BODY])};
@@ -998,6 +1035,7 @@ void model_write_summary(const model *m, FILE *out) {
             "(inventory_body_fields, inventory_field_path_bytes)\n",
             (unsigned long long)st.bodies_sampled, (unsigned long long)st.fields_dropped);
     sensitive_stats scan = sensitive_worker_get_stats(m->scanner);
+    add_scan_stats(&scan, &m->scanned_elsewhere);
     fprintf(out,
             "  sensitive data: %llu message parts, %.1f MB scanned, %llu cut "
             "(sensitive_scan_bytes); %llu JSON bodies walked for field names\n",

@@ -32,6 +32,7 @@
 #include "export/sink_router.h"
 #include "inventory/inventory.h"
 #include "inventory/openapi.h"
+#include "inventory/sensitive.h"
 #include "inventory/store.h"
 #include "parse/credential.h"
 #include "parse/transaction.h"
@@ -69,6 +70,23 @@ void model_destroy(model *m);
  * (valid until the next call), or NULL when it was not modelled (no
  * request, no path). */
 const transaction_context *model_transaction(model *m, const http_transaction *tx);
+
+/*
+ * The sensitive-data scan reads the transaction alone, so --workers runs it
+ * on the worker threads: each opens its own scanner on the model's compiled
+ * patterns (model_scanner_create), scans the transactions model_analyses()
+ * accepts, and the model thread takes the result with
+ * model_transaction_scanned() (found: what sensitive_scan_transaction
+ * wrote) and the anomalies the scan counted with model_count_anomaly().
+ * At the end model_add_scan_stats() adds each scanner's figures to the
+ * summary's.
+ */
+int model_analyses(const http_transaction *tx);
+as_status model_scanner_create(const model *m, const limits *lim, sensitive_worker **out);
+const transaction_context *model_transaction_scanned(model *m, const http_transaction *tx,
+                                                     const sensitive_found *found);
+void model_count_anomaly(model *m, anomaly_id id, uint64_t n);
+void model_add_scan_stats(model *m, const sensitive_stats *stats);
 
 /*
  * Replaces the declared inventory (SIGHUP reload). Any thread; takes

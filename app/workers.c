@@ -5,8 +5,10 @@
  * Records. Dispatcher -> worker: PACKET (a packet_head and the packet's
  * bytes), MARK (a packet_head without bytes: packet time of another
  * worker's packet, perhaps a stats tick), SOURCE_END, FINISH. Worker ->
- * model: TX (an out_head and a tx_record), WATERMARK, STATS, SOURCE_DONE and
- * FINISHED (an out_head and the worker's counters).
+ * model: TX (an out_head, a scan_record when there is a model, and a
+ * tx_record), WATERMARK, STATS, SOURCE_DONE and FINISHED (an out_head and
+ * the worker's counters). The sensitive-data scan of a transaction reads it
+ * alone, so the worker runs it and the model thread takes its result.
  *
  * Order keys. Every record to the model carries (seq, phase, origin): seq of
  * the packet (or mark, or end of source) being handled, the pipeline_phase
@@ -39,6 +41,7 @@
 #include "export/community_id.h"
 #include "merge.h"
 #include "ring.h"
+#include "scan_record.h"
 #include "tx_record.h"
 
 /* Packets read at once from a source; rings are published once per window. */
@@ -84,6 +87,10 @@ typedef struct worker {
     uint64_t tx_too_large; /* transactions over the model ring's record size (not sent) */
     size_t max_tx;
     double cpu_seconds; /* of the thread, when it finished */
+    /* the sensitive-data scan of the worker's transactions (NULL: no model) */
+    sensitive_worker *scanner;
+    sensitive_found found[SENSITIVE_LOCATION_COUNT];
+    anomaly_counters scan_anomalies; /* of the last scan */
 } worker;
 
 typedef struct merge_state {
@@ -124,6 +131,7 @@ struct workers {
     /* model thread */
     community_id *community_id;
     merge_state merge;
+    sensitive_found found[SENSITIVE_LOCATION_COUNT]; /* read from a scan record */
 };
 
 /* ---- worker threads -------------------------------------------------------- */
@@ -147,19 +155,30 @@ static void out_event(worker *wk, uint32_t type, uint32_t phase, uint64_t ts_ns,
     ring_commit(wk->out, len);
 }
 
+/* A transaction to the model thread: its scan record (when the worker
+ * scans) and its tx_record. */
 static void on_transaction(void *arg, const http_transaction *tx, pipeline_phase phase,
                            uint64_t flow_origin) {
     worker *wk = arg;
     size_t size = tx_record_size(tx);
-    if (size > wk->max_tx) {
+    if (size + (wk->scanner ? scan_record_max_size() : 0) > wk->max_tx) {
         wk->tx_too_large++;
         return;
     }
-    uint8_t *p = out_reserve(wk, OUT_TX, sizeof(out_head) + size);
+    const sensitive_found *found = NULL;
+    if (wk->scanner && model_analyses(tx)) {
+        memset(&wk->scan_anomalies, 0, sizeof wk->scan_anomalies);
+        sensitive_scan_transaction(wk->scanner, tx, wk->found, &wk->scan_anomalies);
+        found = wk->found;
+    }
+    size_t scan_size = wk->scanner ? scan_record_size(found, &wk->scan_anomalies) : 0;
+    uint8_t *p = out_reserve(wk, OUT_TX, sizeof(out_head) + scan_size + size);
     out_head h = {.key = {.seq = wk->seq, .origin = flow_origin, .phase = phase}};
     memcpy(p, &h, sizeof h);
-    tx_record_write(p + sizeof h, tx);
-    ring_commit(wk->out, sizeof h + size);
+    if (wk->scanner)
+        scan_record_write(p + sizeof h, found, &wk->scan_anomalies);
+    tx_record_write(p + sizeof h + scan_size, tx);
+    ring_commit(wk->out, sizeof h + scan_size + size);
 }
 
 static void on_stats_tick(void *arg) {
@@ -238,11 +257,19 @@ static void *worker_main(void *arg) {
 
 /* ---- model thread ---------------------------------------------------------- */
 
+static void count_scan_anomaly(void *arg, anomaly_id id, uint64_t n) {
+    model_count_anomaly(arg, id, n);
+}
+
 static void handle_tx(workers *w, void *rec) {
-    const http_transaction *tx = tx_record_open(rec);
     model *m = w->config.pipeline.model;
+    int scanned = 0;
+    if (m) /* the workers scan when there is a model */
+        rec = (uint8_t *)rec + scan_record_read(rec, w->found, &scanned, count_scan_anomaly, m);
+    const http_transaction *tx = tx_record_open(rec);
     sink_router *router = w->config.pipeline.router;
-    const transaction_context *ctx = m ? model_transaction(m, tx) : NULL;
+    const transaction_context *ctx =
+        m ? model_transaction_scanned(m, tx, scanned ? w->found : NULL) : NULL;
     if (!sink_router_wants_transactions(router))
         return;
     char community[64];
@@ -372,10 +399,15 @@ as_status workers_create(const workers_config *config, workers **out) {
     if (st == AS_OK)
         st = community_id_create(&w->community_id);
     const limits *lim = &config->pipeline.lim;
-    size_t max_tx = tx_record_max_size(lim);
+    model *m = config->pipeline.model;
+    size_t max_tx = tx_record_max_size(lim) + (m ? scan_record_max_size() : 0);
     for (unsigned i = 0; st == AS_OK && i < w->count; i++) {
         worker *wk = &w->workers[i];
         wk->max_tx = max_tx;
+        if (m)
+            st = model_scanner_create(m, lim, &wk->scanner);
+        if (st != AS_OK)
+            break;
         pipeline_config pc = config->pipeline;
         char err[256];
         if (config->keylog_path)
@@ -753,8 +785,13 @@ void workers_finish(workers *w) {
     }
     for (unsigned v = 0; v < w->count; v++) {
         worker *wk = &w->workers[v];
-        if (wk->started)
+        if (wk->started) {
             pthread_join(wk->thread, NULL);
+            if (wk->scanner) { /* summary figures only: the model thread never reads them */
+                sensitive_stats scan = sensitive_worker_get_stats(wk->scanner);
+                model_add_scan_stats(w->config.pipeline.model, &scan);
+            }
+        }
         wk->started = 0;
     }
     if (w->model_started)
@@ -794,7 +831,7 @@ void workers_write_summary(const workers *w, FILE *out, double elapsed_seconds) 
                 (unsigned long long)out_stats.full_waits,
                 (unsigned long long)w->workers[i].tx_too_large);
     }
-    fprintf(out, "  model thread (inventory, analytics, output): CPU %.2f s\n",
+    fprintf(out, "  model thread (credentials, inventory, analytics, output): CPU %.2f s\n",
             w->model_cpu_seconds);
 }
 
@@ -804,6 +841,7 @@ void workers_destroy(workers *w) {
     for (unsigned i = 0; w->workers && i < w->count; i++) {
         pipeline_destroy(w->workers[i].pipeline);
         tls_keylog_destroy(w->workers[i].keylog);
+        sensitive_worker_destroy(w->workers[i].scanner);
         ring_destroy(w->workers[i].in);
         ring_destroy(w->workers[i].out);
     }

@@ -2,7 +2,7 @@
  * Tests of the pieces of --workers N (app/workers.h) that stand alone: the
  * SPSC ring (order, wrap-around, bounds, full and empty policies, two
  * threads), the merge order of the model thread, and the flat transaction
- * record that crosses the ring.
+ * and scan records that cross the ring.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -16,6 +16,7 @@
 
 #include "merge.h"
 #include "ring.h"
+#include "scan_record.h"
 #include "tx_record.h"
 
 /* ---- ring ---------------------------------------------------------------- */
@@ -279,12 +280,64 @@ static void test_tx_record(void **state) {
     free(moved);
 }
 
+static void add_anomaly(void *arg, anomaly_id id, uint64_t n) {
+    anomaly_counters *into = arg;
+    into->count[id] += n;
+}
+
+static void test_scan_record(void **state) {
+    (void)state;
+    static sensitive_found found[SENSITIVE_LOCATION_COUNT], back[SENSITIVE_LOCATION_COUNT];
+    for (int l = 0; l < SENSITIVE_LOCATION_COUNT; l++)
+        sensitive_found_clear(&found[l]);
+    found[SENSITIVE_IN_RESPONSE_BODY].types =
+        SENSITIVE_BIT(SENSITIVE_EMAIL) | SENSITIVE_BIT(SENSITIVE_CREDIT_CARD);
+    found[SENSITIVE_IN_RESPONSE_BODY].hints = SENSITIVE_HINT_SCANNED;
+    strcpy(found[SENSITIVE_IN_RESPONSE_BODY].sample[SENSITIVE_EMAIL], "j***@example.com");
+    strcpy(found[SENSITIVE_IN_RESPONSE_BODY].sample[SENSITIVE_CREDIT_CARD], "4111********1111");
+    found[SENSITIVE_IN_QUERY].truncated = 1;
+    /* a sample as long as a sample can be */
+    found[SENSITIVE_IN_REQUEST_HEADERS].types = SENSITIVE_BIT(SENSITIVE_JWT);
+    memset(found[SENSITIVE_IN_REQUEST_HEADERS].sample[SENSITIVE_JWT], 'x',
+           SENSITIVE_SAMPLE_MAX - 1);
+    found[SENSITIVE_IN_REQUEST_HEADERS].sample[SENSITIVE_JWT][SENSITIVE_SAMPLE_MAX - 1] = '\0';
+    static anomaly_counters counted, replayed;
+    counted.count[ANOMALY_SENSITIVE_TRUNCATED] = 2;
+    counted.count[ANOMALY_JSON_TOO_DEEP] = 1;
+
+    size_t size = scan_record_size(found, &counted);
+    assert_int_equal(size % 8, 0);
+    assert_true(size <= scan_record_max_size());
+    uint64_t *rec = calloc(1, scan_record_max_size());
+    assert_non_null(rec);
+    scan_record_write(rec, found, &counted);
+    int scanned = 0;
+    assert_int_equal(scan_record_read(rec, back, &scanned, add_anomaly, &replayed), size);
+    assert_true(scanned);
+    for (int l = 0; l < SENSITIVE_LOCATION_COUNT; l++) {
+        assert_int_equal(back[l].types, found[l].types);
+        assert_int_equal(back[l].truncated, found[l].truncated);
+        assert_int_equal(back[l].hints, found[l].hints);
+        for (int t = 0; t < SENSITIVE_TYPE_COUNT; t++)
+            assert_string_equal(back[l].sample[t], found[l].sample[t]);
+    }
+    assert_memory_equal(&replayed, &counted, sizeof counted);
+
+    /* not scanned: eight bytes, nothing read back */
+    assert_int_equal(scan_record_size(NULL, &counted), 8);
+    scan_record_write(rec, NULL, &counted);
+    assert_int_equal(scan_record_read(rec, back, &scanned, add_anomaly, &replayed), 8);
+    assert_false(scanned);
+    assert_int_equal(replayed.count[ANOMALY_SENSITIVE_TRUNCATED], 2);
+    free(rec);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_wrap), cmocka_unit_test(test_bounds_and_policies),
         cmocka_unit_test(test_commit_shrinks), cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_merge_keys),     cmocka_unit_test(test_merge_pick),
-        cmocka_unit_test(test_tx_record),
+        cmocka_unit_test(test_tx_record),      cmocka_unit_test(test_scan_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,16 +103,20 @@ def compare(sensor, case, counts, workdir):
 
 def summary_failures(sensor, capture):
     """The run summary splits the CPU time by thread (each worker, the model)
-    and counts what the sensitive-data scanner read."""
-    result = subprocess.run([sensor, "-r", capture, "--db", ":memory:", "-o", "/dev/null",
-                             "--no-progress", "--workers", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
-    text = result.stderr.decode()
+    and counts what the sensitive-data scanners read (on the workers): the
+    same parts, bytes and anomalies as one thread's scanner."""
+    texts = {}
     failures = []
-    if result.returncode != 0:
-        failures.append("summary run: exit %d" % result.returncode)
+    for workers in (1, 2):
+        result = subprocess.run([sensor, "-r", capture, "--db", ":memory:", "-o", "/dev/null",
+                                 "--no-progress", "--workers", str(workers)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+        texts[workers] = result.stderr.decode()
+        if result.returncode != 0:
+            failures.append("summary run, --workers %d: exit %d" % (workers, result.returncode))
+    text = texts[2]
     for label in ("worker 0: CPU", "worker 1: CPU",
-                  "model thread (inventory, analytics, output): CPU"):
+                  "model thread (credentials, inventory, analytics, output): CPU"):
         m = re.search(re.escape(label) + r" ([0-9.]+) s", text)
         if not m or float(m.group(1)) <= 0:
             failures.append("summary: no positive '%s N s' in:\n%s" % (label, text[-800:]))
@@ -120,6 +124,12 @@ def summary_failures(sensor, capture):
     if not m or int(m.group(1)) == 0 or float(m.group(2)) <= 0:
         failures.append("summary: no sensitive data line with parts and bytes in:\n%s"
                         % text[-800:])
+    for what, pattern in (("sensitive data", r"  sensitive data: .*"),
+                          ("anomalies", r" anomalies:\n(?:  \S+ +\d+\n)*")):
+        one, two = (re.search(pattern, texts[n]) for n in (1, 2))
+        if (one and one.group(0)) != (two and two.group(0)):
+            failures.append("summary: %s differ between --workers 1 and 2: %r, %r"
+                            % (what, one and one.group(0), two and two.group(0)))
     return failures
 
 
