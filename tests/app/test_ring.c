@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -293,8 +294,10 @@ static void test_scan_record(void **state) {
     found[SENSITIVE_IN_RESPONSE_BODY].types =
         SENSITIVE_BIT(SENSITIVE_EMAIL) | SENSITIVE_BIT(SENSITIVE_CREDIT_CARD);
     found[SENSITIVE_IN_RESPONSE_BODY].hints = SENSITIVE_HINT_SCANNED;
-    strcpy(found[SENSITIVE_IN_RESPONSE_BODY].sample[SENSITIVE_EMAIL], "j***@example.com");
-    strcpy(found[SENSITIVE_IN_RESPONSE_BODY].sample[SENSITIVE_CREDIT_CARD], "4111********1111");
+    snprintf(found[SENSITIVE_IN_RESPONSE_BODY].sample[SENSITIVE_EMAIL], SENSITIVE_SAMPLE_MAX, "%s",
+             "j***@example.com");
+    snprintf(found[SENSITIVE_IN_RESPONSE_BODY].sample[SENSITIVE_CREDIT_CARD], SENSITIVE_SAMPLE_MAX,
+             "%s", "4111********1111");
     found[SENSITIVE_IN_QUERY].truncated = 1;
     /* a sample as long as a sample can be */
     found[SENSITIVE_IN_REQUEST_HEADERS].types = SENSITIVE_BIT(SENSITIVE_JWT);
