@@ -778,8 +778,8 @@ int model_analyses(const http_transaction *tx) {
     return str_view_present(tx->method) && split_target(tx->uri, &path, &query);
 }
 
-as_status model_scanner_create(const model *m, const limits *lim, sensitive_worker **out) {
-    return sensitive_worker_create(m->sensitive_db, lim, out);
+as_status model_scanner_create(const model *m, sensitive_worker **out) {
+    return sensitive_worker_create(m->sensitive_db, m->config.lim, out);
 }
 
 void model_count_anomaly(model *m, anomaly_id id, uint64_t n) {

@@ -74,7 +74,7 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
 /*
  * The sensitive-data scan reads the transaction alone, so --workers runs it
  * on the worker threads: each opens its own scanner on the model's compiled
- * patterns (model_scanner_create), scans the transactions model_analyses()
+ * patterns and limits (model_scanner_create), scans the transactions model_analyses()
  * accepts, and the model thread takes the result with
  * model_transaction_scanned() (found: what sensitive_scan_transaction
  * wrote) and the anomalies the scan counted with model_count_anomaly().
@@ -82,7 +82,7 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
  * summary's.
  */
 int model_analyses(const http_transaction *tx);
-as_status model_scanner_create(const model *m, const limits *lim, sensitive_worker **out);
+as_status model_scanner_create(const model *m, sensitive_worker **out);
 const transaction_context *model_transaction_scanned(model *m, const http_transaction *tx,
                                                      const sensitive_found *found);
 void model_count_anomaly(model *m, anomaly_id id, uint64_t n);

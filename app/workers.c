@@ -405,7 +405,7 @@ as_status workers_create(const workers_config *config, workers **out) {
         worker *wk = &w->workers[i];
         wk->max_tx = max_tx;
         if (m)
-            st = model_scanner_create(m, lim, &wk->scanner);
+            st = model_scanner_create(m, &wk->scanner); /* the model's limits, not the share */
         if (st != AS_OK)
             break;
         pipeline_config pc = config->pipeline;
