@@ -102,8 +102,6 @@ typedef struct bucket {
     uint32_t noise;          /* paths that are not endpoints */
     uint32_t foreign_ok;     /* 2xx on objects first seen with another identity */
     uint32_t foreign_denied; /* 401/403/404 on such objects */
-    sketch paths;            /* distinct raw paths (enumeration) or objects (bola) */
-    sketch endpoints;        /* distinct endpoints (enumeration) or usernames (logins) */
 } bucket;
 
 typedef struct window {
@@ -112,7 +110,15 @@ typedef struct window {
     bucket cur, prev;
 } window;
 
-static void window_advance(window *w, uint64_t ts, uint64_t len_ns) {
+/* A distinct count kept along a window: [CUR] and [PREV] follow its
+ * buckets. Each tracker holds only the sketches its detector reads. */
+enum { CUR, PREV };
+typedef sketch sketch_pair[2];
+
+/* Moves w to ts: the current bucket becomes the previous one after a
+ * window, both clear after two; the n sketch pairs follow. */
+static void window_advance(window *w, uint64_t ts, uint64_t len_ns, sketch_pair *pairs,
+                           unsigned n) {
     if (w->start_ns == 0 || ts < w->start_ns) {
         if (w->start_ns == 0) {
             w->start_ns = ts;
@@ -124,13 +130,19 @@ static void window_advance(window *w, uint64_t ts, uint64_t len_ns) {
         return;
     if (ts - w->start_ns < 2 * len_ns) {
         w->prev = w->cur;
+        for (unsigned i = 0; i < n; i++)
+            pairs[i][PREV] = pairs[i][CUR];
         w->start_ns += len_ns;
     } else {
         memset(&w->prev, 0, sizeof w->prev);
+        for (unsigned i = 0; i < n; i++)
+            memset(&pairs[i][PREV], 0, sizeof(sketch));
         w->start_ns = ts;
         w->first_ns = ts;
     }
     memset(&w->cur, 0, sizeof w->cur);
+    for (unsigned i = 0; i < n; i++)
+        memset(&pairs[i][CUR], 0, sizeof(sketch));
     if (w->prev.requests == 0)
         w->first_ns = ts;
 }
@@ -228,14 +240,18 @@ static void cache_prefetch(const cache *c, uint64_t key) {
 
 typedef struct actor_state { /* enumeration, per actor */
     window w;
+    sketch_pair sketches[2]; /* ACTOR_PATHS: raw paths, ACTOR_ENDPOINTS: endpoints */
 } actor_state;
+enum { ACTOR_PATHS, ACTOR_ENDPOINTS };
 
 typedef struct bola_state { /* per (identity, endpoint) */
     window w;
+    sketch_pair objects;
 } bola_state;
 
 typedef struct peer_state { /* per endpoint: requests and identities with objects */
     window w;
+    sketch_pair identities;
 } peer_state;
 
 typedef struct object_state { /* per (endpoint, object) */
@@ -248,6 +264,7 @@ typedef struct object_state { /* per (endpoint, object) */
 
 typedef struct login_ip_state { /* per (endpoint, client address) */
     window w;
+    sketch_pair usernames;
     int flagged; /* a stuffing source */
 } login_ip_state;
 
@@ -259,7 +276,8 @@ typedef struct login_user_state { /* per (endpoint, username) */
 } login_user_state;
 
 typedef struct campaign_state { /* per login endpoint: the stuffing sources */
-    window w;                   /* usernames from sources in w.cur.endpoints */
+    window w;
+    sketch_pair usernames; /* from the sources */
     ip_address sources[ANALYTICS_MAX_CLIENTS];
     uint32_t source_count;
 } campaign_state;
@@ -550,22 +568,23 @@ static int is_2xx(uint16_t status) {
 static void detect_enumeration(analytics *a, const analytics_observation *obs, uint64_t actor) {
     int fresh;
     actor_state *s = cache_get(&a->actors, actor, obs->ts_ns, &fresh);
-    window_advance(&s->w, obs->ts_ns, a->window_ns);
+    window_advance(&s->w, obs->ts_ns, a->window_ns, s->sketches, 2);
     bucket *b = &s->w.cur;
     b->requests++;
     b->errors += is_error(obs->status);
     b->not_found += obs->status == 404;
     b->noise += obs->endpoint < 0;
-    sketch_add(&b->paths, obs->path_key);
-    sketch_add(&b->endpoints, obs->endpoint_key);
+    sketch_add(&s->sketches[ACTOR_PATHS][CUR], obs->path_key);
+    sketch_add(&s->sketches[ACTOR_ENDPOINTS][CUR], obs->endpoint_key);
 
     analytics_finding *f = episode_find(a, ANALYTICS_ENUMERATION, actor);
     uint32_t requests = WSUM(&s->w, requests), errors = WSUM(&s->w, errors);
     int erring = (uint64_t)errors * 100 >= (uint64_t)requests * a->lim.enumeration_error_percent;
     if (!f && !erring)
         return; /* no episode can open without the error share: skip the estimates */
-    uint64_t paths = sketch_count2(&s->w.cur.paths, &s->w.prev.paths);
-    uint64_t endpoints = sketch_count2(&s->w.cur.endpoints, &s->w.prev.endpoints);
+    uint64_t paths = sketch_count2(&s->sketches[ACTOR_PATHS][CUR], &s->sketches[ACTOR_PATHS][PREV]);
+    uint64_t endpoints =
+        sketch_count2(&s->sketches[ACTOR_ENDPOINTS][CUR], &s->sketches[ACTOR_ENDPOINTS][PREV]);
     /* breadth: many endpoints, or an anonymous actor, or almost only errors
      * (an authenticated user walking IDs of a few endpoints is bola's case) */
     int broad = endpoints >= (uint64_t)a->lim.enumeration_min_endpoints ||
@@ -625,13 +644,13 @@ static void detect_bola(analytics *a, const analytics_observation *obs) {
 
     int fresh;
     peer_state *peer = cache_get(&a->peers, obs->endpoint_key, obs->ts_ns, &fresh);
-    window_advance(&peer->w, obs->ts_ns, a->window_ns);
+    window_advance(&peer->w, obs->ts_ns, a->window_ns, &peer->identities, 1);
     peer->w.cur.requests++;
-    sketch_add(&peer->w.cur.endpoints, obs->identity);
+    sketch_add(&peer->identities[CUR], obs->identity);
 
     uint64_t key = bola_key(obs);
     bola_state *s = cache_get(&a->bola, key, obs->ts_ns, &fresh);
-    window_advance(&s->w, obs->ts_ns, a->window_ns);
+    window_advance(&s->w, obs->ts_ns, a->window_ns, &s->objects, 1);
     bucket *b = &s->w.cur;
     b->requests++;
     b->success += is_2xx(obs->status);
@@ -639,17 +658,18 @@ static void detect_bola(analytics *a, const analytics_observation *obs) {
     b->foreign_ok += foreign && is_2xx(obs->status);
     b->foreign_denied += foreign && is_error(obs->status);
     for (uint32_t i = 0; i < obs->object_count && i < ANALYTICS_MAX_OBJECTS; i++)
-        sketch_add(&b->paths, hash_bytes(HASH_SEED, obs->objects[i].ptr, obs->objects[i].len));
+        sketch_add(&s->objects[CUR],
+                   hash_bytes(HASH_SEED, obs->objects[i].ptr, obs->objects[i].len));
 
     analytics_finding *f = episode_find(a, ANALYTICS_BOLA, obs->identity);
-    uint64_t objects = sketch_count2(&s->w.cur.paths, &s->w.prev.paths);
+    uint64_t objects = sketch_count2(&s->objects[CUR], &s->objects[PREV]);
     uint32_t mine = WSUM(&s->w, requests);
     uint32_t foreign_total = WSUM(&s->w, foreign_ok) + WSUM(&s->w, foreign_denied);
     if (!f) {
         if (objects < (uint64_t)a->lim.bola_min_objects &&
             foreign_total < (uint32_t)a->lim.bola_min_foreign)
             return; /* neither rule can hold: the peers' level is not needed */
-        uint64_t identities = sketch_count2(&peer->w.cur.endpoints, &peer->w.prev.endpoints);
+        uint64_t identities = sketch_count2(&peer->identities[CUR], &peer->identities[PREV]);
         uint32_t all = WSUM(&peer->w, requests);
         /* requests per other identity on this endpoint: the peers' level */
         double peers = 1.0;
@@ -700,12 +720,12 @@ static void detect_logins(analytics *a, const analytics_observation *obs) {
     /* per address: is it a stuffing source? */
     login_ip_state *src =
         cache_get(&a->login_ips, hash_mix64(ip ^ obs->endpoint_key), obs->ts_ns, &fresh);
-    window_advance(&src->w, obs->ts_ns, a->window_ns);
+    window_advance(&src->w, obs->ts_ns, a->window_ns, &src->usernames, 1);
     src->w.cur.requests++;
     src->w.cur.errors += failed;
     src->w.cur.success += obs->login_success;
-    sketch_add(&src->w.cur.endpoints, user);
-    uint64_t usernames = sketch_count2(&src->w.cur.endpoints, &src->w.prev.endpoints);
+    sketch_add(&src->usernames[CUR], user);
+    uint64_t usernames = sketch_count2(&src->usernames[CUR], &src->usernames[PREV]);
     uint32_t attempts = WSUM(&src->w, requests), failures = WSUM(&src->w, errors);
     if (!src->flagged && usernames >= (uint64_t)a->lim.stuffing_source_usernames &&
         (uint64_t)failures * 100 >= (uint64_t)attempts * a->lim.stuffing_failure_percent &&
@@ -714,17 +734,17 @@ static void detect_logins(analytics *a, const analytics_observation *obs) {
 
     if (src->flagged) {
         campaign_state *c = cache_get(&a->campaigns, obs->endpoint_key, obs->ts_ns, &fresh);
-        window_advance(&c->w, obs->ts_ns, a->window_ns);
+        window_advance(&c->w, obs->ts_ns, a->window_ns, &c->usernames, 1);
         uint32_t before = c->source_count;
         add_client(c->sources, &c->source_count, ANALYTICS_MAX_CLIENTS, &obs->client_ip);
         if (c->source_count != before) {
             /* a new source brings the usernames it already tried */
             for (int i = 0; i < SKETCH; i++) {
-                uint8_t r = src->w.cur.endpoints.reg[i] > src->w.prev.endpoints.reg[i]
-                                ? src->w.cur.endpoints.reg[i]
-                                : src->w.prev.endpoints.reg[i];
-                if (c->w.cur.endpoints.reg[i] < r)
-                    c->w.cur.endpoints.reg[i] = r;
+                uint8_t r = src->usernames[CUR].reg[i] > src->usernames[PREV].reg[i]
+                                ? src->usernames[CUR].reg[i]
+                                : src->usernames[PREV].reg[i];
+                if (c->usernames[CUR].reg[i] < r)
+                    c->usernames[CUR].reg[i] = r;
             }
             c->w.cur.requests += attempts - 1;
             c->w.cur.errors += failures - failed;
@@ -733,8 +753,8 @@ static void detect_logins(analytics *a, const analytics_observation *obs) {
         }
         c->w.cur.requests++;
         c->w.cur.errors += failed;
-        sketch_add(&c->w.cur.endpoints, user);
-        uint64_t campaign_users = sketch_count2(&c->w.cur.endpoints, &c->w.prev.endpoints);
+        sketch_add(&c->usernames[CUR], user);
+        uint64_t campaign_users = sketch_count2(&c->usernames[CUR], &c->usernames[PREV]);
         analytics_finding *f = episode_find(a, ANALYTICS_CREDENTIAL_STUFFING, obs->endpoint_key);
         if (!f && campaign_users >= (uint64_t)a->lim.stuffing_min_usernames) {
             f = episode_open(a, ANALYTICS_CREDENTIAL_STUFFING, obs->endpoint_key, obs,
@@ -768,7 +788,7 @@ static void detect_logins(analytics *a, const analytics_observation *obs) {
         memcpy(u->username, obs->username.ptr, n);
         u->username[n] = 0;
     }
-    window_advance(&u->w, obs->ts_ns, a->window_ns);
+    window_advance(&u->w, obs->ts_ns, a->window_ns, NULL, 0);
     u->w.cur.requests++;
     u->w.cur.errors += failed;
     if (failed)
