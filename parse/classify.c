@@ -221,14 +221,7 @@ void classifier_give_up(classifier *c, classify_flow *cf) {
 }
 
 void classifier_finish(classifier *c, classify_flow *cf) {
-    if (cf->ndpi) {
-        if (cf->protocol == NDPI_PROTOCOL_UNKNOWN) {
-            uint8_t guessed = 0;
-            cf->protocol = protocol_of(ndpi_detection_giveup(c->module, cf->ndpi, 1, &guessed));
-        }
-        keep_risks(cf);
-        give_back_flow(c, cf->ndpi);
-    }
+    classifier_give_up(c, cf);
     if (cf->protocol < c->protocol_count)
         c->flows_by_protocol[cf->protocol]++;
     memset(cf, 0, sizeof *cf);
