@@ -782,23 +782,8 @@ as_status model_scanner_create(const model *m, sensitive_worker **out) {
     return sensitive_worker_create(m->sensitive_db, m->config.lim, out);
 }
 
-void model_count_anomaly(model *m, anomaly_id id, uint64_t n) {
-    if ((unsigned)id < ANOMALY_COUNT)
-        m->anomalies.count[id] += n;
-}
-
-static void add_scan_stats(sensitive_stats *into, const sensitive_stats *stats) {
-    into->parts += stats->parts;
-    into->bytes += stats->bytes;
-    into->truncated += stats->truncated;
-    into->candidates += stats->candidates;
-    into->json_walks += stats->json_walks;
-    for (int i = 0; i < SENSITIVE_TYPE_COUNT; i++)
-        into->found[i] += stats->found[i];
-}
-
 void model_add_scan_stats(model *m, const sensitive_stats *stats) {
-    add_scan_stats(&m->scanned_elsewhere, stats);
+    sensitive_stats_add(&m->scanned_elsewhere, stats);
 }
 
 const transaction_context *model_transaction(model *m, const http_transaction *tx) {
@@ -1035,7 +1020,7 @@ void model_write_summary(const model *m, FILE *out) {
             "(inventory_body_fields, inventory_field_path_bytes)\n",
             (unsigned long long)st.bodies_sampled, (unsigned long long)st.fields_dropped);
     sensitive_stats scan = sensitive_worker_get_stats(m->scanner);
-    add_scan_stats(&scan, &m->scanned_elsewhere);
+    sensitive_stats_add(&scan, &m->scanned_elsewhere);
     fprintf(out,
             "  sensitive data: %llu message parts, %.1f MB scanned, %llu cut "
             "(sensitive_scan_bytes); %llu JSON bodies walked for field names\n",

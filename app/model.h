@@ -77,15 +77,13 @@ const transaction_context *model_transaction(model *m, const http_transaction *t
  * patterns and limits (model_scanner_create), scans the transactions model_analyses()
  * accepts, and the model thread takes the result with
  * model_transaction_scanned() (found: what sensitive_scan_transaction
- * wrote) and the anomalies the scan counted with model_count_anomaly().
- * At the end model_add_scan_stats() adds each scanner's figures to the
- * summary's.
+ * wrote; the worker counts the scan's anomalies with its own). At the end
+ * model_add_scan_stats() adds each scanner's figures to the summary's.
  */
 int model_analyses(const http_transaction *tx);
 as_status model_scanner_create(const model *m, sensitive_worker **out);
 const transaction_context *model_transaction_scanned(model *m, const http_transaction *tx,
                                                      const sensitive_found *found);
-void model_count_anomaly(model *m, anomaly_id id, uint64_t n);
 void model_add_scan_stats(model *m, const sensitive_stats *stats);
 
 /*

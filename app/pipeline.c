@@ -434,7 +434,7 @@ uint64_t pipeline_now(const pipeline *p) {
     return p->now_ns;
 }
 
-const anomaly_counters *pipeline_anomalies(const pipeline *p) {
+anomaly_counters *pipeline_anomalies(pipeline *p) {
     return &p->anomalies;
 }
 

@@ -137,7 +137,12 @@ pipeline_totals pipeline_get_totals(const pipeline *p);
 
 /* Packet time of the latest packet seen (ns since the epoch). */
 uint64_t pipeline_now(const pipeline *p);
-const anomaly_counters *pipeline_anomalies(const pipeline *p);
+
+/* The pipeline's anomaly counters. In hooked mode the hook's owner counts
+ * here what its own work on the pipeline's transactions finds (the
+ * workers' sensitive-data scan): they then go out with the pipeline's
+ * counters at the same points as one thread's. Only the pipeline's thread. */
+anomaly_counters *pipeline_anomalies(pipeline *p);
 
 /* Writes the run summary (counters of every stage) to out. */
 void pipeline_write_summary(const pipeline *p, FILE *out, double elapsed_seconds);

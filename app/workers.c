@@ -8,7 +8,8 @@
  * model: TX (an out_head, a scan_record when there is a model, and a
  * tx_record), WATERMARK, STATS, SOURCE_DONE and FINISHED (an out_head and
  * the worker's counters). The sensitive-data scan of a transaction reads it
- * alone, so the worker runs it and the model thread takes its result.
+ * alone, so the worker runs it (its anomalies go with the worker's
+ * counters) and the model thread takes its result.
  *
  * Order keys. Every record to the model carries (seq, phase, origin): seq of
  * the packet (or mark, or end of source) being handled, the pipeline_phase
@@ -90,7 +91,6 @@ typedef struct worker {
     /* the sensitive-data scan of the worker's transactions (NULL: no model) */
     sensitive_worker *scanner;
     sensitive_found found[SENSITIVE_LOCATION_COUNT];
-    anomaly_counters scan_anomalies; /* of the last scan */
 } worker;
 
 typedef struct merge_state {
@@ -167,16 +167,15 @@ static void on_transaction(void *arg, const http_transaction *tx, pipeline_phase
     }
     const sensitive_found *found = NULL;
     if (wk->scanner && model_analyses(tx)) {
-        memset(&wk->scan_anomalies, 0, sizeof wk->scan_anomalies);
-        sensitive_scan_transaction(wk->scanner, tx, wk->found, &wk->scan_anomalies);
+        sensitive_scan_transaction(wk->scanner, tx, wk->found, pipeline_anomalies(wk->pipeline));
         found = wk->found;
     }
-    size_t scan_size = wk->scanner ? scan_record_size(found, &wk->scan_anomalies) : 0;
+    size_t scan_size = wk->scanner ? scan_record_size(found) : 0;
     uint8_t *p = out_reserve(wk, OUT_TX, sizeof(out_head) + scan_size + size);
     out_head h = {.key = {.seq = wk->seq, .origin = flow_origin, .phase = phase}};
     memcpy(p, &h, sizeof h);
     if (wk->scanner)
-        scan_record_write(p + sizeof h, found, &wk->scan_anomalies);
+        scan_record_write(p + sizeof h, found);
     tx_record_write(p + sizeof h + scan_size, tx);
     ring_commit(wk->out, sizeof h + scan_size + size);
 }
@@ -257,15 +256,11 @@ static void *worker_main(void *arg) {
 
 /* ---- model thread ---------------------------------------------------------- */
 
-static void count_scan_anomaly(void *arg, anomaly_id id, uint64_t n) {
-    model_count_anomaly(arg, id, n);
-}
-
 static void handle_tx(workers *w, void *rec) {
     model *m = w->config.pipeline.model;
     int scanned = 0;
     if (m) /* the workers scan when there is a model */
-        rec = (uint8_t *)rec + scan_record_read(rec, w->found, &scanned, count_scan_anomaly, m);
+        rec = (uint8_t *)rec + scan_record_read(rec, w->found, &scanned);
     const http_transaction *tx = tx_record_open(rec);
     sink_router *router = w->config.pipeline.router;
     const transaction_context *ctx =

@@ -873,6 +873,16 @@ void sensitive_worker_destroy(sensitive_worker *w) {
     free(w);
 }
 
+void sensitive_stats_add(sensitive_stats *into, const sensitive_stats *from) {
+    into->parts += from->parts;
+    into->bytes += from->bytes;
+    into->truncated += from->truncated;
+    into->candidates += from->candidates;
+    into->json_walks += from->json_walks;
+    for (int i = 0; i < SENSITIVE_TYPE_COUNT; i++)
+        into->found[i] += from->found[i];
+}
+
 sensitive_stats sensitive_worker_get_stats(const sensitive_worker *w) {
     return w->stats;
 }

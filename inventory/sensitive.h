@@ -165,6 +165,9 @@ void sensitive_scan_transaction(sensitive_worker *w, const http_transaction *tx,
 
 sensitive_stats sensitive_worker_get_stats(const sensitive_worker *w);
 
+/* Adds the figures of from into into (several workers' scans). */
+void sensitive_stats_add(sensitive_stats *into, const sensitive_stats *from);
+
 /* ---------------------------------------------------------------------------
  * Validators, exposed for tests. Each takes the candidate exactly (no
  * surrounding bytes) and returns 1 when it is a value of that type.
