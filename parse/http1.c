@@ -101,6 +101,19 @@ typedef struct http_field {
     http_span name, value;
 } http_field;
 
+/* The start-line part or header token being accumulated into the head,
+ * while a message's head is parsed (so an idle connection holds none). */
+typedef struct http_acc {
+    uint32_t start;         /* head offset where the span began */
+    uint32_t name_total;    /* bytes of the header name being accumulated */
+    http_span name;         /* the completed name of the field whose value comes */
+    uint8_t kind;           /* ACC_* */
+    uint8_t key;            /* KEY_* of the field whose value comes */
+    uint8_t field_dropped;  /* the field whose value comes is not stored */
+    uint8_t name_probe_len; /* bytes in name_probe */
+    char name_probe[HTTP1_NAME_PROBE_BYTES];
+} http_acc;
+
 /* One HTTP message (request or response) and what was learnt about it. */
 typedef struct http_rec {
     struct http_rec *next;     /* pool free list, or the request FIFO */
@@ -131,6 +144,7 @@ typedef struct http_rec {
     uint8_t capturing;    /* body bytes still go to body (raw or decoded) */
     uint8_t body_decoded; /* body holds content-decoded bytes */
     uint8_t phantom;      /* requests: stands for a request lost to the capture */
+    http_acc acc;         /* while the head is parsed */
     /* initial room of head and fields; larger ones are malloc'd */
     char head_room[HTTP1_HEAD_INITIAL_BYTES];
     http_field fields_room[HTTP1_FIELDS_INITIAL];
@@ -148,15 +162,11 @@ enum { KEY_NONE, KEY_HOST, KEY_CONTENT_TYPE, KEY_CONTENT_ENCODING };
 struct http_session;
 
 typedef struct http_dir {
-    llhttp_t parser;
-    struct http_session *session;
+    llhttp_t parser;        /* first: the callbacks' llhttp_t is the direction */
     http_rec *rec;          /* message being parsed; NULL between messages */
     uint64_t ts_ns;         /* time of the chunk being parsed */
     uint64_t scanned;       /* bytes passed over in this scan episode */
     uint32_t pending_flags; /* flags for the next message to begin here */
-    uint32_t acc_start;     /* head offset where the span being accumulated began */
-    uint32_t name_total;    /* bytes of the header name being accumulated */
-    http_span name;         /* the completed name of the field whose value comes */
     uint8_t role;           /* ROLE_*: what this direction carries */
     uint8_t mode;           /* MODE_* */
     uint8_t started;        /* a byte or gap was seen in this direction */
@@ -169,17 +179,11 @@ typedef struct http_dir {
     uint8_t head_done;      /* the current message's headers are complete */
     uint8_t body_mode;      /* BODY_* of the current message */
     uint8_t in_chunk;       /* chunked: inside chunk data, remaining size in content_length */
-    uint8_t acc_kind;       /* ACC_* of the span being accumulated */
-    uint8_t acc_key;        /* KEY_* of the field whose value comes */
-    uint8_t field_dropped;  /* the field whose value comes is not stored */
-    uint8_t name_probe_len; /* bytes in name_probe */
-    char name_probe[HTTP1_NAME_PROBE_BYTES];
 } http_dir;
 
 /* One per flow slot. A slot holds an open session (live), or remembers the
  * flow it gave up on (ignored_serial), or nothing. */
 typedef struct http_session {
-    http_engine *engine;
     uint64_t ignored_serial; /* !live: serial of the flow given up on; 0 = none */
     uint64_t flow_serial;
     ip_address client_ip, server_ip;
@@ -375,6 +379,23 @@ static int stream_is_other_protocol(const uint8_t *data, uint32_t len) {
     if (len >= 8 && memcmp(data, "PRI * HT", 8) == 0)
         return 1; /* HTTP/2 connection preface */
     return 0;
+}
+
+/* A direction's engine: llhttp keeps the settings its parser was given,
+ * and every parser of an engine is given the engine's own. */
+static http_engine *dir_engine(const http_dir *dir) {
+    return (http_engine *)(void *)((char *)dir->parser.settings - offsetof(http_engine, settings));
+}
+
+/* A direction's session: sessions live in the engine's array. */
+static http_session *dir_session(const http_dir *dir) {
+    http_engine *e = dir_engine(dir);
+    size_t at = (size_t)((const char *)dir - (const char *)e->sessions);
+    return &e->sessions[at / sizeof(http_session)];
+}
+
+static http_engine *session_engine(const http_session *s) {
+    return dir_engine(&s->dir[0]);
 }
 
 /* ---------------------------------------------------------------- pools */
@@ -586,12 +607,12 @@ static void head_append(http_engine *e, http_rec *rec, const char *at, size_t le
         head_truncated(e, rec);
 }
 
-static int name_is(const http_dir *dir, const char *name) {
+static int name_is(const http_acc *acc, const char *name) {
     size_t len = strlen(name);
-    if (dir->name_total != len || dir->name_probe_len != len)
+    if (acc->name_total != len || acc->name_probe_len != len)
         return 0;
     for (size_t i = 0; i < len; i++) {
-        char c = dir->name_probe[i];
+        char c = acc->name_probe[i];
         if (c >= 'A' && c <= 'Z')
             c = (char)(c - 'A' + 'a');
         if (c != name[i])
@@ -600,41 +621,42 @@ static int name_is(const http_dir *dir, const char *name) {
     return 1;
 }
 
-static int name_key(const http_dir *dir) {
-    if (name_is(dir, "host"))
+static int name_key(const http_acc *acc) {
+    if (name_is(acc, "host"))
         return KEY_HOST;
-    if (name_is(dir, "content-type"))
+    if (name_is(acc, "content-type"))
         return KEY_CONTENT_TYPE;
-    if (name_is(dir, "content-encoding"))
+    if (name_is(acc, "content-encoding"))
         return KEY_CONTENT_ENCODING;
     return KEY_NONE;
 }
 
 /* Accumulates a piece of a start-line part or header token. */
 static void acc_piece(http_dir *dir, int kind, const char *at, size_t len) {
-    http_engine *e = dir->session->engine;
+    http_engine *e = dir_engine(dir);
     http_rec *rec = dir->rec;
     if (!rec)
         return;
     rec->last_ts_ns = dir->ts_ns;
-    if (dir->acc_kind != kind) {
-        dir->acc_kind = (uint8_t)kind;
-        dir->acc_start = rec->head_len;
+    http_acc *acc = &rec->acc;
+    if (acc->kind != kind) {
+        acc->kind = (uint8_t)kind;
+        acc->start = rec->head_len;
         if (kind == ACC_NAME) {
-            dir->name_total = 0;
-            dir->name_probe_len = 0;
+            acc->name_total = 0;
+            acc->name_probe_len = 0;
         }
     }
     uint64_t limit = (uint64_t)e->lim.http_head_bytes;
     if (kind == ACC_NAME) {
-        for (size_t i = 0; i < len && dir->name_probe_len < HTTP1_NAME_PROBE_BYTES; i++)
-            dir->name_probe[dir->name_probe_len++] = at[i];
-        dir->name_total += (uint32_t)len;
+        for (size_t i = 0; i < len && acc->name_probe_len < HTTP1_NAME_PROBE_BYTES; i++)
+            acc->name_probe[acc->name_probe_len++] = at[i];
+        acc->name_total += (uint32_t)len;
     } else if (kind == ACC_VALUE) {
-        if (dir->field_dropped)
+        if (acc->field_dropped)
             return;
-        if (dir->acc_key != KEY_NONE) {
-            uint64_t key_limit = (uint64_t)dir->acc_start + HTTP1_KEY_VALUE_BYTES;
+        if (acc->key != KEY_NONE) {
+            uint64_t key_limit = (uint64_t)acc->start + HTTP1_KEY_VALUE_BYTES;
             uint64_t ceiling = limit + HTTP1_HEAD_RESERVE_BYTES;
             if (key_limit > ceiling)
                 key_limit = ceiling;
@@ -645,11 +667,12 @@ static void acc_piece(http_dir *dir, int kind, const char *at, size_t len) {
     head_append(e, rec, at, len, limit);
 }
 
-static http_span acc_span(const http_dir *dir) {
-    http_span span = {dir->rec->head_len, 0};
-    if (dir->acc_kind != ACC_NONE) {
-        span.off = dir->acc_start;
-        span.len = dir->rec->head_len - dir->acc_start;
+/* The span accumulated so far into rec's head; empty when none. */
+static http_span acc_span(const http_rec *rec) {
+    http_span span = {rec->head_len, 0};
+    if (rec->acc.kind != ACC_NONE) {
+        span.off = rec->acc.start;
+        span.len = rec->head_len - rec->acc.start;
     }
     return span;
 }
@@ -657,7 +680,7 @@ static http_span acc_span(const http_dir *dir) {
 /* ---------------------------------------------------------------- ready ring and FIFO */
 
 static void ready_push(http_session *s, http_rec *request, http_rec *response) {
-    http_engine *e = s->engine;
+    http_engine *e = session_engine(s);
     if (e->ready_count == e->ready_cap) {
         count(e, ANOMALY_HTTP_TX_QUEUE_FULL);
         rec_put(e, request);
@@ -691,7 +714,7 @@ static void fifo_emit(http_session *s) {
         req->response = NULL;
         if (req->phantom) {
             /* The request was never seen: its response is an orphan. */
-            rec_put(s->engine, req);
+            rec_put(session_engine(s), req);
             if (resp)
                 ready_push(s, NULL, resp);
             continue;
@@ -723,7 +746,7 @@ static void fifo_give_up_all(http_session *s, uint32_t flags) {
 }
 
 static void fifo_push(http_session *s, http_rec *req) {
-    http_engine *e = s->engine;
+    http_engine *e = session_engine(s);
     req->next = NULL;
     if (s->fifo_tail)
         s->fifo_tail->next = req;
@@ -749,7 +772,7 @@ static void fifo_push(http_session *s, http_rec *req) {
 /* A request was lost to the capture (gap, stream picked up mid-request):
  * hold its place so that its response does not answer the next request. */
 static void fifo_push_phantom(http_session *s, uint64_t ts_ns) {
-    http_engine *e = s->engine;
+    http_engine *e = session_engine(s);
     http_rec *rec = rec_get(e, 1, ts_ns);
     if (!rec) {
         count(e, ANOMALY_HTTP_ALLOC_FAILED);
@@ -763,10 +786,10 @@ static void fifo_push_phantom(http_session *s, uint64_t ts_ns) {
 static void bind_response(http_session *s, http_rec *resp) {
     http_rec *req = s->unanswered;
     if (req && req->phantom)
-        count(s->engine, ANOMALY_HTTP_ORPHAN_RESPONSE);
+        count(session_engine(s), ANOMALY_HTTP_ORPHAN_RESPONSE);
     if (!req) {
         resp->orphan = 1;
-        count(s->engine, ANOMALY_HTTP_ORPHAN_RESPONSE);
+        count(session_engine(s), ANOMALY_HTTP_ORPHAN_RESPONSE);
         return;
     }
     req->response = resp;
@@ -784,15 +807,12 @@ static void dir_clear_message(http_dir *dir) {
     dir->head_done = 0;
     dir->body_mode = BODY_NONE;
     dir->in_chunk = 0;
-    dir->acc_kind = ACC_NONE;
-    dir->acc_key = KEY_NONE;
-    dir->field_dropped = 0;
 }
 
 /* The start line is complete: the message exists. */
 static void msg_commit(http_dir *dir) {
-    http_session *s = dir->session;
-    http_engine *e = s->engine;
+    http_session *s = dir_session(dir);
+    http_engine *e = session_engine(s);
     http_rec *rec = dir->rec;
     if (dir->committed || !rec)
         return;
@@ -825,8 +845,8 @@ static void msg_commit(http_dir *dir) {
 
 /* Where a finished (or cut) message goes: the FIFO, the ready ring or the pool. */
 static void msg_finished(http_dir *dir, http_rec *rec) {
-    http_session *s = dir->session;
-    http_engine *e = s->engine;
+    http_session *s = dir_session(dir);
+    http_engine *e = session_engine(s);
     decoder_put(e, rec->decoder);
     rec->decoder = NULL;
     rec->capturing = 0;
@@ -869,7 +889,7 @@ static void msg_cut(http_dir *dir, uint32_t flags) {
     int committed = dir->committed;
     dir_clear_message(dir);
     if (!committed) {
-        rec_put(dir->session->engine, rec);
+        rec_put(dir_engine(dir), rec);
         return;
     }
     rec->flags |= flags;
@@ -967,7 +987,7 @@ static void body_decode(http_engine *e, http_rec *rec, const char *at, size_t le
 
 /* Body framing and capture are decided when the head is complete. */
 static void body_setup(http_dir *dir, http_rec *rec) {
-    http_engine *e = dir->session->engine;
+    http_engine *e = dir_engine(dir);
     llhttp_t *p = &dir->parser;
     if (p->flags & F_CHUNKED)
         dir->body_mode = BODY_CHUNKED;
@@ -1007,7 +1027,7 @@ static void body_setup(http_dir *dir, http_rec *rec) {
 
 static int on_message_begin(llhttp_t *p) {
     http_dir *dir = p->data;
-    http_engine *e = dir->session->engine;
+    http_engine *e = dir_engine(dir);
     int tentative = dir->tentative;
     if (dir->rec)
         rec_put(e, dir->rec);
@@ -1031,9 +1051,11 @@ static int on_url(llhttp_t *p, const char *at, size_t len) {
 
 static int on_url_complete(llhttp_t *p) {
     http_dir *dir = p->data;
-    if (dir->rec)
-        dir->rec->uri = acc_span(dir);
-    dir->acc_kind = ACC_NONE;
+    http_rec *rec = dir->rec;
+    if (rec) {
+        rec->uri = acc_span(rec);
+        rec->acc.kind = ACC_NONE;
+    }
     return 0;
 }
 
@@ -1051,9 +1073,9 @@ static int on_status_complete(llhttp_t *p) {
     http_dir *dir = p->data;
     if (!dir->rec)
         return 0;
-    if (dir->acc_kind == ACC_REASON)
-        dir->rec->reason = acc_span(dir);
-    dir->acc_kind = ACC_NONE;
+    if (dir->rec->acc.kind == ACC_REASON)
+        dir->rec->reason = acc_span(dir->rec);
+    dir->rec->acc.kind = ACC_NONE;
     msg_commit(dir);
     return 0;
 }
@@ -1073,25 +1095,26 @@ static int on_header_field_complete(llhttp_t *p) {
     http_rec *rec = dir->rec;
     if (dir->head_done || !rec)
         return 0;
-    http_engine *e = dir->session->engine;
-    dir->name = acc_span(dir);
-    dir->acc_key = (uint8_t)name_key(dir);
-    dir->field_dropped = 0;
-    if (dir->name.len < dir->name_total) {
+    http_engine *e = dir_engine(dir);
+    http_acc *acc = &rec->acc;
+    acc->name = acc_span(rec);
+    acc->key = (uint8_t)name_key(acc);
+    acc->field_dropped = 0;
+    if (acc->name.len < acc->name_total) {
         /* The name did not fit: keep only key fields, rebuilt in the reserve. */
-        rec->head_len = dir->name.off;
-        if (dir->acc_key == KEY_NONE) {
-            dir->field_dropped = 1;
+        rec->head_len = acc->name.off;
+        if (acc->key == KEY_NONE) {
+            acc->field_dropped = 1;
         } else {
             uint64_t ceiling = (uint64_t)e->lim.http_head_bytes + HTTP1_HEAD_RESERVE_BYTES;
-            dir->name.off = rec->head_len;
-            head_append(e, rec, dir->name_probe, dir->name_probe_len, ceiling);
-            dir->name.len = rec->head_len - dir->name.off;
-            if (dir->name.len < dir->name_probe_len)
-                dir->field_dropped = 1;
+            acc->name.off = rec->head_len;
+            head_append(e, rec, acc->name_probe, acc->name_probe_len, ceiling);
+            acc->name.len = rec->head_len - acc->name.off;
+            if (acc->name.len < acc->name_probe_len)
+                acc->field_dropped = 1;
         }
     }
-    dir->acc_kind = ACC_NONE;
+    acc->kind = ACC_NONE;
     return 0;
 }
 
@@ -1108,14 +1131,15 @@ static int on_header_value_complete(llhttp_t *p) {
     http_rec *rec = dir->rec;
     if (dir->head_done || !rec)
         return 0;
-    http_engine *e = dir->session->engine;
-    http_span value = acc_span(dir);
-    dir->acc_kind = ACC_NONE;
-    if (dir->field_dropped) {
-        dir->field_dropped = 0;
+    http_engine *e = dir_engine(dir);
+    http_acc *acc = &rec->acc;
+    http_span value = acc_span(rec);
+    acc->kind = ACC_NONE;
+    if (acc->field_dropped) {
+        acc->field_dropped = 0;
         return 0;
     }
-    switch (dir->acc_key) {
+    switch (acc->key) {
     case KEY_HOST:
         if (rec->host.off == HTTP1_SPAN_ABSENT)
             rec->host = value;
@@ -1131,7 +1155,7 @@ static int on_header_value_complete(llhttp_t *p) {
     default:
         break;
     }
-    dir->acc_key = KEY_NONE;
+    acc->key = KEY_NONE;
     if (rec->field_count >= (uint64_t)e->lim.http_headers_per_message) {
         head_truncated(e, rec);
         return 0;
@@ -1159,7 +1183,7 @@ static int on_header_value_complete(llhttp_t *p) {
         rec->fields = grown;
         rec->field_cap = cap;
     }
-    rec->fields[rec->field_count].name = dir->name;
+    rec->fields[rec->field_count].name = acc->name;
     rec->fields[rec->field_count].value = value;
     rec->field_count++;
     return 0;
@@ -1176,7 +1200,7 @@ static int on_headers_complete(llhttp_t *p) {
     if (!dir->committed)
         msg_commit(dir);
     dir->head_done = 1;
-    dir->acc_kind = ACC_NONE;
+    rec->acc.kind = ACC_NONE;
     rec->last_ts_ns = dir->ts_ns;
     int no_body = 0;
     if (!rec->is_request) {
@@ -1187,12 +1211,12 @@ static int on_headers_complete(llhttp_t *p) {
             no_body = 1;
         if (rec->request_method == HTTP_CONNECT && status >= 200 && status < 300) {
             rec->flags |= TX_FLAG_TUNNEL;
-            dir->session->stopping = 1;
+            dir_session(dir)->stopping = 1;
             no_body = 1;
         }
         if (status == 101) {
             rec->flags |= TX_FLAG_UPGRADE;
-            dir->session->stopping = 1;
+            dir_session(dir)->stopping = 1;
             no_body = 1;
         }
     }
@@ -1213,7 +1237,7 @@ static int on_body(llhttp_t *p, const char *at, size_t len) {
     rec->last_ts_ns = dir->ts_ns;
     if (!rec->capturing)
         return 0;
-    http_engine *e = dir->session->engine;
+    http_engine *e = dir_engine(dir);
     if (rec->decoder)
         body_decode(e, rec, at, len);
     else /* llhttp's content_length is what remains after this piece */
@@ -1236,10 +1260,11 @@ static int on_chunk_complete(llhttp_t *p) {
 
 static int on_message_complete(llhttp_t *p) {
     http_dir *dir = p->data;
-    http_session *s = dir->session;
+    http_session *s = dir_session(dir);
+    http_engine *e = dir_engine(dir);
     msg_complete(dir);
     /* Pause so that http_engine_next() can hand out what became ready. */
-    if ((s->engine->ready_count > 0 && !s->engine->drain_all) || s->stopping)
+    if ((e->ready_count > 0 && !e->drain_all) || s->stopping)
         return HPE_PAUSED;
     return 0;
 }
@@ -1260,7 +1285,7 @@ static void dir_parser_init(http_dir *dir, const llhttp_settings_t *settings) {
 
 /* Starts a scan episode; the parser is reset for the message found. */
 static void dir_enter_scan(http_dir *dir, int candidate, int resync) {
-    http_engine *e = dir->session->engine;
+    http_engine *e = dir_engine(dir);
     if (dir->rec)
         rec_put(e, dir->rec);
     dir_clear_message(dir);
@@ -1285,7 +1310,7 @@ static void dir_message_lost(http_session *s, http_dir *dir, uint32_t flags) {
 
 /* A parse error: a committed message is emitted as malformed; then resync. */
 static void dir_parse_error(http_dir *dir, int at_chunk_start) {
-    http_engine *e = dir->session->engine;
+    http_engine *e = dir_engine(dir);
     int is_request = dir->role == ROLE_REQUESTS;
     if (dir->committed || !dir->tentative)
         count(e, is_request ? ANOMALY_HTTP_MALFORMED_REQUEST : ANOMALY_HTTP_MALFORMED_RESPONSE);
@@ -1310,7 +1335,7 @@ static int session_should_swap(const http_session *s, const http_dir *dir, const
 }
 
 static void session_swap(http_session *s) {
-    http_engine *e = s->engine;
+    http_engine *e = session_engine(s);
     ip_address ip = s->client_ip;
     s->client_ip = s->server_ip;
     s->server_ip = ip;
@@ -1375,7 +1400,7 @@ static const uint8_t *inline_message_start(const http_dir *dir, const uint8_t *f
 }
 
 static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t *pos) {
-    http_engine *e = dir->session->engine;
+    http_engine *e = dir_engine(dir);
     const uint8_t *at = data + *pos;
     uint32_t left = len - *pos;
     if (dir->candidate) {
@@ -1385,8 +1410,8 @@ static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t 
             dir->scanned++;
             return;
         }
-        if (session_should_swap(dir->session, dir, at, left))
-            session_swap(dir->session);
+        if (session_should_swap(dir_session(dir), dir, at, left))
+            session_swap(dir_session(dir));
         dir->candidate = 0;
         if (candidate_plausible(dir, at, left)) {
             dir->mode = MODE_PARSE;
@@ -1395,7 +1420,7 @@ static void dir_scan(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t 
         }
         dir->resync = 1;
         if (dir->pickup && !starts_like_message(dir, at, left))
-            dir_message_lost(dir->session, dir, TX_FLAG_RESPONSE_GAP);
+            dir_message_lost(dir_session(dir), dir, TX_FLAG_RESPONSE_GAP);
         dir->pickup = 0;
     }
     /* Candidates: the next line start, or a start line that begins inside a
@@ -1456,8 +1481,8 @@ static void dir_execute(http_dir *dir, const uint8_t *data, uint32_t len, uint32
 
 /* Parses data[*pos..len) of one direction until consumed or something is ready. */
 static void dir_process(http_dir *dir, const uint8_t *data, uint32_t len, uint32_t *pos) {
-    http_session *s = dir->session;
-    http_engine *e = s->engine;
+    http_session *s = dir_session(dir);
+    http_engine *e = session_engine(s);
     uint32_t last_pos = *pos, idle_rounds = 0;
     while (*pos < len && (e->drain_all || e->ready_count == 0) && !s->stopping) {
         /* Mode changes consume nothing; a few in a row are normal, more would
@@ -1571,7 +1596,7 @@ static void dir_fin(http_session *s, http_dir *dir) {
             msg_cut(dir, TX_FLAG_INCOMPLETE);
     }
     if (dir->rec)
-        rec_put(s->engine, dir->rec);
+        rec_put(session_engine(s), dir->rec);
     dir_clear_message(dir);
     dir->mode = MODE_CLOSED;
     if (dir->role == ROLE_RESPONSES)
@@ -1591,7 +1616,6 @@ static http_session *session_create(http_engine *e, const flow *f) {
     s->live = 1;
     if (f->slot >= e->slots_used)
         e->slots_used = f->slot + 1;
-    s->engine = e;
     s->flow_serial = f->serial;
     s->client_ip = f->client_ip;
     s->server_ip = f->server_ip;
@@ -1600,7 +1624,6 @@ static http_session *session_create(http_engine *e, const flow *f) {
     s->slot = f->slot;
     for (int i = 0; i < 2; i++) {
         http_dir *dir = &s->dir[i];
-        dir->session = s;
         dir->role = (uint8_t)i;
         dir->mode = MODE_SCAN;
         dir_parser_init(dir, &e->settings);
