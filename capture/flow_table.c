@@ -315,12 +315,9 @@ static void ft_swap_sides(flow *f) {
     uint16_t port = f->client_port;
     f->client_port = f->server_port;
     f->server_port = port;
-    uint64_t count = f->packets[0];
+    uint32_t count = f->packets[0];
     f->packets[0] = f->packets[1];
     f->packets[1] = count;
-    count = f->bytes[0];
-    f->bytes[0] = f->bytes[1];
-    f->bytes[1] = count;
     tcp_stream stream = f->stream[0];
     f->stream[0] = f->stream[1];
     f->stream[1] = stream;
@@ -384,7 +381,7 @@ static flow *ft_create(flow_table *ft, const decoded_packet *pkt, uint32_t hash,
     }
     f->ip_proto = pkt->ip_proto;
     f->serial = ++ft->next_serial;
-    f->first_ts_ns = f->last_ts_ns = pkt->ts_ns;
+    f->last_ts_ns = pkt->ts_ns;
     f->hash = hash;
     f->state = pkt->ip_proto == 17 ? FT_UDP : FT_HALFOPEN;
     f->queued = FT_ACTIVE;
@@ -436,8 +433,8 @@ static void ft_touch(flow_table *ft, flow *f, const decoded_packet *pkt, flow_di
         else if (f->seen & FT_SEEN_PAYLOAD)
             f->state = FT_ESTABLISHED;
     }
-    f->packets[*dir]++;
-    f->bytes[*dir] += wire;
+    if (f->packets[*dir] < UINT32_MAX)
+        f->packets[*dir]++;
     if (pkt->ts_ns > f->last_ts_ns)
         f->last_ts_ns = pkt->ts_ns;
     uint8_t new_state = f->state;

@@ -69,9 +69,8 @@ typedef struct flow {
     uint32_t bucket_next;        /* private: next slot in the hash chain */
     uint32_t slot;               /* stable index for per-flow state of later stages */
     uint64_t serial;             /* 1, 2, 3 ... in order of creation; unique per table */
-    uint64_t first_ts_ns, last_ts_ns;
-    uint64_t packets[2];  /* per flow_direction */
-    uint64_t bytes[2];    /* L4 payload bytes on the wire, per direction */
+    uint64_t last_ts_ns;
+    uint32_t packets[2];  /* per flow_direction; stops at UINT32_MAX */
     tcp_stream stream[2]; /* per flow_direction, TCP only */
     /* private to flow_table.c */
     uint32_t lru_prev, lru_next;       /* class list while active; lru_next links queues */

@@ -686,7 +686,6 @@ static int stream_emit(tcp_stream *s, tcp_chunk *out, const uint8_t *data, uint3
 static int stream_emit_data(tcp_stream *s, tcp_chunk *out, const uint8_t *data, uint32_t len,
                             uint64_t ts_ns) {
     s->next_seq += len;
-    s->delivered_bytes += len;
     history_push(s, data, len);
     return stream_emit(s, out, data, len, 0, ts_ns);
 }
@@ -694,7 +693,6 @@ static int stream_emit_data(tcp_stream *s, tcp_chunk *out, const uint8_t *data, 
 static int stream_emit_gap(tcp_reassembler *r, tcp_stream *s, tcp_chunk *out, uint32_t len,
                            uint32_t flags, uint64_t ts_ns) {
     s->next_seq += len;
-    s->gap_bytes += len;
     s->history_len = 0;
     r->stats.gaps++;
     r->stats.gap_bytes += len;

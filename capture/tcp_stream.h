@@ -90,8 +90,6 @@ typedef struct tcp_stream {
     uint32_t ooo_segments;        /* blocks held out of order (a segment uses one per 2 KiB) */
     uint32_t ooo_bytes;           /* bytes held out of order */
     struct tcp_segment *ooo_head; /* held segments, ascending sequence; owned by the reassembler */
-    uint64_t delivered_bytes;     /* data bytes delivered */
-    uint64_t gap_bytes;           /* bytes delivered as gaps */
     /* private to tcp_stream.c */
     uint64_t event_ts_ns; /* time of the packet that declared the last gap, FIN or RST */
     uint32_t gap_until;   /* when gap_armed: missing bytes below this are gaps */
