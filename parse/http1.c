@@ -200,6 +200,10 @@ typedef struct http_session {
     uint8_t live;              /* the session of flow_serial is open */
 } http_session;
 
+/* Every flow slot has a session: with the flow (512 B) it must stay within
+ * the 1 KiB per idle tracked flow of DESIGN.md (docs/configuration.md). */
+_Static_assert(sizeof(http_session) <= 384, "an HTTP session outgrew its share of a flow slot");
+
 /* A transaction waiting for http_engine_next(). */
 typedef struct http_ready {
     http_rec *request, *response;
