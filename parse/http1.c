@@ -182,13 +182,11 @@ typedef struct http_dir {
 } http_dir;
 
 /* One per flow slot. A slot holds an open session (live), or remembers the
- * flow it gave up on (ignored_serial), or nothing. */
+ * flow it gave up on, or nothing. */
 typedef struct http_session {
-    uint64_t ignored_serial; /* !live: serial of the flow given up on; 0 = none */
-    uint64_t flow_serial;
+    uint64_t serial; /* live: the flow's; else the flow given up on, 0 = none */
     ip_address client_ip, server_ip;
     uint16_t client_port, server_port;
-    uint32_t slot;
     http_dir dir[2];           /* per flow_direction */
     http_rec *fifo_head;       /* requests in order, oldest first */
     http_rec *fifo_tail;       /* last request */
@@ -197,7 +195,7 @@ typedef struct http_session {
     uint32_t messages;         /* messages committed, both directions */
     uint8_t stopping;          /* a tunnel or upgrade ended HTTP: stop after the emission */
     uint8_t swapped;           /* requests flow to the flow's client side */
-    uint8_t live;              /* the session of flow_serial is open */
+    uint8_t live;              /* the session of flow `serial` is open */
 } http_session;
 
 /* Every flow slot has a session: with the flow (512 B) it must stay within
@@ -695,7 +693,7 @@ static void ready_push(http_session *s, http_rec *request, http_rec *response) {
     e->ready_count++;
     r->request = request;
     r->response = response;
-    r->flow_serial = s->flow_serial;
+    r->flow_serial = s->serial;
     r->client_ip = s->client_ip;
     r->server_ip = s->server_ip;
     r->client_port = s->client_port;
@@ -1611,7 +1609,7 @@ static void dir_fin(http_session *s, http_dir *dir) {
 
 static http_session *session_lookup(http_engine *e, const flow *f) {
     http_session *s = &e->sessions[f->slot];
-    return s->live && s->flow_serial == f->serial ? s : NULL;
+    return s->live && s->serial == f->serial ? s : NULL;
 }
 
 static http_session *session_create(http_engine *e, const flow *f) {
@@ -1620,12 +1618,11 @@ static http_session *session_create(http_engine *e, const flow *f) {
     s->live = 1;
     if (f->slot >= e->slots_used)
         e->slots_used = f->slot + 1;
-    s->flow_serial = f->serial;
+    s->serial = f->serial;
     s->client_ip = f->client_ip;
     s->server_ip = f->server_ip;
     s->client_port = f->client_port;
     s->server_port = f->server_port;
-    s->slot = f->slot;
     for (int i = 0; i < 2; i++) {
         http_dir *dir = &s->dir[i];
         dir->role = (uint8_t)i;
@@ -1659,7 +1656,8 @@ static void session_end(http_engine *e, http_session *s, uint32_t cut_flags, int
     if (e->job.active && e->job.session == s)
         e->job.active = 0;
     s->live = 0;
-    s->ignored_serial = give_up ? s->flow_serial : 0;
+    if (!give_up)
+        s->serial = 0;
     e->stats.sessions_live--;
 }
 
@@ -1779,11 +1777,11 @@ void http_engine_feed(http_engine *e, const flow *f, flow_direction dir, const t
         (dir != FLOW_TO_SERVER && dir != FLOW_TO_CLIENT))
         return;
     http_session *in_slot = &e->sessions[f->slot];
-    if (!in_slot->live && in_slot->ignored_serial) {
-        if (in_slot->ignored_serial == f->serial)
+    if (!in_slot->live && in_slot->serial) {
+        if (in_slot->serial == f->serial)
             return; /* given up on this flow */
-        in_slot->ignored_serial = 0;
-    } else if (in_slot->live && in_slot->flow_serial != f->serial) {
+        in_slot->serial = 0;
+    } else if (in_slot->live && in_slot->serial != f->serial) {
         session_end(e, in_slot, 0, 0); /* the slot was reused without a close */
     }
     int is_gap = (chunk->flags & TCP_CHUNK_GAP) != 0;
@@ -1858,12 +1856,12 @@ void http_engine_ignore(http_engine *e, const flow *f) {
     if (!f || f->slot >= e->slot_count)
         return;
     http_session *in_slot = &e->sessions[f->slot];
-    if (!in_slot->live && in_slot->ignored_serial)
+    if (!in_slot->live && in_slot->serial)
         return;
     http_session *s = session_lookup(e, f);
     if (!s) {
         if (!in_slot->live)
-            in_slot->ignored_serial = f->serial;
+            in_slot->serial = f->serial;
         return;
     }
     /* Content already proved HTTP: the classifier's later opinion does not undo it. */
@@ -1880,9 +1878,9 @@ void http_engine_close(http_engine *e, const flow *f, anomaly_counters *anomalie
     if (!f || f->slot >= e->slot_count)
         return;
     http_session *in_slot = &e->sessions[f->slot];
-    if (!in_slot->live && in_slot->ignored_serial) {
-        if (in_slot->ignored_serial == f->serial)
-            in_slot->ignored_serial = 0;
+    if (!in_slot->live && in_slot->serial) {
+        if (in_slot->serial == f->serial)
+            in_slot->serial = 0;
         return;
     }
     http_session *s = session_lookup(e, f);
