@@ -66,7 +66,7 @@ struct model {
     credential_set credentials;
     credential_config credential_settings; /* names and proxies in force (a reload swaps them) */
     login_facts login;
-    sensitive_found found[SENSITIVE_LOCATION_COUNT];
+    sensitive_found found[SENSITIVE_LOCATION_COUNT]; /* its own scan (without --workers) */
     issued_token *issued;
     anomaly_counters anomalies;
     transaction_context context; /* of the last transaction */
@@ -817,13 +817,13 @@ const transaction_context *model_transaction_scanned(model *m, const http_transa
     /* credentials, identity, login facts, sensitive data */
     credential_set *creds = &m->credentials;
     credential_extract(tx, &m->credential_settings, m->jwt_cache, creds, &m->anomalies);
-    if (found)
-        memcpy(m->found, found, sizeof m->found);
-    else
+    if (!found) {
         sensitive_scan_transaction(m->scanner, tx, m->found, &m->anomalies);
+        found = m->found;
+    }
     login_facts *lf = &m->login;
-    login_hints hints = {body_plain(&m->found[SENSITIVE_IN_REQUEST_BODY]),
-                         body_plain(&m->found[SENSITIVE_IN_RESPONSE_BODY])};
+    login_hints hints = {body_plain(&found[SENSITIVE_IN_REQUEST_BODY]),
+                         body_plain(&found[SENSITIVE_IN_RESPONSE_BODY])};
     login_extract(tx, &m->credential_settings, &hints, lf, &m->anomalies);
     const credential_identity *who = &creds->identity;
     const credential *jwt_cred = NULL;
@@ -841,7 +841,7 @@ const transaction_context *model_transaction_scanned(model *m, const http_transa
     o.identity = who->kind == IDENTITY_CLIENT_IP ? 0 : who->fingerprint;
     o.client = hash_bytes(HASH_SEED, &who->client_ip, sizeof who->client_ip);
     for (int i = 0; i < INVENTORY_LOCATIONS; i++)
-        o.sensitive[i] = m->found[i].types;
+        o.sensitive[i] = found[i].types;
     int success = tx->status >= 200 && tx->status < 300;
     o.issues_token = success && (lf->returns_token || lf->sets_session_cookie);
     if (o.issues_token)
