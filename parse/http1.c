@@ -159,8 +159,6 @@ enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_EOF };
 enum { ACC_NONE, ACC_URL, ACC_REASON, ACC_NAME, ACC_VALUE };
 enum { KEY_NONE, KEY_HOST, KEY_CONTENT_TYPE, KEY_CONTENT_ENCODING };
 
-struct http_session;
-
 typedef struct http_dir {
     llhttp_t parser;        /* first: the callbacks' llhttp_t is the direction */
     http_rec *rec;          /* message being parsed; NULL between messages */
