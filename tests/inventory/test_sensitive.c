@@ -192,8 +192,8 @@ static void jwt_structure(void **state) {
     assert_false(valid(sensitive_jwt_valid, "eyJhbGciOiJub25lIn0.aGVsbG8.c2ln"));
 }
 
-/* Every byte value at every place of the signature (40 places: the 16-byte
- * steps and the bytes after them): a JWT only with base64url characters. */
+/* Every byte value at each of the first 40 places of the signature: a JWT
+ * only with base64url characters. */
 static void jwt_characters(void **state) {
     (void)state;
     char jwt[sizeof SAMPLE_JWT];
