@@ -157,12 +157,20 @@ static uint32_t sum(const window *w, size_t offset) {
 
 /* ---- set-associative caches ---------------------------------------------------- */
 
+/* The sets hold keys, recency and an entry number per way; entries are
+ * handed out in order from a pool of the same capacity, and an evicted
+ * key's entry goes to the key replacing it. So the entries touched are as
+ * many as the keys ever held at once, however the hash scatters the keys:
+ * resident memory follows the actors, objects and endpoints seen, not the
+ * limits. */
 typedef struct cache {
     uint64_t *keys;    /* 0 = free */
     uint64_t *last_ns; /* for LRU replacement */
+    uint32_t *entry;   /* entry number of an occupied way */
     void *entries;
     size_t entry_size;
     uint32_t sets;
+    uint32_t entries_used; /* entries handed out so far */
     uint64_t *evictions;
 } cache;
 
@@ -176,21 +184,27 @@ static int cache_init(cache *c, uint32_t max_entries, size_t entry_size, uint64_
     size_t n = (size_t)sets * ANALYTICS_WAYS;
     c->keys = bigmem_alloc(n * sizeof *c->keys);
     c->last_ns = bigmem_alloc(n * sizeof *c->last_ns);
+    c->entry = bigmem_alloc(n * sizeof *c->entry);
     c->entries = bigmem_alloc(n * entry_size);
-    return c->keys && c->last_ns && c->entries;
+    return c->keys && c->last_ns && c->entry && c->entries;
 }
 
 static void cache_free(cache *c) {
     size_t n = (size_t)c->sets * ANALYTICS_WAYS;
     bigmem_free(c->keys, n * sizeof *c->keys);
     bigmem_free(c->last_ns, n * sizeof *c->last_ns);
+    bigmem_free(c->entry, n * sizeof *c->entry);
     bigmem_free(c->entries, n * c->entry_size);
 }
 
+static void *entry_at(const cache *c, size_t way) {
+    return (char *)c->entries + (size_t)c->entry[way] * c->entry_size;
+}
+
 /* Entry of key, created zeroed (evicting the set's least recent) if absent;
- * *fresh tells which. A hit reads the set's keys only (one cache line);
- * a slot never used is still zero from bigmem_alloc and is not cleared
- * again. */
+ * *fresh tells which. A hit reads the set's keys (one cache line) and the
+ * way's entry number; an entry never handed out is still zero from
+ * bigmem_alloc and is not cleared again. */
 static void *cache_get(cache *c, uint64_t key, uint64_t ts, int *fresh) {
     key = key ? key : 1;
     size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
@@ -199,18 +213,20 @@ static void *cache_get(cache *c, uint64_t key, uint64_t ts, int *fresh) {
             if (ts > c->last_ns[i])
                 c->last_ns[i] = ts;
             *fresh = 0;
-            return (char *)c->entries + i * c->entry_size;
+            return entry_at(c, i);
         }
     }
     size_t victim = base;
     for (size_t i = base; i < base + ANALYTICS_WAYS && c->keys[victim] != 0; i++)
         if (c->keys[i] == 0 || c->last_ns[i] < c->last_ns[victim])
             victim = i;
-    void *e = (char *)c->entries + victim * c->entry_size;
     if (c->keys[victim] != 0) {
         (*c->evictions)++;
-        memset(e, 0, c->entry_size);
+        memset(entry_at(c, victim), 0, c->entry_size);
+    } else {
+        c->entry[victim] = c->entries_used++; /* ways held never outnumber entries */
     }
+    void *e = entry_at(c, victim);
     c->keys[victim] = key;
     c->last_ns[victim] = ts;
     *fresh = 1;
@@ -223,7 +239,7 @@ static void *cache_find(cache *c, uint64_t key) {
     size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
     for (size_t i = base; i < base + ANALYTICS_WAYS; i++)
         if (c->keys[i] == key)
-            return (char *)c->entries + i * c->entry_size;
+            return entry_at(c, i);
     return NULL;
 }
 
@@ -234,6 +250,7 @@ static void cache_prefetch(const cache *c, uint64_t key) {
     size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
     __builtin_prefetch(&c->keys[base]);
     __builtin_prefetch(&c->last_ns[base]);
+    __builtin_prefetch(&c->entry[base]);
 }
 
 /* ---- trackers ------------------------------------------------------------------ */

@@ -16,6 +16,10 @@ CASE is one of:
             the budget, the flow table and the actors evict, all 5 reported
   synflood  ../shared/pcaps/edge/syn-flood-100k.pcap under the smallest
             budget (64M): peak RSS under it, the real transaction reported
+  sample    samples/api-sample.pcap with the default limits and no budget:
+            peak RSS under 64 MiB, as the tables' memory follows the flows,
+            actors and objects the traffic brings, not the limits (set-
+            associative analytics tables filled at random cost 100 MiB)
   errors    a budget below the minimum, or one the explicit limits exceed,
             exits 2 naming --memory-budget
 With --sanitized (ASan builds) RSS is printed, not checked: the sanitizer's
@@ -144,6 +148,27 @@ def check_synflood(sensor, shared, workdir, sanitized):
     return failures
 
 
+def check_sample(sensor, workdir, sanitized):
+    capture = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "samples",
+                           "api-sample.pcap")
+    transactions = os.path.join(workdir, "sample.transactions.jsonl")
+    rc, err, rss = run_measured([sensor, "-r", capture, "--db", ":memory:", "-o", os.devnull,
+                                 "--transactions", transactions, "--no-progress"])
+    if rc != 0:
+        return ["sample: exit %d: %s" % (rc, err[-400:])]
+    with open(transactions) as f:
+        reported = sum(1 for _ in f)
+    print("sample: %d transactions, peak RSS %.1f MiB with the default limits"
+          % (reported, rss / 1024))
+    failures = []
+    if reported == 0:
+        failures.append("sample: no transaction reported")
+    if not sanitized and rss > 64 * 1024:
+        failures.append("sample: peak RSS %.1f MiB over 64 MiB with the default limits"
+                        % (rss / 1024))
+    return failures
+
+
 def check_errors(sensor, shared):
     failures = []
     pcap = os.path.join(shared, "pcaps/edge/http-pipelined.pcap")
@@ -174,6 +199,8 @@ def main():
             failures = check_idle(sensor, gen, workdir, sanitized)
         elif case == "synflood":
             failures = check_synflood(sensor, shared, workdir, sanitized)
+        elif case == "sample":
+            failures = check_sample(sensor, workdir, sanitized)
         elif case == "errors":
             failures = check_errors(sensor, shared)
         else:
