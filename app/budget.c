@@ -34,8 +34,9 @@ static const budget_item items[BUDGET_ITEMS] = {
     {LIMIT_INDEX_inventory_max_endpoints, 3072 + 16384, 10, 0},
     /* object ownership for bola: 24 B record, hash slot */
     {LIMIT_INDEX_analytics_max_objects, 32, 3, 0},
-    /* posture finding record and its index */
-    {LIMIT_INDEX_inventory_max_findings, 256, 2, 0},
+    /* posture finding record (664 B with the masked value of each sensitive type) and its
+     * index */
+    {LIMIT_INDEX_inventory_max_findings, 768, 2, 0},
     /* client random and secrets of the key log */
     {LIMIT_INDEX_tls_keylog_entries, 288, 2, 0},
     /* one IPv4 datagram in reassembly, at most 64 KiB + bookkeeping */

@@ -407,9 +407,23 @@ static void write_finding(model *m, const inventory_finding *f, uint64_t ts) {
         r.evidence[n++] = (record_evidence){.key = "unauthenticated_2xx_responses",
                                             .kind = RECORD_EVIDENCE_INT,
                                             .number = (int64_t)ep->unauthenticated_success};
-    if (f->type == INVENTORY_SENSITIVE_DATA_EXPOSURE)
+    str_view masked_types[TYPE_COUNT], masked[TYPE_COUNT];
+    uint32_t masked_count = 0;
+    if (f->type == INVENTORY_SENSITIVE_DATA_EXPOSURE) {
         r.evidence[n++] = (record_evidence){
             .key = "data_types", .kind = RECORD_EVIDENCE_STRING_LIST, .list = r.data_types};
+        for (uint32_t t = 0; t < TYPE_COUNT; t++) {
+            if (!(f->data_types & SENSITIVE_BIT(t)) || !f->masked[t][0])
+                continue;
+            masked_types[masked_count] = text(type_names[t]);
+            masked[masked_count++] = text(f->masked[t]);
+        }
+    }
+    if (masked_count > 0)
+        r.evidence[n++] = (record_evidence){.key = "masked_values",
+                                            .kind = RECORD_EVIDENCE_STRING_MAP,
+                                            .list = {masked, masked_count},
+                                            .names = {masked_types, masked_count}};
     r.evidence_count = n;
     sink_router_finding(m->config.router, &r);
     m->totals.finding_events++;
@@ -842,6 +856,8 @@ const transaction_context *model_transaction_scanned(model *m, const http_transa
     o.client = hash_bytes(HASH_SEED, &who->client_ip, sizeof who->client_ip);
     for (int i = 0; i < INVENTORY_LOCATIONS; i++)
         o.sensitive[i] = found[i].types;
+    o.response_masked =
+        (const char(*)[SENSITIVE_SAMPLE_MAX])found[SENSITIVE_IN_RESPONSE_BODY].sample;
     int success = tx->status >= 200 && tx->status < 300;
     o.issues_token = success && (lf->returns_token || lf->sets_session_cookie);
     if (o.issues_token)

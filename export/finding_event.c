@@ -31,6 +31,17 @@ void finding_event_evidence(json_writer *w, const finding_record *r) {
         case RECORD_EVIDENCE_STRING_LIST:
             format_str_list(w, &e->list);
             break;
+        case RECORD_EVIDENCE_STRING_MAP:
+            json_object_begin(w);
+            for (uint32_t k = 0; k < e->names.count && k < e->list.count; k++) {
+                str_view name = e->names.items[k], value = e->list.items[k];
+                if (!str_view_present(name) || !str_view_present(value))
+                    continue;
+                json_key_len(w, name.ptr, name.len);
+                json_string(w, value.ptr, value.len);
+            }
+            json_object_end(w);
+            break;
         case RECORD_EVIDENCE_STRING:
         default:
             if (str_view_present(e->text))

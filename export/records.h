@@ -121,6 +121,7 @@ typedef enum {
     RECORD_EVIDENCE_STRING = 0,
     RECORD_EVIDENCE_INT,
     RECORD_EVIDENCE_STRING_LIST,
+    RECORD_EVIDENCE_STRING_MAP, /* an object: names[i] -> list[i] */
 } record_evidence_kind;
 
 /* One key of the finding's "evidence" object. Values are already redacted by
@@ -128,9 +129,10 @@ typedef enum {
 typedef struct record_evidence {
     const char *key; /* snake_case, NUL-terminated (a literal in practice) */
     record_evidence_kind kind;
-    str_view text;        /* RECORD_EVIDENCE_STRING */
-    int64_t number;       /* RECORD_EVIDENCE_INT */
-    record_str_list list; /* RECORD_EVIDENCE_STRING_LIST */
+    str_view text;         /* RECORD_EVIDENCE_STRING */
+    int64_t number;        /* RECORD_EVIDENCE_INT */
+    record_str_list list;  /* RECORD_EVIDENCE_STRING_LIST; the values of a STRING_MAP */
+    record_str_list names; /* RECORD_EVIDENCE_STRING_MAP: the keys, as many as the values */
 } record_evidence;
 
 /* At most this many evidence entries are written; the rest are ignored. */

@@ -515,9 +515,26 @@ static int status_class(uint16_t status) {
     return status >= 100 && status < 600 ? status / 100 : 0;
 }
 
-/* Raises or updates the finding; widening data types re-queues it. */
+/* Keeps the first masked value of each type of types that f has none of;
+ * 1 when one was added. */
+static int keep_masked(inventory_finding *f, uint32_t types,
+                       const char (*masked)[SENSITIVE_SAMPLE_MAX]) {
+    int added = 0;
+    for (int t = 0; t < SENSITIVE_TYPE_COUNT; t++) {
+        if (!(types & SENSITIVE_BIT(t)) || f->masked[t][0] || !masked[t][0])
+            continue;
+        memcpy(f->masked[t], masked[t], SENSITIVE_SAMPLE_MAX);
+        f->masked[t][SENSITIVE_SAMPLE_MAX - 1] = '\0';
+        added = 1;
+    }
+    return added;
+}
+
+/* Raises or updates the finding; widening data types or a first masked
+ * value of one (masked: per type, or NULL) re-queues it. */
 static void raise_finding(inventory *inv, inventory_finding_type type, uint32_t endpoint,
-                          const char *parameter, uint32_t data_types, uint64_t ts,
+                          const char *parameter, uint32_t data_types,
+                          const char (*masked)[SENSITIVE_SAMPLE_MAX], uint64_t ts,
                           uint16_t status) {
     uint64_t key = finding_key(type, inv->endpoint_keys[endpoint], parameter);
     uint32_t index = map_get(&inv->finding_map, key);
@@ -542,10 +559,10 @@ static void raise_finding(inventory *inv, inventory_finding_type type, uint32_t 
         f = &inv->findings[index];
     }
     inv->finding_dirty[index] = 1;
-    if ((f->data_types | data_types) != f->data_types) {
-        f->data_types |= data_types;
+    int widened = (f->data_types | data_types) != f->data_types;
+    f->data_types |= data_types;
+    if ((masked && keep_masked(f, data_types, masked)) || widened)
         queue(inv, INVENTORY_EVENT_FINDING, index);
-    }
     f->count++;
     f->status_classes[status_class(status)]++;
     if (ts > f->last_seen_ns)
@@ -560,22 +577,22 @@ static void posture(inventory *inv, uint32_t index, const inventory_observation 
         return;
     int success = is_success(obs->status);
     if (ep->status == INVENTORY_SHADOW)
-        raise_finding(inv, INVENTORY_SHADOW_API, index, "", 0, obs->ts_ns, obs->status);
+        raise_finding(inv, INVENTORY_SHADOW_API, index, "", 0, NULL, obs->ts_ns, obs->status);
     else if (ep->status == INVENTORY_ZOMBIE)
-        raise_finding(inv, INVENTORY_ZOMBIE_API, index, "", 0, obs->ts_ns, obs->status);
+        raise_finding(inv, INVENTORY_ZOMBIE_API, index, "", 0, NULL, obs->ts_ns, obs->status);
 
     uint32_t exposed = obs->sensitive[INVENTORY_RESPONSE_BODY] & inv->config.exposure_types;
     if (ep->issues_token)
         exposed &= ~inv->config.token_types;
     if (success && exposed)
-        raise_finding(inv, INVENTORY_SENSITIVE_DATA_EXPOSURE, index, "", exposed, obs->ts_ns,
-                      obs->status);
+        raise_finding(inv, INVENTORY_SENSITIVE_DATA_EXPOSURE, index, "", exposed,
+                      obs->response_masked, obs->ts_ns, obs->status);
 
     for (uint32_t i = 0; i < obs->query_credential_count && i < INVENTORY_MAX_QUERY_CREDENTIALS;
          i++) {
         char name[INVENTORY_PARAM_BYTES];
         copy_text(name, sizeof name, obs->query_credentials[i].ptr, obs->query_credentials[i].len);
-        raise_finding(inv, INVENTORY_TOKEN_IN_URL, index, name, 0, obs->ts_ns, obs->status);
+        raise_finding(inv, INVENTORY_TOKEN_IN_URL, index, name, 0, NULL, obs->ts_ns, obs->status);
     }
 
     /* unauthenticated: a 2xx without any credential where the spec asks for
@@ -586,7 +603,7 @@ static void posture(inventory *inv, uint32_t index, const inventory_observation 
                                                   (obs->spec && obs->spec->requires_auth))
                                                : ep->auth_kinds != 0;
         if (required && obs->auth_kinds == 0 && obs->status >= 200 && obs->status < 300)
-            raise_finding(inv, INVENTORY_UNAUTHENTICATED_ENDPOINT, index, "", 0, obs->ts_ns,
+            raise_finding(inv, INVENTORY_UNAUTHENTICATED_ENDPOINT, index, "", 0, NULL, obs->ts_ns,
                           obs->status);
     }
 }
@@ -670,6 +687,7 @@ static void fold_endpoint(inventory_endpoint *into, const inventory_endpoint *fr
 
 static void fold_finding(inventory_finding *into, const inventory_finding *from) {
     into->count += from->count;
+    keep_masked(into, from->data_types, from->masked);
     into->data_types |= from->data_types;
     for (int c = 0; c < INVENTORY_FINDING_STATUS_CLASSES; c++)
         into->status_classes[c] += from->status_classes[c];

@@ -42,6 +42,7 @@
 
 #include "common/status.h"
 #include "common/strview.h"
+#include "inventory/sensitive.h"
 #include "parse/json_fields.h"
 
 /* Where data was seen, in CONTRACT.md's order. */
@@ -94,6 +95,9 @@ typedef struct inventory_observation {
     uint64_t identity;   /* fingerprint of the identity, 0 = anonymous */
     uint64_t client;     /* fingerprint of the client address */
     uint32_t sensitive[INVENTORY_LOCATIONS]; /* bit i = sensitive type i per location */
+    /* masked value of each type found in the response body ("" where none;
+     * sensitive_found.sample); NULL = none kept */
+    const char (*response_masked)[SENSITIVE_SAMPLE_MAX];
     str_view request_content_type, response_content_type;
     int issues_token; /* the response hands out a token or session cookie */
     str_view query_credentials[INVENTORY_MAX_QUERY_CREDENTIALS]; /* parameter names */
@@ -179,7 +183,10 @@ typedef struct inventory_finding {
     uint32_t endpoint;                     /* index for inventory_endpoint_at */
     char parameter[INVENTORY_PARAM_BYTES]; /* token_in_url */
     uint32_t data_types;                   /* sensitive_data_exposure: type bits */
-    uint64_t id;                           /* stable for (type, endpoint, parameter) */
+    /* sensitive_data_exposure: the first masked value of each type seen by
+     * this process ("" for types not seen since; the store keeps none) */
+    char masked[SENSITIVE_TYPE_COUNT][SENSITIVE_SAMPLE_MAX];
+    uint64_t id; /* stable for (type, endpoint, parameter) */
     uint64_t first_seen_ns, last_seen_ns;
     uint64_t count; /* requests that showed the problem */
     uint64_t status_classes[INVENTORY_FINDING_STATUS_CLASSES];

@@ -80,9 +80,11 @@ static void write_findings(json_writer *w, export_format format) {
     r.client_count = 2;
     r.endpoints = endpoints;
     r.endpoint_count = 2;
-    r.evidence[0] = (record_evidence){"foreign_objects", RECORD_EVIDENCE_INT, {0, 0}, 96, {0, 0}};
-    r.evidence[1] = (record_evidence){
-        "statuses", RECORD_EVIDENCE_STRING_LIST, {0, 0}, 0, (record_str_list){statuses, 2}};
+    r.evidence[0] =
+        (record_evidence){.key = "foreign_objects", .kind = RECORD_EVIDENCE_INT, .number = 96};
+    r.evidence[1] = (record_evidence){.key = "statuses",
+                                      .kind = RECORD_EVIDENCE_STRING_LIST,
+                                      .list = (record_str_list){statuses, 2}};
     r.evidence_count = 2;
     finding_event_write_as(w, format, &sensor, &r);
     line(w);
@@ -101,8 +103,8 @@ static void write_findings(json_writer *w, export_format format) {
     r.endpoint = (record_endpoint){V("GET"), V("api.example.com"), V("/search")};
     r.parameter = V("api_key");
     r.data_types = (record_str_list){types, 1};
-    r.evidence[0] =
-        (record_evidence){"value", RECORD_EVIDENCE_STRING, V("sk_l************9f2a"), 0, {0, 0}};
+    r.evidence[0] = (record_evidence){
+        .key = "value", .kind = RECORD_EVIDENCE_STRING, .text = V("sk_l************9f2a")};
     r.evidence_count = 1;
     finding_event_write_as(w, format, &sensor, &r);
     line(w);

@@ -41,11 +41,13 @@ static void writes_behavioural_finding(void **state) {
     r.client_count = 2;
     r.endpoints = endpoints;
     r.endpoint_count = 1;
-    r.evidence[0] = (record_evidence){"foreign_objects", RECORD_EVIDENCE_INT, {0, 0}, 96, {0, 0}};
-    r.evidence[1] = (record_evidence){
-        "statuses", RECORD_EVIDENCE_STRING_LIST, {0, 0}, 0, (record_str_list){statuses, 2}};
-    r.evidence[2] =
-        (record_evidence){"sample_path", RECORD_EVIDENCE_STRING, V("/orders/5"), 0, {0, 0}};
+    r.evidence[0] =
+        (record_evidence){.key = "foreign_objects", .kind = RECORD_EVIDENCE_INT, .number = 96};
+    r.evidence[1] = (record_evidence){.key = "statuses",
+                                      .kind = RECORD_EVIDENCE_STRING_LIST,
+                                      .list = (record_str_list){statuses, 2}};
+    r.evidence[2] = (record_evidence){
+        .key = "sample_path", .kind = RECORD_EVIDENCE_STRING, .text = V("/orders/5")};
     r.evidence_count = 3;
     json_writer w;
     json_writer_init(&w);
@@ -108,7 +110,7 @@ static void evidence_is_bounded(void **state) {
     finding_record r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < RECORD_MAX_EVIDENCE; i++)
-        r.evidence[i] = (record_evidence){"n", RECORD_EVIDENCE_INT, {0, 0}, i, {0, 0}};
+        r.evidence[i] = (record_evidence){.key = "n", .kind = RECORD_EVIDENCE_INT, .number = i};
     r.evidence_count = RECORD_MAX_EVIDENCE + 5; /* more than the array holds */
     json_writer w;
     json_writer_init(&w);
@@ -118,11 +120,39 @@ static void evidence_is_bounded(void **state) {
     json_writer_free(&w);
 }
 
+/* A string map is an object of its pairs, in order; a pair missing its
+ * name or its value, or beyond the shorter list, is left out. */
+static void evidence_string_map(void **state) {
+    (void)state;
+    str_view names[] = {V("credit_card"), V("ssn"), {NULL, 0}, V("iban")};
+    str_view values[] = {V("4111********1111"), {NULL, 0}, V("x"), V("DE89***3000")};
+    finding_record r;
+    memset(&r, 0, sizeof r);
+    r.evidence[0] = (record_evidence){.key = "masked_values",
+                                      .kind = RECORD_EVIDENCE_STRING_MAP,
+                                      .list = {values, 4},
+                                      .names = {names, 4}};
+    r.evidence[1] = (record_evidence){.key = "short",
+                                      .kind = RECORD_EVIDENCE_STRING_MAP,
+                                      .list = {values, 1},
+                                      .names = {names, 4}};
+    r.evidence_count = 2;
+    json_writer w;
+    json_writer_init(&w);
+    finding_event_evidence(&w, &r);
+    assert_true(json_writer_ok(&w));
+    assert_string_equal(w.buf, "{\"masked_values\":{\"credit_card\":\"4111********1111\","
+                               "\"iban\":\"DE89***3000\"},"
+                               "\"short\":{\"credit_card\":\"4111********1111\"}}");
+    json_writer_free(&w);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(writes_behavioural_finding),
         cmocka_unit_test(writes_posture_finding),
         cmocka_unit_test(evidence_is_bounded),
+        cmocka_unit_test(evidence_string_map),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

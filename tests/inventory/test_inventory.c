@@ -217,6 +217,47 @@ static void test_exposure_and_tokens(void **state) {
     inventory_destroy(inv);
 }
 
+/* An exposure keeps the first masked value of each exposed type: a later
+ * value does not replace it, a newly exposed type adds its own and re-queues
+ * the finding, and a type that is no exposure (e-mail here) keeps none. */
+static void test_exposure_masked_values(void **state) {
+    (void)state;
+    inventory *inv = make(0);
+    char masked[SENSITIVE_TYPE_COUNT][SENSITIVE_SAMPLE_MAX] = {{0}};
+    snprintf(masked[0], sizeof masked[0], "j***@example.com");
+    snprintf(masked[1], sizeof masked[1], "4111********1111");
+    inventory_observation o = obs("GET", "/wallet/3", 200);
+    o.sensitive[INVENTORY_RESPONSE_BODY] = T_CARD | T_EMAIL;
+    o.response_masked = (const char(*)[SENSITIVE_SAMPLE_MAX])masked;
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_FINDING), 1);
+    const inventory_finding *f = find(inv, INVENTORY_SENSITIVE_DATA_EXPOSURE);
+    assert_non_null(f);
+    assert_string_equal(f->masked[1], "4111********1111");
+    assert_string_equal(f->masked[0], "");
+
+    snprintf(masked[1], sizeof masked[1], "5500********0004");
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_FINDING), 0);
+    assert_string_equal(f->masked[1], "4111********1111");
+
+    snprintf(masked[2], sizeof masked[2], "eyJh***");
+    o.sensitive[INVENTORY_RESPONSE_BODY] = T_CARD | T_JWT;
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_FINDING), 1);
+    assert_int_equal(f->data_types, T_CARD | T_JWT);
+    assert_string_equal(f->masked[2], "eyJh***");
+    assert_string_equal(f->masked[1], "4111********1111");
+
+    /* an observation without masked values changes none */
+    o.response_masked = NULL;
+    inventory_observe(inv, &o);
+    assert_int_equal(drain(inv, INVENTORY_EVENT_FINDING), 0);
+    assert_string_equal(f->masked[2], "eyJh***");
+    assert_int_equal(f->count, 4);
+    inventory_destroy(inv);
+}
+
 static void test_unauthenticated_without_spec(void **state) {
     (void)state;
     inventory *inv = make(0);
@@ -452,6 +493,7 @@ int main(void) {
         cmocka_unit_test(test_spec_diff),
         cmocka_unit_test(test_spec_replaced),
         cmocka_unit_test(test_exposure_and_tokens),
+        cmocka_unit_test(test_exposure_masked_values),
         cmocka_unit_test(test_unauthenticated_without_spec),
         cmocka_unit_test(test_learned_merge),
         cmocka_unit_test(test_bounds),
