@@ -428,6 +428,50 @@ static void realistic_bodies(void **state) {
     sensitive_worker_destroy(w);
 }
 
+/* The digit pass reads sixteen bytes at a time where it can: a run found
+ * at any offset, with any room after it, gives the same verdict and the
+ * same masked value, whichever bytes of it fall on a step's edge. */
+static void digit_runs_at_every_offset(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    sensitive_worker *w = new_worker(&lim);
+    static const struct {
+        const char *run;
+        uint32_t types;
+        const char *masked; /* of the type found */
+    } cases[] = {
+        {"4111 1111 1111 1111", BIT(CREDIT_CARD), "4111********1111"},
+        {"4111-1111-1111-1111", BIT(CREDIT_CARD), "4111********1111"},
+        {"378282246310005", BIT(CREDIT_CARD), "3782*******0005"},
+        {"4222-2222-2222-2", BIT(CREDIT_CARD), "4222*****2222"}, /* 13 digits: every one counts */
+        {"1234 4111111111111111", BIT(CREDIT_CARD), "4111********1111"}, /* last group */
+        {"615-05-2428", BIT(SSN), "***-**-2428"},
+        {"4111 1111 1111 1111 1", 0, NULL}, /* 17 digits */
+        {"4111 1111  1111 1111", 0, NULL},  /* a double space splits it */
+        {"1700000000.123456", 0, NULL},
+    };
+    char buf[128];
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        size_t len = strlen(cases[c].run);
+        for (size_t before = 0; before < 40; before++) {
+            for (size_t after = 0; after < 20; after++) {
+                memset(buf, ' ', sizeof buf);
+                memcpy(buf + before, cases[c].run, len);
+                sensitive_found found;
+                sensitive_found_clear(&found);
+                sensitive_scan_text(w, (const uint8_t *)buf, before + len + after, &found);
+                if (found.types != cases[c].types)
+                    fail_msg("\"%s\" at %zu with %zu after: types %x, expected %x", cases[c].run,
+                             before, after, found.types, cases[c].types);
+                for (int t = 0; cases[c].masked && t < SENSITIVE_TYPE_COUNT; t++)
+                    if (found.types & SENSITIVE_BIT(t))
+                        assert_string_equal(found.sample[t], cases[c].masked);
+            }
+        }
+    }
+    sensitive_worker_destroy(w);
+}
+
 static void headers_and_query(void **state) {
     (void)state;
     limits lim = limits_default();
@@ -881,6 +925,7 @@ int main(void) {
         cmocka_unit_test(field_name_triggers_gate_the_json_walk),
         cmocka_unit_test(body_hints_say_what_was_scanned),
         cmocka_unit_test(jwt_member_is_a_token),
+        cmocka_unit_test(digit_runs_at_every_offset),
         cmocka_unit_test(headers_and_query),
         cmocka_unit_test(scan_bound),
         cmocka_unit_test(scenario_labels),
