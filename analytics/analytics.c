@@ -157,19 +157,26 @@ static uint32_t sum(const window *w, size_t offset) {
 
 /* ---- set-associative caches ---------------------------------------------------- */
 
-/* The sets hold keys, recency and an entry number per way; entries are
- * handed out in order from a pool of the same capacity, and an evicted
+/* A set holds the keys, recency and entry numbers of its ways in three
+ * adjacent cache lines, so a lookup touches one page of the index. Entries
+ * are handed out in order from a pool of the same capacity, and an evicted
  * key's entry goes to the key replacing it. So the entries touched are as
  * many as the keys ever held at once, however the hash scatters the keys:
  * resident memory follows the actors, objects and endpoints seen, not the
  * limits. */
+typedef struct cache_set {
+    uint64_t key[ANALYTICS_WAYS];     /* 0 = free */
+    uint64_t last_ns[ANALYTICS_WAYS]; /* for LRU replacement */
+    uint32_t entry[ANALYTICS_WAYS];   /* entry number of an occupied way */
+    uint32_t unused[ANALYTICS_WAYS];  /* pads a set to whole cache lines */
+} cache_set;
+_Static_assert(sizeof(cache_set) == 3 * 64, "a cache set is three cache lines");
+
 typedef struct cache {
-    uint64_t *keys;    /* 0 = free */
-    uint64_t *last_ns; /* for LRU replacement */
-    uint32_t *entry;   /* entry number of an occupied way */
+    cache_set *sets;
     void *entries;
     size_t entry_size;
-    uint32_t sets;
+    uint32_t set_count;
     uint32_t entries_used; /* entries handed out so far */
     uint64_t *evictions;
 } cache;
@@ -178,68 +185,64 @@ static int cache_init(cache *c, uint32_t max_entries, size_t entry_size, uint64_
     uint32_t sets = 1;
     while ((uint64_t)sets * ANALYTICS_WAYS < max_entries)
         sets <<= 1;
-    c->sets = sets;
+    c->set_count = sets;
     c->entry_size = entry_size;
     c->evictions = evictions;
-    size_t n = (size_t)sets * ANALYTICS_WAYS;
-    c->keys = bigmem_alloc(n * sizeof *c->keys);
-    c->last_ns = bigmem_alloc(n * sizeof *c->last_ns);
-    c->entry = bigmem_alloc(n * sizeof *c->entry);
-    c->entries = bigmem_alloc(n * entry_size);
-    return c->keys && c->last_ns && c->entry && c->entries;
+    c->sets = bigmem_alloc((size_t)sets * sizeof *c->sets);
+    c->entries = bigmem_alloc((size_t)sets * ANALYTICS_WAYS * entry_size);
+    return c->sets && c->entries;
 }
 
 static void cache_free(cache *c) {
-    size_t n = (size_t)c->sets * ANALYTICS_WAYS;
-    bigmem_free(c->keys, n * sizeof *c->keys);
-    bigmem_free(c->last_ns, n * sizeof *c->last_ns);
-    bigmem_free(c->entry, n * sizeof *c->entry);
-    bigmem_free(c->entries, n * c->entry_size);
+    bigmem_free(c->sets, (size_t)c->set_count * sizeof *c->sets);
+    bigmem_free(c->entries, (size_t)c->set_count * ANALYTICS_WAYS * c->entry_size);
 }
 
-static void *entry_at(const cache *c, size_t way) {
-    return (char *)c->entries + (size_t)c->entry[way] * c->entry_size;
+static cache_set *set_of(const cache *c, uint64_t key) {
+    return &c->sets[hash_mix64(key) & (c->set_count - 1)];
+}
+
+static void *entry_at(const cache *c, const cache_set *set, unsigned way) {
+    return (char *)c->entries + (size_t)set->entry[way] * c->entry_size;
 }
 
 /* Entry of key, created zeroed (evicting the set's least recent) if absent;
- * *fresh tells which. A hit reads the set's keys (one cache line) and the
- * way's entry number; an entry never handed out is still zero from
+ * *fresh tells which. An entry never handed out is still zero from
  * bigmem_alloc and is not cleared again. */
 static void *cache_get(cache *c, uint64_t key, uint64_t ts, int *fresh) {
     key = key ? key : 1;
-    size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
-    for (size_t i = base; i < base + ANALYTICS_WAYS; i++) {
-        if (c->keys[i] == key) {
-            if (ts > c->last_ns[i])
-                c->last_ns[i] = ts;
+    cache_set *set = set_of(c, key);
+    for (unsigned i = 0; i < ANALYTICS_WAYS; i++) {
+        if (set->key[i] == key) {
+            if (ts > set->last_ns[i])
+                set->last_ns[i] = ts;
             *fresh = 0;
-            return entry_at(c, i);
+            return entry_at(c, set, i);
         }
     }
-    size_t victim = base;
-    for (size_t i = base; i < base + ANALYTICS_WAYS && c->keys[victim] != 0; i++)
-        if (c->keys[i] == 0 || c->last_ns[i] < c->last_ns[victim])
+    unsigned victim = 0;
+    for (unsigned i = 0; i < ANALYTICS_WAYS && set->key[victim] != 0; i++)
+        if (set->key[i] == 0 || set->last_ns[i] < set->last_ns[victim])
             victim = i;
-    if (c->keys[victim] != 0) {
+    if (set->key[victim] != 0) {
         (*c->evictions)++;
-        memset(entry_at(c, victim), 0, c->entry_size);
+        memset(entry_at(c, set, victim), 0, c->entry_size);
     } else {
-        c->entry[victim] = c->entries_used++; /* ways held never outnumber entries */
+        set->entry[victim] = c->entries_used++; /* ways held never outnumber entries */
     }
-    void *e = entry_at(c, victim);
-    c->keys[victim] = key;
-    c->last_ns[victim] = ts;
+    set->key[victim] = key;
+    set->last_ns[victim] = ts;
     *fresh = 1;
-    return e;
+    return entry_at(c, set, victim);
 }
 
 /* Entry of key or NULL; does not create. */
 static void *cache_find(cache *c, uint64_t key) {
     key = key ? key : 1;
-    size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
-    for (size_t i = base; i < base + ANALYTICS_WAYS; i++)
-        if (c->keys[i] == key)
-            return entry_at(c, i);
+    const cache_set *set = set_of(c, key);
+    for (unsigned i = 0; i < ANALYTICS_WAYS; i++)
+        if (set->key[i] == key)
+            return entry_at(c, set, i);
     return NULL;
 }
 
@@ -247,10 +250,10 @@ static void *cache_find(cache *c, uint64_t key) {
  * several tables at random, and their misses overlap when issued first. */
 static void cache_prefetch(const cache *c, uint64_t key) {
     key = key ? key : 1;
-    size_t base = (size_t)(hash_mix64(key) & (c->sets - 1)) * ANALYTICS_WAYS;
-    __builtin_prefetch(&c->keys[base]);
-    __builtin_prefetch(&c->last_ns[base]);
-    __builtin_prefetch(&c->entry[base]);
+    const cache_set *set = set_of(c, key);
+    __builtin_prefetch(set->key);
+    __builtin_prefetch(set->last_ns);
+    __builtin_prefetch(set->entry);
 }
 
 /* ---- trackers ------------------------------------------------------------------ */
