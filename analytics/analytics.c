@@ -3,9 +3,10 @@
  *
  * State lives in set-associative caches of fixed-size entries: a key picks a
  * set of ANALYTICS_WAYS entries, and a new key replaces the least recently
- * used entry of its set (counted as an eviction). That keeps memory fixed
+ * used entry of its set (counted as an eviction). That bounds memory
  * (analytics_max_* limits) under any number of identities, addresses or
- * objects, with O(1) work per observation.
+ * objects, with O(1) work per observation; below the bound it follows the
+ * keys held (see struct cache).
  *
  * Windows: each tracker keeps a current and a previous bucket of
  * analytics_window_seconds; rules read the two merged, a cheap sliding window
