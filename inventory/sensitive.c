@@ -1138,22 +1138,6 @@ static uint32_t digit_mask16(const uint8_t *p) {
     __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(9)), v); /* unsigned v <= 9 */
     return (uint32_t)_mm_movemask_epi8(digit);
 }
-
-/* Bit k set when byte k of the sixteen at p joins digits (' ', '-', '.'). */
-static uint32_t separator_mask16(const uint8_t *p) {
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i sep = _mm_or_si128(
-        _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('-')), _mm_cmpeq_epi8(v, _mm_set1_epi8('.'))));
-    return (uint32_t)_mm_movemask_epi8(sep);
-}
-
-static unsigned bits16(uint32_t x) {
-    x = x - (x >> 1 & 0x5555u);
-    x = (x & 0x3333u) + (x >> 2 & 0x3333u);
-    x = (x + (x >> 4)) & 0x0f0fu;
-    return (x + (x >> 8)) & 0x1fu;
-}
 #else
 /* The bytes '0'..'9' of eight bytes: their top bits set, the others clear
  * (no carry crosses a byte; bytes >= 0x80 are excluded by ~x). */
@@ -1222,23 +1206,7 @@ static void scan_digit_runs(scan_ctx *s) {
         i = start;
         size_t last_group = i;
         size_t digits = 0;
-        int open = 1; /* the run may go on at i */
-#ifdef __SSE2__
-        /* sixteen bytes per step while seventeen can be read: a byte goes on
-         * the run when it is a digit, or a separator before a digit */
-        while (open && i + 17 <= n) {
-            uint32_t digit = digit_mask16(d + i);
-            uint32_t sep = separator_mask16(d + i) & digit_mask16(d + i + 1);
-            uint32_t stop = ~(digit | sep) & 0xffffu;
-            uint32_t span = stop ? (1u << __builtin_ctz(stop)) - 1 : 0xffffu;
-            digits += bits16(digit & span);
-            if (sep & span)
-                last_group = i + (size_t)(32 - __builtin_clz(sep & span));
-            open = stop == 0;
-            i += stop ? (size_t)__builtin_ctz(stop) : 16;
-        }
-#endif
-        while (open && i < n) {
+        while (i < n) {
             if (is_digit(d[i])) {
                 digits++;
                 i++;
@@ -1246,7 +1214,7 @@ static void scan_digit_runs(scan_ctx *s) {
                 i++;
                 last_group = i;
             } else {
-                open = 0;
+                break;
             }
         }
         on_digit_run(s, start, i, digits, last_group);

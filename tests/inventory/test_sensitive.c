@@ -428,9 +428,10 @@ static void realistic_bodies(void **state) {
     sensitive_worker_destroy(w);
 }
 
-/* The digit pass reads sixteen bytes at a time where it can: a run found
- * at any offset, with any room after it, gives the same verdict and the
- * same masked value, whichever bytes of it fall on a step's edge. */
+/* The digit pass looks for four digits in a row sixteen bytes at a time
+ * (carrying three digit bits into the next step): a run found at any
+ * offset, with any room after it, gives the same verdict and the same
+ * masked value, whichever bytes of it fall on a step's edge. */
 static void digit_runs_at_every_offset(void **state) {
     (void)state;
     limits lim = limits_default();
