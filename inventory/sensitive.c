@@ -408,7 +408,8 @@ static size_t span_of(const char *s, size_t len, int (*in_class)(uint8_t)) {
 }
 
 #ifdef __SSE2__
-/* Bit k set when byte k of v is within lo..hi. */
+/* Bit k set when byte k of v is within lo..hi (unsigned: shifted down by
+ * lo, a byte is in range when the shift leaves it at most hi - lo). */
 static uint32_t range_mask16(__m128i v, char lo, char hi) {
     __m128i d = _mm_sub_epi8(v, _mm_set1_epi8(lo));
     __m128i in = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8((char)(hi - lo))), d);
@@ -1167,11 +1168,8 @@ static int is_run_separator(uint8_t c) {
 #ifdef __SSE2__
 /* Bit k set when byte k of the sixteen at p is a digit. */
 static uint32_t digit_mask16(const uint8_t *p) {
-    __m128i v = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), _mm_set1_epi8('0'));
-    __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(9)), v); /* unsigned v <= 9 */
-    return (uint32_t)_mm_movemask_epi8(digit);
+    return range_mask16(_mm_loadu_si128((const __m128i *)(const void *)p), '0', '9');
 }
-
 #else
 /* The bytes '0'..'9' of eight bytes: their top bits set, the others clear
  * (no carry crosses a byte; bytes >= 0x80 are excluded by ~x). */
