@@ -594,20 +594,21 @@ static int jose_header_ok(const uint8_t *h, size_t n) {
     return 0;
 }
 
-int sensitive_jwt_valid(const char *text, size_t len) {
-    const char *dot1 = memchr(text, '.', len);
-    if (!dot1)
+/* header.payload.signature split at its first two dots; 0 when it has
+ * fewer. */
+static int jwt_split_dots(const char *text, size_t len, const char **dot1, const char **dot2) {
+    *dot1 = memchr(text, '.', len);
+    if (!*dot1)
         return 0;
-    const char *dot2 = memchr(dot1 + 1, '.', len - (size_t)(dot1 + 1 - text));
-    if (!dot2)
-        return 0;
+    *dot2 = memchr(*dot1 + 1, '.', len - (size_t)(*dot1 + 1 - text));
+    return *dot2 != NULL;
+}
+
+/* The checks of sensitive_jwt_valid past the characters: segment lengths,
+ * a payload that starts as a JSON object, a JOSE header. */
+static int jwt_segments_ok(const char *text, const char *dot1, const char *dot2) {
     size_t header_len = (size_t)(dot1 - text);
-    size_t payload_len = (size_t)(dot2 - dot1 - 1);
-    size_t signature_len = len - (size_t)(dot2 + 1 - text);
-    if (header_len < 12 || header_len > 1024 || payload_len < 2 ||
-        b64url_span(text, header_len) != header_len ||
-        b64url_span(dot1 + 1, payload_len) != payload_len ||
-        b64url_span(dot2 + 1, signature_len) != signature_len)
+    if (header_len < 12 || header_len > 1024 || dot2 - dot1 - 1 < 2)
         return 0;
     /* The payload is a JSON object too: base64 of '{' and a quote or space. */
     if (dot1[1] != 'e' || (dot1[2] != 'y' && dot1[2] != 'w'))
@@ -615,6 +616,26 @@ int sensitive_jwt_valid(const char *text, size_t len) {
     uint8_t header[768];
     long n = b64url_decode(text, header_len, header, sizeof header);
     return n > 0 && jose_header_ok(header, (size_t)n);
+}
+
+int sensitive_jwt_valid(const char *text, size_t len) {
+    const char *dot1, *dot2;
+    if (!jwt_split_dots(text, len, &dot1, &dot2))
+        return 0;
+    size_t header_len = (size_t)(dot1 - text);
+    size_t payload_len = (size_t)(dot2 - dot1 - 1);
+    size_t signature_len = len - (size_t)(dot2 + 1 - text);
+    return b64url_span(text, header_len) == header_len &&
+           b64url_span(dot1 + 1, payload_len) == payload_len &&
+           b64url_span(dot2 + 1, signature_len) == signature_len &&
+           jwt_segments_ok(text, dot1, dot2);
+}
+
+/* sensitive_jwt_valid for what jwt_end took: three base64url segments and
+ * two dots already, so only the segments are checked. */
+static int jwt_taken_valid(const char *text, size_t len) {
+    const char *dot1, *dot2;
+    return jwt_split_dots(text, len, &dot1, &dot2) && jwt_segments_ok(text, dot1, dot2);
 }
 
 /* ---------------------------------------------------------------- masking */
@@ -1086,7 +1107,7 @@ static int on_match(unsigned int id, unsigned long long from, unsigned long long
         break;
     case RULE_JWT:
         if (start == 0 || (!is_b64url(d[start - 1]) && d[start - 1] != '.'))
-            confirm(s, SENSITIVE_JWT, start, jwt_end(s, start), sensitive_jwt_valid);
+            confirm(s, SENSITIVE_JWT, start, jwt_end(s, start), jwt_taken_valid);
         break;
     case RULE_PRIVATE_KEY:
         confirm_private_key(s, start, end);

@@ -473,6 +473,34 @@ static void digit_runs_at_every_offset(void **state) {
     sensitive_worker_destroy(w);
 }
 
+/* The scan validates what it takes as a JWT in running text just as
+ * sensitive_jwt_valid does: the shape alone is not enough. */
+static void jwt_in_text(void **state) {
+    (void)state;
+    limits lim = limits_default();
+    sensitive_worker *w = new_worker(&lim);
+    static const struct {
+        const char *token;
+        int jwt;
+    } cases[] = {
+        {SAMPLE_JWT, 1},
+        {"eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", 1},
+        {"eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiIxIn0.c2ln", 0}, /* header without "alg" */
+        {"eyJhbGciOiJub25lIn0.aGVsbG8.c2ln", 0},        /* payload not an object */
+        {"eyJhbGciOi.eyJzdWIiOiIxIn0.c2ln", 0},         /* header too short */
+    };
+    char text[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = snprintf(text, sizeof text, "token %s end", cases[i].token);
+        sensitive_found found;
+        sensitive_found_clear(&found);
+        sensitive_scan_text(w, (const uint8_t *)text, (size_t)n, &found);
+        assert_int_equal(!!(found.types & BIT(JWT)), cases[i].jwt);
+        assert_int_equal(cases[i].jwt, valid(sensitive_jwt_valid, cases[i].token));
+    }
+    sensitive_worker_destroy(w);
+}
+
 static void headers_and_query(void **state) {
     (void)state;
     limits lim = limits_default();
@@ -921,6 +949,7 @@ int main(void) {
         cmocka_unit_test(password_hashes),
         cmocka_unit_test(jwt_structure),
         cmocka_unit_test(jwt_characters),
+        cmocka_unit_test(jwt_in_text),
         cmocka_unit_test(masking),
         cmocka_unit_test(realistic_bodies),
         cmocka_unit_test(field_name_triggers_gate_the_json_walk),
