@@ -105,6 +105,8 @@ typedef struct card_range {
 } card_range;
 
 #define LEN(n) (1u << (n))
+/* The longest issuer prefix of card_ranges. */
+#define CARD_PREFIX_DIGITS 6
 #define LEN_16_19 (LEN(16) | LEN(17) | LEN(18) | LEN(19))
 
 static const card_range card_ranges[] = {
@@ -158,15 +160,18 @@ static size_t collect_digits(const char *text, size_t len, char *out, size_t cap
 int sensitive_card_valid(const char *text, size_t len) {
     char digits[20];
     size_t n = collect_digits(text, len, digits, sizeof digits);
-    if (n < 13 || n > 19 || !sensitive_luhn_valid(digits, n))
+    if (n < 13 || n > 19)
         return 0;
+    /* The issuer range first: it turns away most long numbers (epoch
+     * milliseconds start with 1) before the checksum is computed. */
+    uint32_t prefix[CARD_PREFIX_DIGITS + 1] = {0};
+    for (size_t k = 0; k < CARD_PREFIX_DIGITS; k++)
+        prefix[k + 1] = prefix[k] * 10 + (uint32_t)(digits[k] - '0');
     for (size_t i = 0; i < sizeof card_ranges / sizeof card_ranges[0]; i++) {
         const card_range *r = &card_ranges[i];
-        uint32_t prefix = 0;
-        for (uint8_t k = 0; k < r->prefix_digits; k++)
-            prefix = prefix * 10 + (uint32_t)(digits[k] - '0');
-        if (prefix >= r->low && prefix <= r->high && (r->lengths & LEN(n)))
-            return 1;
+        if (r->prefix_digits <= CARD_PREFIX_DIGITS && prefix[r->prefix_digits] >= r->low &&
+            prefix[r->prefix_digits] <= r->high && (r->lengths & LEN(n)))
+            return sensitive_luhn_valid(digits, n);
     }
     return 0;
 }

@@ -72,6 +72,7 @@ static void luhn_and_cards(void **state) {
     const char *not_cards[] = {
         "4111111111111112",     /* Luhn fails */
         "1234567812345670",     /* Luhn passes, no issuer starts with 1 */
+        "1706757704201",        /* epoch milliseconds, Luhn passes */
         "411111111111",         /* 12 digits */
         "4111-1111 1111-1111",  /* mixed separators */
         "4111  1111 1111 1111", /* double space */
