@@ -55,60 +55,90 @@ small_file=$(capture "$small")
 
 # ---- timing -----------------------------------------------------------------
 rows=()
-declare -A seconds cpu_seconds
+declare -A seconds cpu_seconds best_wall best_cpu peak_kb label_of walls
 failed=0
 
-# measure KEY LABEL FILE COMMAND... : best wall-clock time of $runs runs
-# (nanosecond clock around the command), best CPU time (user + system, GNU
-# time), peak RSS over all runs (GNU time's maximum resident set size);
-# stdout is discarded, stderr kept in $bench_dir/KEY.log
-measure() {
-    local key=$1 label=$2 file=$3
-    shift 3
-    local best="" best_cpu="" rss=0 wall kb cpu run start end
-    cat "$file" >/dev/null # warm the page cache: time the tool, not the disk
+# run_once KEY COMMAND... : one timed run of a tool; updates its best
+# wall-clock time (nanosecond clock around the command), best CPU time (user
+# + system, GNU time) and peak RSS (GNU time's maximum resident set size).
+# stdout is discarded, stderr kept in $bench_dir/KEY.log. Returns 1 when the
+# tool fails.
+run_once() {
+    local key=$1 wall kb cpu start end
+    shift
+    start=$(date +%s%N)
+    if ! /usr/bin/time -f '%M %U %S' -o "$bench_dir/time.out" "$@" \
+        >/dev/null 2>"$bench_dir/$key.log"; then
+        return 1
+    fi
+    end=$(date +%s%N)
+    wall=$(awk -v ns="$((end - start))" 'BEGIN { printf "%.3f", ns / 1e9 }')
+    walls[$key]+=" $wall"
+    read -r kb cpu < <(tail -1 "$bench_dir/time.out" | awk '{ printf "%s %.2f\n", $1, $2 + $3 }')
+    if [[ -z ${best_wall[$key]:-} ]] || awk -v a="$wall" -v b="${best_wall[$key]}" 'BEGIN { exit !(a < b) }'; then
+        best_wall[$key]=$wall
+    fi
+    if [[ -z ${best_cpu[$key]:-} ]] || awk -v a="$cpu" -v b="${best_cpu[$key]}" 'BEGIN { exit !(a < b) }'; then
+        best_cpu[$key]=$cpu
+    fi
+    if ((kb > ${peak_kb[$key]:-0})); then
+        peak_kb[$key]=$kb
+    fi
+}
+
+# measure_group FILE KEY... : times the tools KEY (their commands in cmd_KEY
+# arrays, labels in label_of) on FILE, $runs rounds, one run of each tool per
+# round in turn, so that every tool meets the same spells of a shared
+# machine's load; a ratio of two tools of one group compares like with like.
+# A tool that fails is reported and not run again.
+measure_group() {
+    local file=$1 key run
+    shift
+    cat "$file" >/dev/null # warm the page cache: time the tools, not the disk
+    local -A dead=()
     for ((run = 1; run <= runs; run++)); do
-        start=$(date +%s%N)
-        if ! /usr/bin/time -f '%M %U %S' -o "$bench_dir/time.out" "$@" \
-            >/dev/null 2>"$bench_dir/$key.log"; then
-            log "$label failed on $(basename "$file"): $(tail -3 "$bench_dir/$key.log")"
-            rows+=("$(printf '%-34s %-18s %8s' "$label" "$(basename "$file")" failed)")
-            failed=1
-            return
-        fi
-        end=$(date +%s%N)
-        wall=$(awk -v ns="$((end - start))" 'BEGIN { printf "%.3f", ns / 1e9 }')
-        read -r kb cpu < <(tail -1 "$bench_dir/time.out" | awk '{ printf "%s %.2f\n", $1, $2 + $3 }')
-        if [[ -z $best ]] || awk -v a="$wall" -v b="$best" 'BEGIN { exit !(a < b) }'; then
-            best=$wall
-        fi
-        if [[ -z $best_cpu ]] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then
-            best_cpu=$cpu
-        fi
-        if ((kb > rss)); then
-            rss=$kb
-        fi
+        for key in "$@"; do
+            [[ -n ${dead[$key]:-} ]] && continue
+            local -n cmd="cmd_$key"
+            if ! run_once "$key" "${cmd[@]}"; then
+                log "${label_of[$key]} failed on $(basename "$file"): $(tail -3 "$bench_dir/$key.log")"
+                dead[$key]=1
+                failed=1
+            fi
+        done
     done
-    seconds[$key]=$best
-    cpu_seconds[$key]=$best_cpu
-    local bytes
-    bytes=$(stat -c %s "$file")
-    rows+=("$(awk -v l="$label" -v f="$(basename "$file")" -v s="$best" -v c="$best_cpu" \
-        -v b="$bytes" -v r="$rss" 'BEGIN { printf "%-34s %-18s %8.3f %8.1f %8.2f %8.1f %9.1f", l, f, s,
-        (s > 0 ? b / s / 1e6 : 0), c, (c > 0 ? b / c / 1e6 : 0), r / 1024 }')")
-    log "$label on $(basename "$file"): best ${best}s (CPU ${best_cpu}s), peak RSS $((rss / 1024)) MiB"
+    for key in "$@"; do
+        if [[ -n ${dead[$key]:-} ]]; then
+            rows+=("$(printf '%-34s %-18s %8s' "${label_of[$key]}" "$(basename "$file")" failed)")
+            continue
+        fi
+        seconds[$key]=${best_wall[$key]}
+        cpu_seconds[$key]=${best_cpu[$key]}
+        rows+=("$(awk -v l="${label_of[$key]}" -v f="$(basename "$file")" -v s="${best_wall[$key]}" \
+            -v c="${best_cpu[$key]}" -v b="$(stat -c %s "$file")" -v r="${peak_kb[$key]}" \
+            'BEGIN { printf "%-34s %-18s %8.3f %8.1f %8.2f %8.1f %9.1f", l, f, s,
+            (s > 0 ? b / s / 1e6 : 0), c, (c > 0 ? b / c / 1e6 : 0), r / 1024 }')")
+        log "${label_of[$key]} on $(basename "$file"): best ${best_wall[$key]}s (CPU ${best_cpu[$key]}s), peak RSS $((peak_kb[$key] / 1024)) MiB"
+    done
 }
 
 sensor_args=(--db :memory: -o /dev/null --transactions /dev/null -q)
-measure read_loop "pcap-read-loop (floor)" "$big" "$read_loop" "$big"
-measure sensor "apisensor" "$big" "$sensor" -r "$big" "${sensor_args[@]}"
-measure ndpi "ndpiReader -q" "$big" ndpiReader -i "$big" -q
-measure sensor_small "apisensor" "$small_file" "$sensor" -r "$small_file" "${sensor_args[@]}"
-measure tshark "tshark -Y http (method field)" "$small_file" \
-    tshark -r "$small_file" -Y http -T fields -e http.request.method
 syn_flood=$shared/pcaps/edge/syn-flood-100k.pcap
-measure syn_flood "apisensor (100k half-open flows)" "$syn_flood" \
-    "$sensor" -r "$syn_flood" "${sensor_args[@]}"
+label_of=([read_loop]="pcap-read-loop (floor)" [sensor]="apisensor" [ndpi]="ndpiReader -q"
+    [sensor_small]="apisensor" [tshark]="tshark -Y http (method field)"
+    [syn_flood]="apisensor (100k half-open flows)")
+# shellcheck disable=SC2034 # read through the nameref in measure_group
+{
+    cmd_read_loop=("$read_loop" "$big")
+    cmd_sensor=("$sensor" -r "$big" "${sensor_args[@]}")
+    cmd_ndpi=(ndpiReader -i "$big" -q)
+    cmd_sensor_small=("$sensor" -r "$small_file" "${sensor_args[@]}")
+    cmd_tshark=(tshark -r "$small_file" -Y http -T fields -e http.request.method)
+    cmd_syn_flood=("$sensor" -r "$syn_flood" "${sensor_args[@]}")
+}
+measure_group "$big" read_loop sensor ndpi
+measure_group "$small_file" sensor_small tshark
+measure_group "$syn_flood" syn_flood
 
 # ---- transactions found vs generator truth ----------------------------------
 found="no count (the counting run failed: $bench_dir/sensor-count.log)"
@@ -137,6 +167,15 @@ cpu_ratio() { # cpu_ratio NUMERATOR_KEY DENOMINATOR_KEY (CPU times)
     fi
 }
 
+# round_ratios A B : min-max of A's time / B's time over the rounds both ran
+round_ratios() {
+    awk -v a="${walls[$1]:-}" -v b="${walls[$2]:-}" 'BEGIN {
+        n = split(a, x, " "); m = split(b, y, " "); if (m < n) n = m
+        for (i = 1; i <= n; i++) if (y[i] > 0) { r = x[i] / y[i]
+            if (lo == "" || r < lo) lo = r; if (hi == "" || r > hi) hi = r }
+        if (lo == "") print "n/a"; else printf "%.2f-%.2f", lo, hi }'
+}
+
 echo
 echo "apisensor benchmark: $(nproc) cores, best of $runs runs, page cache warm, MB = 10^6 bytes"
 printf '%-34s %-18s %8s %8s %8s %8s %9s\n' tool capture seconds MB/s "CPU s" "CPU MB/s" "RSS MiB"
@@ -145,6 +184,8 @@ echo
 echo "ratios (same run, same machine: the figures to compare across machines):"
 printf '  %-44s %8s  (1.00 = as fast as reading the file)\n' \
     "apisensor time / read-loop time on $size" "$(ratio sensor read_loop)"
+printf '  %-44s %8s  (the same round by round: the spread of a shared machine)\n' \
+    "apisensor time / read-loop time, per round" "$(round_ratios sensor read_loop)"
 printf '  %-44s %8s  (the same in CPU time: steadier on a busy machine)\n' \
     "apisensor CPU / read-loop CPU on $size" "$(cpu_ratio sensor read_loop)"
 printf '  %-44s %8s\n' "apisensor time / ndpiReader time on $size" "$(ratio sensor ndpi)"
