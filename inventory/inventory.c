@@ -1006,6 +1006,8 @@ as_status inventory_restore_finding(inventory *inv, const inventory_finding *fin
         return AS_ERR_ARG;
     inventory_finding f = *finding;
     f.parameter[sizeof f.parameter - 1] = 0;
+    for (int t = 0; t < SENSITIVE_TYPE_COUNT; t++)
+        f.masked[t][SENSITIVE_SAMPLE_MAX - 1] = 0;
     uint64_t key = finding_key(f.type, inv->endpoint_keys[f.endpoint], f.parameter);
     uint32_t at = map_get(&inv->finding_map, key);
     if (at != UINT32_MAX) {

@@ -183,8 +183,8 @@ typedef struct inventory_finding {
     uint32_t endpoint;                     /* index for inventory_endpoint_at */
     char parameter[INVENTORY_PARAM_BYTES]; /* token_in_url */
     uint32_t data_types;                   /* sensitive_data_exposure: type bits */
-    /* sensitive_data_exposure: the first masked value of each type seen by
-     * this process ("" for types not seen since; the store keeps none) */
+    /* sensitive_data_exposure: the first masked value of each type ("" for
+     * none yet); the store keeps them from schema version 3 on */
     char masked[SENSITIVE_TYPE_COUNT][SENSITIVE_SAMPLE_MAX];
     uint64_t id; /* stable for (type, endpoint, parameter) */
     uint64_t first_seen_ns, last_seen_ns;

@@ -12,9 +12,10 @@
  * statements are built from that list at open, and one bind function fills
  * both, so a column cannot be written by one and forgotten by the other.
  *
- * Schema versions: 1 had no body field columns. Opening a version 1 file for
- * writing adds them (ALTER TABLE ... ADD COLUMN, empty) and stamps version 2
- * in one transaction; opening it read-only reads it without fields.
+ * Schema versions: 1 had no body field columns, 2 no masked values of
+ * findings. Opening an older file for writing adds what it lacks (ALTER
+ * TABLE ... ADD COLUMN, empty) and stamps this version in one transaction;
+ * opening it read-only reads it as it is, without those columns.
  */
 #include "inventory/store.h"
 
@@ -89,6 +90,14 @@ static const char *const endpoint_column_types[] = {
 };
 
 /* The tables after the endpoints (whose statement is built from the list). */
+/* The masked values of a finding (schema version 3): "type<TAB>value" lines,
+ * one per type with a value, type a CONTRACT.md name. The default lets a
+ * version 2 table gain the column. */
+#define MASKED_TYPE "TEXT NOT NULL DEFAULT ''"
+#define STORE_TEXT(x) #x
+#define STORE_VERSION_TEXT(x) STORE_TEXT(x)
+#define STORE_SCHEMA_VERSION_TEXT STORE_VERSION_TEXT(STORE_SCHEMA_VERSION)
+
 static const char schema_rest[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -98,10 +107,12 @@ static const char schema_rest[] =
     " type TEXT NOT NULL, parameter TEXT NOT NULL, data_types TEXT NOT NULL,"
     " finding_id TEXT NOT NULL, first_seen_ns INTEGER NOT NULL, last_seen_ns INTEGER NOT NULL,"
     " count INTEGER NOT NULL, status_classes TEXT NOT NULL, open INTEGER NOT NULL,"
+    " masked_values " MASKED_TYPE ","
     " UNIQUE (endpoint_id, type, parameter));"
     "CREATE TABLE IF NOT EXISTS services ("
     " host TEXT PRIMARY KEY, noise INTEGER NOT NULL, not_found INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO meta VALUES ('schema_version', '2'), ('created_by', 'apisensor');";
+    "INSERT OR IGNORE INTO meta VALUES ('schema_version', '" STORE_SCHEMA_VERSION_TEXT "'),"
+    " ('created_by', 'apisensor');";
 
 #define SQL_BYTES 4096
 
@@ -119,6 +130,7 @@ struct store {
     uint32_t finding_rows_cap;
     int rewrite_all;   /* a stored row folded into another at load: write every record */
     int has_fields;    /* the endpoints table has the body field columns (version >= 2) */
+    int has_masked;    /* the findings table has masked_values (version >= 3) */
     char *fields_blob; /* field column text being bound (SQLite copies it) */
     size_t fields_blob_cap;
     store_stats stats;
@@ -257,6 +269,43 @@ static uint32_t mask_parse(const char *text, const char *const *names, uint32_t 
     return m.mask;
 }
 
+/* masked_values of f: "type<TAB>value\n" per type with a value. A value
+ * holding a tab or a line end, which masking never leaves, is not written. */
+static void masked_text(text_buf *b, const inventory_finding *f, const char *const *names,
+                        uint32_t count) {
+    b->len = 0;
+    b->data[0] = 0;
+    for (uint32_t t = 0; t < SENSITIVE_TYPE_COUNT && t < count; t++) {
+        const char *v = f->masked[t];
+        if (v[0] && names[t] && !strpbrk(v, "\t\n"))
+            buf_add(b, "%s\t%.*s\n", names[t], SENSITIVE_SAMPLE_MAX - 1, v);
+    }
+}
+
+/* Fills f->masked from masked_values text: lines of a known type among
+ * f's data types; others are skipped. */
+static void masked_parse(inventory_finding *f, const char *text, const char *const *names,
+                         uint32_t count) {
+    while (text && *text) {
+        const char *end = strchr(text, '\n');
+        size_t line = end ? (size_t)(end - text) : strlen(text);
+        const char *tab = memchr(text, '\t', line);
+        for (uint32_t t = 0; tab && t < SENSITIVE_TYPE_COUNT && t < count; t++) {
+            size_t name_len = (size_t)(tab - text);
+            if (!names[t] || strlen(names[t]) != name_len || memcmp(names[t], text, name_len) ||
+                !(f->data_types & SENSITIVE_BIT(t)))
+                continue;
+            size_t n = line - name_len - 1;
+            if (n > SENSITIVE_SAMPLE_MAX - 1)
+                n = SENSITIVE_SAMPLE_MAX - 1;
+            memcpy(f->masked[t], tab + 1, n);
+            f->masked[t][n] = '\0';
+            break;
+        }
+        text = end ? end + 1 : NULL;
+    }
+}
+
 typedef struct status_ctx {
     inventory_endpoint *ep;
     int slot;
@@ -370,25 +419,29 @@ static as_status create_schema(store *s) {
     return st;
 }
 
-/* Version 1 -> 2: the body field columns, empty. */
-static as_status migrate_v1(store *s) {
+/* Version 1 or 2 -> this version: the columns the file lacks, empty. */
+static as_status migrate(store *s, long from) {
     char sql[SQL_BYTES];
     size_t len = 0;
-    for (int i = ENDPOINT_COLUMNS_V1; i < ENDPOINT_COLUMN_COUNT; i++)
+    for (int i = ENDPOINT_COLUMNS_V1; from < 2 && i < ENDPOINT_COLUMN_COUNT; i++)
         sql_add(sql, &len, "ALTER TABLE endpoints ADD COLUMN %s %s NOT NULL;",
                 endpoint_column_names[i], endpoint_column_types[i]);
+    sql_add(sql, &len, "ALTER TABLE findings ADD COLUMN masked_values " MASKED_TYPE ";");
     sql_add(sql, &len, "UPDATE meta SET value = '%d' WHERE key = 'schema_version';",
             STORE_SCHEMA_VERSION);
-    as_status st = exec(s, "BEGIN IMMEDIATE", "upgrading the schema from version 1");
+    char what[48];
+    snprintf(what, sizeof what, "upgrading the schema from version %ld", from);
+    as_status st = exec(s, "BEGIN IMMEDIATE", what);
     if (st == AS_OK)
-        st = exec(s, sql, "upgrading the schema from version 1");
+        st = exec(s, sql, what);
     if (st == AS_OK)
-        st = exec(s, "COMMIT", "upgrading the schema from version 1");
+        st = exec(s, "COMMIT", what);
     if (st != AS_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         return st;
     }
     s->has_fields = 1;
+    s->has_masked = 1;
     return AS_OK;
 }
 
@@ -416,6 +469,7 @@ static as_status check_schema(store *s) {
         if (s->config.read_only)
             return fail(s, AS_ERR_FORMAT, "empty database, no inventory stored yet");
         s->has_fields = 1;
+        s->has_masked = 1;
         return create_schema(s);
     }
     if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'schema_version'", -1, &stmt,
@@ -430,16 +484,19 @@ static as_status check_schema(store *s) {
     long v = strtol(version, &end, 10);
     if (!version[0] || *end || v <= 0)
         return fail(s, AS_ERR_FORMAT, "no valid schema_version in the meta table ('%s')", version);
-    if (v == 1 && s->config.read_only)
-        return AS_OK; /* read as it is, without fields */
-    if (v == 1)
-        return migrate_v1(s);
+    if (v < STORE_SCHEMA_VERSION && s->config.read_only) {
+        s->has_fields = v >= 2; /* read as it is, without the newer columns */
+        return AS_OK;
+    }
+    if (v < STORE_SCHEMA_VERSION)
+        return migrate(s, v);
     if (v != STORE_SCHEMA_VERSION)
         return fail(s, AS_ERR_UNSUPPORTED,
                     "inventory schema version %ld, this apisensor reads versions 1 to %d%s", v,
                     STORE_SCHEMA_VERSION,
                     v > STORE_SCHEMA_VERSION ? " (written by a newer apisensor)" : "");
     s->has_fields = 1;
+    s->has_masked = 1;
     return AS_OK;
 }
 
@@ -469,19 +526,21 @@ static as_status prepare_writes(store *s) {
         (st = prepare(s, "DELETE FROM endpoints WHERE id = ?1", &s->endpoint_delete)) != AS_OK ||
         (st = prepare(s,
                       "INSERT INTO findings (endpoint_id, type, parameter, data_types, finding_id,"
-                      " first_seen_ns, last_seen_ns, count, status_classes, open)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                      " first_seen_ns, last_seen_ns, count, status_classes, open, masked_values)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                       " ON CONFLICT (endpoint_id, type, parameter) DO UPDATE SET"
                       " data_types = excluded.data_types, finding_id = excluded.finding_id,"
                       " first_seen_ns = excluded.first_seen_ns,"
                       " last_seen_ns = excluded.last_seen_ns, count = excluded.count,"
-                      " status_classes = excluded.status_classes, open = excluded.open"
+                      " status_classes = excluded.status_classes, open = excluded.open,"
+                      " masked_values = excluded.masked_values"
                       " RETURNING id",
                       &s->finding_insert)) != AS_OK ||
         (st = prepare(s,
                       "UPDATE findings SET endpoint_id = ?1, type = ?2, parameter = ?3,"
                       " data_types = ?4, finding_id = ?5, first_seen_ns = ?6, last_seen_ns = ?7,"
-                      " count = ?8, status_classes = ?9, open = ?10 WHERE id = ?11",
+                      " count = ?8, status_classes = ?9, open = ?10, masked_values = ?11"
+                      " WHERE id = ?12",
                       &s->finding_update)) != AS_OK ||
         (st = prepare(s, "DELETE FROM findings WHERE id = ?1", &s->finding_delete)) != AS_OK)
         return st;
@@ -817,8 +876,13 @@ static int index_of_row(const row_list *mapped, int64_t row, uint32_t *index) {
 static as_status load_findings(store *s, inventory *inv, const row_list *mapped, row_list *stale) {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, endpoint_id, type, parameter, data_types, first_seen_ns,"
-                           " last_seen_ns, count, status_classes, open FROM findings ORDER BY id",
+                           s->has_masked
+                               ? "SELECT id, endpoint_id, type, parameter, data_types,"
+                                 " first_seen_ns, last_seen_ns, count, status_classes, open,"
+                                 " masked_values FROM findings ORDER BY id"
+                               : "SELECT id, endpoint_id, type, parameter, data_types,"
+                                 " first_seen_ns, last_seen_ns, count, status_classes, open, ''"
+                                 " FROM findings ORDER BY id",
                            -1, &stmt, NULL) != SQLITE_OK)
         return fail_sql(s, "reading findings");
     as_status st = AS_OK;
@@ -848,6 +912,8 @@ static as_status load_findings(store *s, inventory *inv, const row_list *mapped,
             classes = end;
         }
         f.open = sqlite3_column_int(stmt, 9) != 0;
+        masked_parse(&f, (const char *)sqlite3_column_text(stmt, 10), s->config.data_types,
+                     s->config.data_type_count);
         uint32_t index;
         if (inventory_restore_finding(inv, &f, &index) != AS_OK) {
             s->stats.refused++;
@@ -1046,6 +1112,8 @@ static void bind_finding(store *s, sqlite3_stmt *stmt, const inventory_finding *
         buf_add(&b, "%s%" PRIu64, c ? " " : "", f->status_classes[c]);
     sqlite3_bind_text(stmt, 9, b.data, (int)b.len, SQLITE_TRANSIENT);
     sqlite3_bind_int(stmt, 10, f->open != 0);
+    masked_text(&b, f, s->config.data_types, s->config.data_type_count);
+    sqlite3_bind_text(stmt, 11, b.data, (int)b.len, SQLITE_TRANSIENT);
 }
 
 /* Update by rowid; insert (or update by natural key) when that row is gone.
@@ -1105,7 +1173,7 @@ static as_status flush_records(store *s, inventory *inv) {
             continue;
         bind_finding(s, s->finding_update, f, endpoint_row);
         bind_finding(s, s->finding_insert, f, endpoint_row);
-        st = write_row(s, s->finding_update, 11, s->finding_insert, &s->finding_rows[i]);
+        st = write_row(s, s->finding_update, 12, s->finding_insert, &s->finding_rows[i]);
     }
     /* then endpoints merged away (their findings moved above) */
     for (uint32_t i = 0; st == AS_OK && i < ne; i++) {

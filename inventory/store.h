@@ -36,7 +36,7 @@
 #include "common/status.h"
 #include "inventory/inventory.h"
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 /* How long a write waits for another connection's lock, in milliseconds. */
 #define STORE_BUSY_TIMEOUT_MS 5000

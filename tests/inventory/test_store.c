@@ -1,7 +1,8 @@
 /* The SQLite store of the inventory: every field survives a write and a load,
  * a second run extends the first, merged records leave the file, the file is
- * created 0600, bad files give clear errors, body fields round-trip and a
- * version 1 file is upgraded. */
+ * created 0600, bad files give clear errors, body fields and masked values
+ * round-trip, stored masked values are read defensively, and version 1 and
+ * 2 files are upgraded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,11 @@ static inventory_observation obs(uint64_t ts, const char *method, const char *pa
     return o;
 }
 
+/* Masked response values by type bit: a card (an exposure type, kept) and
+ * an e-mail (not one, not kept). */
+static const char response_masked[SENSITIVE_TYPE_COUNT][SENSITIVE_SAMPLE_MAX] = {
+    [0] = "j***@example.com", [1] = "4111********1111"};
+
 /* Traffic that sets every field of the endpoint records and raises each
  * posture finding type the inventory has. */
 static void observe_everything(inventory *inv, uint64_t t0) {
@@ -135,6 +141,7 @@ static void observe_everything(inventory *inv, uint64_t t0) {
         o.sensitive[INVENTORY_REQUEST_HEADERS] = T_JWT;
         o.sensitive[INVENTORY_QUERY] = T_EMAIL;
         o.sensitive[INVENTORY_REQUEST_BODY] = T_CARD;
+        o.response_masked = response_masked;
         inventory_observe(inv, &o);
     }
     static const uint16_t statuses[] = {404, 500, 0, 201, 302};
@@ -222,6 +229,8 @@ static void assert_finding_equal(const inventory *ia, const inventory_finding *a
     SAME(count);
     SAME(status_classes);
     SAME(open);
+    for (int t = 0; t < SENSITIVE_TYPE_COUNT; t++)
+        assert_string_equal(a->masked[t], b->masked[t]);
     const inventory_endpoint *ea = inventory_endpoint_at(ia, a->endpoint);
     const inventory_endpoint *eb = inventory_endpoint_at(ib, b->endpoint);
     assert_string_equal(ea->path, eb->path);
@@ -282,7 +291,11 @@ static void test_round_trip(void **state) {
     assert_true(findings >= 4);
     assert_int_equal(st.findings_loaded, findings);
     assert_non_null(find_finding(read, INVENTORY_TOKEN_IN_URL, "/v1/legacy"));
-    assert_non_null(find_finding(read, INVENTORY_SENSITIVE_DATA_EXPOSURE, "/users/{id}"));
+    const inventory_finding *exposure =
+        find_finding(read, INVENTORY_SENSITIVE_DATA_EXPOSURE, "/users/{id}");
+    assert_non_null(exposure);
+    assert_string_equal(exposure->masked[1], "4111********1111");
+    assert_string_equal(exposure->masked[0], "");
 
     assert_int_equal(inventory_service_count(read), 1);
     const inventory_service *svc = inventory_service_at(read, 0);
@@ -691,6 +704,12 @@ static const char *schema_version(const char *path, char *out, size_t cap) {
     return out;
 }
 
+static const char *this_version(void) {
+    static char text[16];
+    snprintf(text, sizeof text, "%d", STORE_SCHEMA_VERSION);
+    return text;
+}
+
 static void test_upgrade_from_version_1(void **state) {
     (void)state;
     char path[128], version[16];
@@ -716,7 +735,7 @@ static void test_upgrade_from_version_1(void **state) {
     /* writable: upgraded to this version, the old row kept, fields stored */
     inv = make_inventory();
     s = open_store(path, 0);
-    assert_string_equal(schema_version(path, version, sizeof version), "2");
+    assert_string_equal(schema_version(path, version, sizeof version), this_version());
     assert_int_equal(store_load(s, inv), AS_OK);
     inventory_observation o = obs(300, "GET", "/users/17", 200);
     int e = inventory_observe(inv, &o);
@@ -738,7 +757,120 @@ static void test_upgrade_from_version_1(void **state) {
     inventory_destroy(inv);
     /* opening again changes nothing */
     store_close(open_store(path, 0));
+    assert_string_equal(schema_version(path, version, sizeof version), this_version());
+}
+
+/* The version 2 schema: version 1 with the body field columns, findings
+ * without masked values; one exposure finding on the endpoint. */
+static const char schema_v2_extra[] =
+    "ALTER TABLE endpoints ADD COLUMN request_fields BLOB DEFAULT x'' NOT NULL;"
+    "ALTER TABLE endpoints ADD COLUMN response_fields BLOB DEFAULT x'' NOT NULL;"
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version';"
+    "INSERT INTO findings VALUES (1, 1, 'sensitive_data_exposure', '', 'credit_card',"
+    " '00000000000000aa', 100, 200, 3, '3 0 0 0 0', 1);";
+
+/* The one sensitive_data_exposure finding of inv. */
+static const inventory_finding *exposure_of(const inventory *inv) {
+    const inventory_finding *found = NULL;
+    for (uint32_t i = 0; i < inventory_finding_count(inv); i++) {
+        const inventory_finding *f = inventory_finding_at(inv, i);
+        if (f && f->type == INVENTORY_SENSITIVE_DATA_EXPOSURE) {
+            assert_null(found);
+            found = f;
+        }
+    }
+    assert_non_null(found);
+    return found;
+}
+
+static void test_upgrade_from_version_2(void **state) {
+    (void)state;
+    char path[128], version[16];
+    db_path(path, sizeof path, "v2.db");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema_v1, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, schema_v2_extra, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    /* read-only: read as it is, left at version 2, no masked value */
+    inventory *inv = make_inventory();
+    store *s = open_store(path, 1);
+    assert_int_equal(store_load(s, inv), AS_OK);
+    store_close(s);
+    assert_int_equal(exposure_of(inv)->count, 3);
+    assert_string_equal(exposure_of(inv)->masked[1], "");
     assert_string_equal(schema_version(path, version, sizeof version), "2");
+    inventory_destroy(inv);
+
+    /* writable: upgraded, the finding kept; an exposure adds its masked value */
+    inv = make_inventory();
+    s = open_store(path, 0);
+    assert_string_equal(schema_version(path, version, sizeof version), this_version());
+    assert_int_equal(store_load(s, inv), AS_OK);
+    inventory_observation o = obs(300, "GET", "/users/17", 200);
+    o.sensitive[INVENTORY_RESPONSE_BODY] = T_CARD;
+    o.response_masked = response_masked;
+    inventory_observe(inv, &o);
+    assert_int_equal(store_flush(s, inv), AS_OK);
+    store_close(s);
+    inventory_destroy(inv);
+
+    inv = make_inventory();
+    s = open_store(path, 1);
+    assert_int_equal(store_load(s, inv), AS_OK);
+    store_close(s);
+    assert_int_equal(exposure_of(inv)->count, 4);
+    assert_string_equal(exposure_of(inv)->masked[1], "4111********1111");
+    inventory_destroy(inv);
+}
+
+/* masked_values as a hand-edited or damaged file may hold them: only lines
+ * naming one of the finding's types are taken, values are cut to the sample
+ * size, and nothing else is read. */
+static void test_masked_values_read_defensively(void **state) {
+    (void)state;
+    char path[128];
+    db_path(path, sizeof path, "masked.db");
+    inventory *written = make_inventory();
+    inventory_observation o = obs(100, "GET", "/users/17", 200);
+    o.sensitive[INVENTORY_RESPONSE_BODY] = T_CARD | T_JWT;
+    inventory_observe(written, &o);
+    store *s = open_store(path, 0);
+    assert_int_equal(store_flush(s, written), AS_OK);
+    store_close(s);
+    inventory_destroy(written);
+
+    char long_value[200];
+    memset(long_value, 'x', sizeof long_value - 1);
+    long_value[sizeof long_value - 1] = '\0';
+    char text[512];
+    snprintf(text, sizeof text,
+             "no tab here\nemail\tnot-a-finding-type\nunknown\tv\n\tempty name\n"
+             "credit_card\t%s\njwt\teyJ***\tmore",
+             long_value);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "UPDATE findings SET masked_values = ?1", -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_DONE);
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+
+    inventory *read = make_inventory();
+    s = open_store(path, 1);
+    assert_int_equal(store_load(s, read), AS_OK);
+    store_close(s);
+    const inventory_finding *f = exposure_of(read);
+    assert_int_equal(f->data_types, T_CARD | T_JWT);
+    assert_string_equal(f->masked[0], "");
+    assert_int_equal(strlen(f->masked[1]), SENSITIVE_SAMPLE_MAX - 1);
+    assert_string_equal(f->masked[2], "eyJ***\tmore");
+    assert_string_equal(f->masked[3], "");
+    inventory_destroy(read);
 }
 
 int main(void) {
@@ -755,6 +887,8 @@ int main(void) {
         cmocka_unit_test(test_locked),
         cmocka_unit_test(test_fields_round_trip),
         cmocka_unit_test(test_upgrade_from_version_1),
+        cmocka_unit_test(test_upgrade_from_version_2),
+        cmocka_unit_test(test_masked_values_read_defensively),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
