@@ -89,15 +89,15 @@ static const char *const endpoint_column_types[] = {
 #undef COLUMN_TYPE
 };
 
-/* The tables after the endpoints (whose statement is built from the list). */
 /* The masked values of a finding (schema version 3): "type<TAB>value" lines,
- * one per type with a value, type a CONTRACT.md name. The default lets a
- * version 2 table gain the column. */
+ * one per type with a value, type a CONTRACT.md name or "bitN". The default
+ * lets a version 2 table gain the column. */
 #define MASKED_TYPE "TEXT NOT NULL DEFAULT ''"
 #define STORE_TEXT(x) #x
-#define STORE_VERSION_TEXT(x) STORE_TEXT(x)
-#define STORE_SCHEMA_VERSION_TEXT STORE_VERSION_TEXT(STORE_SCHEMA_VERSION)
+#define STORE_NUMBER_TEXT(x) STORE_TEXT(x)
+#define SCHEMA_VERSION_TEXT STORE_NUMBER_TEXT(STORE_SCHEMA_VERSION)
 
+/* The tables after the endpoints (whose statement is built from the list). */
 static const char schema_rest[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);"
@@ -111,7 +111,7 @@ static const char schema_rest[] =
     " UNIQUE (endpoint_id, type, parameter));"
     "CREATE TABLE IF NOT EXISTS services ("
     " host TEXT PRIMARY KEY, noise INTEGER NOT NULL, not_found INTEGER NOT NULL);"
-    "INSERT OR IGNORE INTO meta VALUES ('schema_version', '" STORE_SCHEMA_VERSION_TEXT "'),"
+    "INSERT OR IGNORE INTO meta VALUES ('schema_version', '" SCHEMA_VERSION_TEXT "'),"
     " ('created_by', 'apisensor');";
 
 #define SQL_BYTES 4096
@@ -269,38 +269,39 @@ static uint32_t mask_parse(const char *text, const char *const *names, uint32_t 
     return m.mask;
 }
 
-/* masked_values of f: "type<TAB>value\n" per type with a value. A value
- * holding a tab or a line end, which masking never leaves, is not written. */
+/* masked_values of f: "type<TAB>value\n" per type with a value, the type
+ * named as in the data type columns. A value holding a tab or a line end,
+ * which masking never leaves, is not written. */
 static void masked_text(text_buf *b, const inventory_finding *f, const char *const *names,
                         uint32_t count) {
     b->len = 0;
     b->data[0] = 0;
-    for (uint32_t t = 0; t < SENSITIVE_TYPE_COUNT && t < count; t++) {
+    for (uint32_t t = 0; t < SENSITIVE_TYPE_COUNT; t++) {
         const char *v = f->masked[t];
-        if (v[0] && names[t] && !strpbrk(v, "\t\n"))
+        if (!v[0] || strpbrk(v, "\t\n"))
+            continue;
+        if (t < count && names[t])
             buf_add(b, "%s\t%.*s\n", names[t], SENSITIVE_SAMPLE_MAX - 1, v);
+        else
+            buf_add(b, "bit%u\t%.*s\n", t, SENSITIVE_SAMPLE_MAX - 1, v);
     }
 }
 
-/* Fills f->masked from masked_values text: lines of a known type among
- * f's data types; others are skipped. */
+/* Fills f->masked from masked_values text: lines naming one of f's data
+ * types; others are skipped. */
 static void masked_parse(inventory_finding *f, const char *text, const char *const *names,
                          uint32_t count) {
     while (text && *text) {
         const char *end = strchr(text, '\n');
         size_t line = end ? (size_t)(end - text) : strlen(text);
         const char *tab = memchr(text, '\t', line);
-        for (uint32_t t = 0; tab && t < SENSITIVE_TYPE_COUNT && t < count; t++) {
-            size_t name_len = (size_t)(tab - text);
-            if (!names[t] || strlen(names[t]) != name_len || memcmp(names[t], text, name_len) ||
-                !(f->data_types & SENSITIVE_BIT(t)))
-                continue;
-            size_t n = line - name_len - 1;
+        int t = tab ? bit_of(text, (size_t)(tab - text), names, count) : -1;
+        if (t >= 0 && t < SENSITIVE_TYPE_COUNT && (f->data_types & SENSITIVE_BIT(t))) {
+            size_t n = line - (size_t)(tab + 1 - text);
             if (n > SENSITIVE_SAMPLE_MAX - 1)
                 n = SENSITIVE_SAMPLE_MAX - 1;
             memcpy(f->masked[t], tab + 1, n);
             f->masked[t][n] = '\0';
-            break;
         }
         text = end ? end + 1 : NULL;
     }
@@ -873,16 +874,17 @@ static int index_of_row(const row_list *mapped, int64_t row, uint32_t *index) {
     return 1;
 }
 
+/* The finding columns, masked_values last ('' before schema version 3). */
+#define FINDING_SELECT                                                                             \
+    "SELECT id, endpoint_id, type, parameter, data_types, first_seen_ns, last_seen_ns, count,"     \
+    " status_classes, open, "
+#define FINDING_FROM " FROM findings ORDER BY id"
+
 static as_status load_findings(store *s, inventory *inv, const row_list *mapped, row_list *stale) {
     sqlite3_stmt *stmt = NULL;
     if (sqlite3_prepare_v2(s->db,
-                           s->has_masked
-                               ? "SELECT id, endpoint_id, type, parameter, data_types,"
-                                 " first_seen_ns, last_seen_ns, count, status_classes, open,"
-                                 " masked_values FROM findings ORDER BY id"
-                               : "SELECT id, endpoint_id, type, parameter, data_types,"
-                                 " first_seen_ns, last_seen_ns, count, status_classes, open, ''"
-                                 " FROM findings ORDER BY id",
+                           s->has_masked ? FINDING_SELECT "masked_values" FINDING_FROM
+                                         : FINDING_SELECT "''" FINDING_FROM,
                            -1, &stmt, NULL) != SQLITE_OK)
         return fail_sql(s, "reading findings");
     as_status st = AS_OK;
