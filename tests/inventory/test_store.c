@@ -437,19 +437,24 @@ static void test_restore_api(void **state) {
     inventory_destroy(inv);
 }
 
+/* Writes one observation to a new store at path. */
+static void store_observation(const char *path, const inventory_observation *o) {
+    inventory *inv = make_inventory();
+    inventory_observe(inv, o);
+    store *s = open_store(path, 0);
+    assert_int_equal(store_flush(s, inv), AS_OK);
+    store_close(s);
+    inventory_destroy(inv);
+}
+
 /* Two stored rows that key the same record once loaded (hosts that differ
  * only past the record's host buffer) become one record and one row. */
 static void test_load_folds_colliding_rows(void **state) {
     (void)state;
     char path[128];
     db_path(path, sizeof path, "collide.db");
-    inventory *inv = make_inventory();
     inventory_observation o = obs(100, "GET", "/users/1", 200);
-    inventory_observe(inv, &o);
-    store *s = open_store(path, 0);
-    assert_int_equal(store_flush(s, inv), AS_OK);
-    store_close(s);
-    inventory_destroy(inv);
+    store_observation(path, &o);
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     /* 200 'h' then the row id: distinct rows, equal after 127 bytes */
@@ -463,8 +468,8 @@ static void test_load_folds_colliding_rows(void **state) {
                      SQLITE_OK);
     sqlite3_close(db);
 
-    inv = make_inventory();
-    s = open_store(path, 0);
+    inventory *inv = make_inventory();
+    store *s = open_store(path, 0);
     assert_int_equal(store_load(s, inv), AS_OK);
     uint64_t endpoints, findings, services;
     assert_int_equal(store_counts(s, &endpoints, &findings, &services), AS_OK);
@@ -832,14 +837,9 @@ static void test_masked_values_read_defensively(void **state) {
     (void)state;
     char path[128];
     db_path(path, sizeof path, "masked.db");
-    inventory *written = make_inventory();
     inventory_observation o = obs(100, "GET", "/users/17", 200);
     o.sensitive[INVENTORY_RESPONSE_BODY] = T_CARD | T_JWT;
-    inventory_observe(written, &o);
-    store *s = open_store(path, 0);
-    assert_int_equal(store_flush(s, written), AS_OK);
-    store_close(s);
-    inventory_destroy(written);
+    store_observation(path, &o);
 
     char long_value[200];
     memset(long_value, 'x', sizeof long_value - 1);
@@ -861,7 +861,7 @@ static void test_masked_values_read_defensively(void **state) {
     sqlite3_close(db);
 
     inventory *read = make_inventory();
-    s = open_store(path, 1);
+    store *s = open_store(path, 1);
     assert_int_equal(store_load(s, read), AS_OK);
     store_close(s);
     const inventory_finding *f = exposure_of(read);
