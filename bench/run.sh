@@ -55,7 +55,7 @@ small_file=$(capture "$small")
 
 # ---- timing -----------------------------------------------------------------
 rows=()
-declare -A seconds cpu_seconds best_wall best_cpu peak_kb label_of walls
+declare -A best_wall best_cpu peak_kb label_of walls
 failed=0
 
 # run_once KEY COMMAND... : one timed run of a tool; updates its best
@@ -103,6 +103,7 @@ measure_group() {
             if ! run_once "$key" "${cmd[@]}"; then
                 log "${label_of[$key]} failed on $(basename "$file"): $(tail -3 "$bench_dir/$key.log")"
                 dead[$key]=1
+                unset "best_wall[$key]" "best_cpu[$key]" # no ratio from a failed tool
                 failed=1
             fi
         done
@@ -112,8 +113,6 @@ measure_group() {
             rows+=("$(printf '%-34s %-18s %8s' "${label_of[$key]}" "$(basename "$file")" failed)")
             continue
         fi
-        seconds[$key]=${best_wall[$key]}
-        cpu_seconds[$key]=${best_cpu[$key]}
         rows+=("$(awk -v l="${label_of[$key]}" -v f="$(basename "$file")" -v s="${best_wall[$key]}" \
             -v c="${best_cpu[$key]}" -v b="$(stat -c %s "$file")" -v r="${peak_kb[$key]}" \
             'BEGIN { printf "%-34s %-18s %8.3f %8.1f %8.2f %8.1f %9.1f", l, f, s,
@@ -151,16 +150,16 @@ truth=$(wc -l <"$bench_dir/bench-$size.truth.jsonl")
 
 # ---- report -----------------------------------------------------------------
 ratio() { # ratio NUMERATOR_KEY DENOMINATOR_KEY [SUFFIX] (wall-clock times)
-    if [[ -n ${seconds[$1]:-} && -n ${seconds[$2]:-} ]]; then
-        awk -v a="${seconds[$1]}" -v b="${seconds[$2]}" -v x="${3:-}" \
+    if [[ -n ${best_wall[$1]:-} && -n ${best_wall[$2]:-} ]]; then
+        awk -v a="${best_wall[$1]}" -v b="${best_wall[$2]}" -v x="${3:-}" \
             'BEGIN { if (b > 0) printf "%.2f%s", a / b, x; else print "n/a" }'
     else
         printf 'n/a'
     fi
 }
 cpu_ratio() { # cpu_ratio NUMERATOR_KEY DENOMINATOR_KEY (CPU times)
-    if [[ -n ${cpu_seconds[$1]:-} && -n ${cpu_seconds[$2]:-} ]]; then
-        awk -v a="${cpu_seconds[$1]}" -v b="${cpu_seconds[$2]}" \
+    if [[ -n ${best_cpu[$1]:-} && -n ${best_cpu[$2]:-} ]]; then
+        awk -v a="${best_cpu[$1]}" -v b="${best_cpu[$2]}" \
             'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
     else
         printf 'n/a'
